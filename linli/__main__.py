@@ -1,0 +1,3 @@
+from linli.cli import main
+
+main()

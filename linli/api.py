@@ -1,0 +1,28 @@
+"""The v1 JSON API: one NinjaAPI, one router per app. OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from ninja import NinjaAPI
+
+from linli.accounts.api import router as accounts_router
+from linli.core.api import AUTH, install_error_handlers
+from linli.orgs.api import router as orgs_router
+from linli.people.api import router as people_router
+from linli.places.api import router as places_router
+from linli.privacy.api import router as privacy_router
+
+api = NinjaAPI(
+    title="Linli 邻里 API",
+    version="1",
+    description="智慧社区综合管理服务平台 API。列表分页（page, page_size ≤ 100）、可筛选、可排序；"
+    "错误统一为 {\"error\": {\"code\", \"message\", \"fields\"}}。",
+    auth=AUTH,
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+
+api.add_router("/auth", accounts_router, tags=["auth"])
+api.add_router("/places", places_router, tags=["places"])
+api.add_router("/people", people_router, tags=["people"])
+api.add_router("/orgs", orgs_router, tags=["orgs"])
+api.add_router("/privacy", privacy_router, tags=["privacy"])

@@ -1,0 +1,166 @@
+"""Django settings for Linli. Every value comes from ``linli.config.env``; see docs/configuration.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from linli.config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PRODUCTION = env.is_production()
+DATA_DIR = env.data_dir()
+SECRETS = env.load_secrets()
+
+SECRET_KEY = SECRETS.secret_key
+DEBUG = env.env_bool("LINLI_DEBUG", default=False)
+ALLOWED_HOSTS = env.env_list("LINLI_ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
+CSRF_TRUSTED_ORIGINS = env.env_list("LINLI_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "ninja",
+    "linli.core",
+    "linli.accounts",
+    "linli.places",
+    "linli.orgs",
+    "linli.people",
+    "linli.privacy",
+    "linli.console",
+    "linli.h5",
+    "linli.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "linli.accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "linli.core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "linli.config.urls"
+WSGI_APPLICATION = "linli.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "linli.console.context.console",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'linli.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env.env_str("LINLI_DATABASE_URL", _default_db), conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers never deadlock on a read-then-write upgrade (matters for the audit hash chain).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+PASSWORD_PROFILE = env.env_str("LINLI_PASSWORD_PROFILE", "asvs")  # "asvs" or "dengbao" (R40)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "linli.accounts.passwords.ContextWordValidator"},
+    {"NAME": "linli.accounts.passwords.ProfileValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "console:home"
+
+# Sessions (R42): absolute lifetime 12 h, idle timeout 15 min for staff (enforced by middleware).
+SESSION_COOKIE_AGE = env.env_int("LINLI_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SESSION_IDLE_SECONDS = env.env_int("LINLI_SESSION_IDLE_SECONDS", 15 * 60)
+RESIDENT_SESSION_IDLE_SECONDS = env.env_int("LINLI_RESIDENT_SESSION_IDLE_SECONDS", 7 * 24 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env.env_bool("LINLI_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Login lockout (R41): 5 failures within 15 min lock the account and the source for 15 min.
+LOGIN_FAILURE_LIMIT = env.env_int("LINLI_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.env_int("LINLI_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LOCKOUT_SECONDS = env.env_int("LINLI_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
+# One-time codes for resident login, sent by a pluggable SMS sender (console by default).
+SMS_BACKEND = env.env_str("LINLI_SMS_BACKEND", "linli.accounts.sms.ConsoleSmsSender")
+OTP_TTL_SECONDS = env.env_int("LINLI_OTP_TTL_SECONDS", 300)
+OTP_MAX_PER_HOUR = env.env_int("LINLI_OTP_MAX_PER_HOUR", 5)
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.env_str("LINLI_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = False
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+IMPORT_MAX_BYTES = env.env_int("LINLI_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.env_int("LINLI_IMPORT_MAX_ROWS", 20000)
+
+API_MAX_PAGE_SIZE = 100
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.env_str("LINLI_LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+LINLI_LABELS = {"product": _("邻里智慧社区")}

@@ -1,0 +1,21 @@
+"""Root URL map: console pages, resident H5 pages, the v1 API and Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from linli.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
+    path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("linli.accounts.urls")),
+    path("console/", include("linli.console.urls")),
+    path("console/places/", include("linli.places.urls")),
+    path("console/people/", include("linli.people.urls")),
+    path("console/privacy/", include("linli.privacy.urls")),
+    path("h5/", include("linli.h5.urls")),
+]

@@ -1,0 +1,57 @@
+"""Navigation of the staff console, built from the signed-in user's permissions."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.errors import DomainError
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Perm, Role
+
+NAV = [
+    (None, _("工作台"), None),
+    ("console:home", _("社区概览"), None),
+    (None, _("房屋"), None),
+    ("places:tree", _("区域与楼栋"), Perm.PLACES_VIEW),
+    ("places:rooms", _("房屋列表"), Perm.PLACES_VIEW),
+    ("places:imports", _("房屋导入"), Perm.PLACES_IMPORT),
+    (None, _("人口"), None),
+    ("people:persons", _("住户列表"), Perm.PEOPLE_VIEW),
+    ("people:imports", _("住户导入"), Perm.PEOPLE_IMPORT),
+    (None, _("隐私与安全"), None),
+    ("privacy:audit", _("审计日志"), Perm.AUDIT_VIEW),
+    ("privacy:catalog", _("数据目录"), Perm.CATALOG_VIEW),
+    ("accounts:tokens", _("API 令牌"), Perm.TOKENS_MANAGE),
+]
+
+
+def console(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.kind != "staff":
+        return {}
+    try:
+        actor = build_actor(user)
+    except DomainError:
+        return {}
+    items: list[dict] = []
+    for name, label, perm in NAV:
+        if name is None:
+            items.append({"group": label})
+            continue
+        if perm and not actor.has(perm):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/console/"
+                      or request.path == url})
+    if Role.PLATFORM_ADMIN in actor.roles:
+        items.append({"group": _("系统")})
+        items.append({"label": _("主数据管理"), "url": reverse("admin:index"), "active": False})
+    # Drop group headings with nothing under them.
+    nav = [it for i, it in enumerate(items)
+           if "group" not in it or (i + 1 < len(items) and "group" not in items[i + 1])]
+    role_label = dict(Role.choices).get(actor.primary_role, "")
+    return {"console_actor": actor, "console_nav": nav, "console_role_label": role_label}

@@ -1,0 +1,135 @@
+"""API building blocks shared by every router: auth, the error envelope, pagination, sorting."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import PaginationBase
+from ninja.security import APIKeyCookie, HttpBearer
+
+from linli.core.errors import DomainError, ValidationFailed
+from linli.core.scoping import Actor, build_actor
+
+log = logging.getLogger("linli.api")
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+class BearerAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` with a token from ``POST /api/v1/auth/token``."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        from linli.accounts.services import token_authenticate
+
+        return token_authenticate(raw=token)
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session (console and H5 pages), with CSRF on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return build_actor(user, via="session")
+
+
+AUTH = [BearerAuth(), SessionAuth(csrf=True)]
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.auth  # type: ignore[attr-defined, return-value]
+
+
+def _field_errors(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload", "form")]
+        key = ".".join(loc) or "__all__"
+        fields.setdefault(key, []).append(str(err.get("msg", "invalid")))
+    return fields
+
+
+def install_error_handlers(api) -> None:
+    def envelope(request, status: int, code: str, message: str, fields=None):
+        body: dict[str, Any] = {"code": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        return api.create_response(request, {"error": body}, status=status)
+
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        return envelope(request, exc.status, exc.code, exc.message, exc.fields)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request, exc: NinjaValidationError):
+        return envelope(request, 400, ValidationFailed.code, _("提交的数据有误"), _field_errors(exc.errors))
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request, exc):
+        return envelope(request, 401, "unauthenticated", _("请先登录或提供有效的访问令牌"))
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return envelope(request, 404, "not_found", _("对象不存在或不在您的管辖范围内"))
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        return envelope(request, exc.status_code, "http_error", str(exc))
+
+    @api.exception_handler(Exception)
+    def server_error(request, exc):
+        log.exception("unhandled API error")
+        return envelope(request, 500, "server_error", _("服务器内部错误，请稍后重试"))
+
+
+class Page(PaginationBase):
+    """``?page=1&page_size=20`` (at most 100) → ``{"count", "page", "page_size", "items"}``."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=100000)
+        page_size: int = Field(20, ge=1, le=100)
+
+    class Output(Schema):
+        count: int
+        page: int
+        page_size: int
+        items: list[Any]
+
+    items_attribute = "items"
+
+    def paginate_queryset(self, queryset, pagination: Input, **params):
+        offset = (pagination.page - 1) * pagination.page_size
+        return {
+            "count": queryset.count(),
+            "page": pagination.page,
+            "page_size": pagination.page_size,
+            "items": list(queryset[offset: offset + pagination.page_size]),
+        }
+
+
+def apply_ordering(qs, ordering: str | None, allowed: dict[str, str], default: str):
+    """Sort by a whitelisted key; ``-key`` for descending. Unknown keys are a 400."""
+    key = ordering or default
+    desc = key.startswith("-")
+    name = key.lstrip("-")
+    if name not in allowed:
+        raise ValidationFailed(fields={"ordering": [_("可选值：") + ", ".join(sorted(allowed))]})
+    column = allowed[name]
+    return qs.order_by(f"-{column}" if desc else column, "-pk" if desc else "pk")

@@ -1,0 +1,72 @@
+"""Roles and the permissions each grants. Permissions are checked in services, never only in pages.
+
+A membership gives a user one role in one organisation over a scope of region nodes (estate level
+or above). Residents get no membership: what they may see is their own household.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("居民")
+    PROPERTY_ADMIN = "property_admin", _("物业管理员")
+    CUSTOMER_SERVICE = "customer_service", _("物业客服")
+    TECHNICIAN = "technician", _("维修技师")
+    GUARD = "guard", _("保安")
+    COMMUNITY_WORKER = "community_worker", _("社区工作者")
+    SUBDISTRICT_OFFICER = "subdistrict_officer", _("街道干部")
+    POLICE_OFFICER = "police_officer", _("民警")
+    SERVICE_PROVIDER = "service_provider", _("服务商")
+    PLATFORM_ADMIN = "platform_admin", _("平台管理员")
+    AUDIT_ADMIN = "audit_admin", _("审计管理员")
+
+
+class Perm:
+    """Permission names. ``view`` = see masked rows; ``reveal`` = see a sensitive value (audited)."""
+
+    PLACES_VIEW = "places.view"
+    PLACES_MANAGE = "places.manage"
+    PLACES_IMPORT = "places.import"
+    PEOPLE_VIEW = "people.view"
+    PEOPLE_MANAGE = "people.manage"
+    PEOPLE_IMPORT = "people.import"
+    PEOPLE_REVEAL = "people.reveal"
+    PEOPLE_SPECIAL_VIEW = "people.special_view"  # special-care tags (government roles, R61)
+    PEOPLE_RENTAL = "people.rental"  # rental (tenant) registration
+    ORGS_VIEW = "orgs.view"
+    ORGS_MANAGE = "orgs.manage"
+    AUDIT_VIEW = "audit.view"
+    CATALOG_VIEW = "catalog.view"
+    TOKENS_MANAGE = "tokens.manage"
+
+
+_READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.RESIDENT: frozenset(),
+    Role.PROPERTY_ADMIN: frozenset(_READ | {
+        Perm.PLACES_MANAGE, Perm.PLACES_IMPORT, Perm.PEOPLE_MANAGE, Perm.PEOPLE_IMPORT, Perm.PEOPLE_REVEAL,
+        Perm.PEOPLE_RENTAL, Perm.ORGS_VIEW, Perm.TOKENS_MANAGE,
+    }),
+    Role.CUSTOMER_SERVICE: frozenset(_READ | {Perm.PEOPLE_MANAGE, Perm.PEOPLE_RENTAL}),
+    Role.TECHNICIAN: frozenset({Perm.PLACES_VIEW}),
+    Role.GUARD: frozenset({Perm.PLACES_VIEW, Perm.PEOPLE_VIEW}),
+    Role.COMMUNITY_WORKER: frozenset(_READ | {
+        Perm.PEOPLE_MANAGE, Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.PEOPLE_RENTAL, Perm.ORGS_VIEW,
+    }),
+    Role.SUBDISTRICT_OFFICER: frozenset(_READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.ORGS_VIEW}),
+    Role.POLICE_OFFICER: frozenset(_READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.PEOPLE_RENTAL}),
+    Role.SERVICE_PROVIDER: frozenset({Perm.PLACES_VIEW}),
+    # System administration: accounts, organisations, master data. Not the audit log (三权分立, R46).
+    Role.PLATFORM_ADMIN: frozenset(_READ | {
+        Perm.PLACES_MANAGE, Perm.PLACES_IMPORT, Perm.PEOPLE_IMPORT, Perm.ORGS_VIEW, Perm.ORGS_MANAGE,
+        Perm.TOKENS_MANAGE,
+    }),
+    # Audit administration: read-only access to the audit log and the catalogue.
+    Role.AUDIT_ADMIN: frozenset({Perm.AUDIT_VIEW, Perm.CATALOG_VIEW}),
+}
+
+STAFF_ROLES = [r for r in Role if r != Role.RESIDENT]
