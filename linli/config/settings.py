@@ -84,6 +84,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if env.env_str("LINLI_TEST_DB_NAME", ""):
+    # Lets parallel test runs on one PostgreSQL server use separate test databases.
+    DATABASES["default"]["TEST"] = {"NAME": env.env_str("LINLI_TEST_DB_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("console/places/", include("linli.places.urls")),
     path("console/people/", include("linli.people.urls")),
     path("console/privacy/", include("linli.privacy.urls")),
+    path("h5/privacy/", include("linli.privacy.urls_h5")),
     path("h5/", include("linli.h5.urls")),
 ]
