@@ -15,6 +15,16 @@ from linli.people.tests import factories as people_f
 from linli.places.models import Region, Room
 from linli.places.tests import factories as places_f
 
+
+def pytest_configure(config):
+    # Argon2 is the production hasher (settings.PASSWORD_HASHERS); tests create dozens of users, so they
+    # hash with MD5 unless a test overrides the setting to check the real hasher.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 *settings.PASSWORD_HASHERS]
+
+
 # Roles scoped to one estate (platform and audit admins see everything by design).
 ESTATE_ROLES = [Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER,
                 Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER]
