@@ -13,7 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
 from ninja.security import APIKeyCookie, HttpBearer
 
-from linli.core.errors import DomainError, ValidationFailed
+from linli.core.errors import DomainError, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor, build_actor
 
 log = logging.getLogger("linli.api")
@@ -35,7 +35,10 @@ class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
         from linli.accounts.services import token_authenticate
 
-        return token_authenticate(raw=token)
+        actor = token_authenticate(raw=token)
+        if actor is not None and actor.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+            raise PermissionDenied(_("该令牌为只读令牌，不能执行写操作"))
+        return actor
 
 
 class SessionAuth(APIKeyCookie):
