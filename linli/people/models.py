@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.catalog import Basis, Catalog, Level, PIType, SensitiveCategory, field
 from linli.core.fields import EncryptedTextField
 from linli.core.models import TimeStampedModel
 from linli.places.models import Region, Room
-from linli.core.catalog import Basis, Catalog, Level, PIType, SensitiveCategory, field
 
 _HASH = field(pi=PIType.GENERAL, level=Level.L3, note=_("密钥哈希（盲索引），仅用于精确查找"))
 
@@ -52,21 +52,30 @@ class Person(TimeStampedModel):
     id_number_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     phone = EncryptedTextField(blank=True, default="")
     phone_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    population_type = models.CharField(max_length=16, choices=PopulationType.choices,
-                                       default=PopulationType.REGISTERED)
-    hukou_address = models.CharField(max_length=200, blank=True, default="", help_text=_("户籍地址（常住户口所在地）"))
+    population_type = models.CharField(
+        max_length=16, choices=PopulationType.choices, default=PopulationType.REGISTERED
+    )
+    hukou_address = models.CharField(
+        max_length=200, blank=True, default="", help_text=_("户籍地址（常住户口所在地）")
+    )
     occupation = models.CharField(max_length=100, blank=True, default="", help_text=_("职业或主要经济来源"))
     workplace = models.CharField(max_length=150, blank=True, default="", help_text=_("服务处所"))
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="person")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
+    )
     last_verified_at = models.DateTimeField(null=True, blank=True)
 
     catalog = Catalog(
-        purpose=_("实有人口登记、物业服务与基层治理"), basis=Basis.LEGAL_DUTY, level=Level.L3,
-        retention=_("迁出后 3 年"), recipients=_("物业、居委会、街道、派出所（按数据共享协议）"), pi=PIType.GENERAL,
+        purpose=_("实有人口登记、物业服务与基层治理"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("迁出后 3 年"),
+        recipients=_("物业、居委会、街道、派出所（按数据共享协议）"),
+        pi=PIType.GENERAL,
         fields={
-            "id_number": field(pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.ID_DOCUMENT,
-                               encrypted=True),
+            "id_number": field(
+                pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.ID_DOCUMENT, encrypted=True
+            ),
             "id_number_hash": _HASH,
             "phone": field(pi=PIType.GENERAL, level=Level.L3, encrypted=True),
             "phone_hash": _HASH,
@@ -77,8 +86,11 @@ class Person(TimeStampedModel):
     class Meta:
         ordering = ["estate", "name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["estate", "id_number_hash"], condition=~models.Q(id_number_hash=""),
-                                    name="person_unique_id_per_estate"),
+            models.UniqueConstraint(
+                fields=["estate", "id_number_hash"],
+                condition=~models.Q(id_number_hash=""),
+                name="person_unique_id_per_estate",
+            ),
         ]
         indexes = [models.Index(fields=["estate", "name"])]
 
@@ -91,10 +103,18 @@ class Household(TimeStampedModel):
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="households")
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="households")
-    head = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="headed_households")
+    head = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="headed_households"
+    )
 
-    catalog = Catalog(purpose=_("实有人口登记、物业服务"), basis=Basis.LEGAL_DUTY, level=Level.L3, retention=_("迁出后 3 年"),
-                      recipients=_("物业、居委会、街道、派出所"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("实有人口登记、物业服务"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("迁出后 3 年"),
+        recipients=_("物业、居委会、街道、派出所"),
+        pi=PIType.GENERAL,
+    )
 
     def __str__(self) -> str:
         return f"{self.room}"
@@ -113,14 +133,21 @@ class Occupancy(TimeStampedModel):
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="occupancies")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="occupancies")
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="occupancies")
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="occupancies")
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="occupancies"
+    )
     relation = models.CharField(max_length=16, choices=Relation.choices)
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
 
-    catalog = Catalog(purpose=_("实有人口与房屋关系登记"), basis=Basis.LEGAL_DUTY, level=Level.L3, retention=_("迁出后 3 年"),
-                      recipients=_("物业、居委会、街道、派出所"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("实有人口与房屋关系登记"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("迁出后 3 年"),
+        recipients=_("物业、居委会、街道、派出所"),
+        pi=PIType.GENERAL,
+    )
 
     class Meta:
         ordering = ["room", "relation", "start_date"]
@@ -137,7 +164,9 @@ class RentalRegistration(TimeStampedModel):
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="rental_registrations")
     occupancy = models.OneToOneField(Occupancy, on_delete=models.CASCADE, related_name="rental")
-    landlord = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="let_rooms")
+    landlord = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="let_rooms"
+    )
     contract_start = models.DateField()
     contract_end = models.DateField(null=True, blank=True)
     guarantee_signed = models.BooleanField(default=False, help_text=_("治安责任保证书已签订"))
@@ -145,8 +174,14 @@ class RentalRegistration(TimeStampedModel):
     reported_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
 
-    catalog = Catalog(purpose=_("租赁房屋治安管理（公安部令第24号）"), basis=Basis.LEGAL_DUTY, level=Level.L3,
-                      retention=_("租赁结束后 3 年"), recipients=_("派出所、居委会"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("租赁房屋治安管理（公安部令第24号）"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("租赁结束后 3 年"),
+        recipients=_("派出所、居委会"),
+        pi=PIType.GENERAL,
+    )
 
 
 class CareKind(models.TextChoices):
@@ -167,18 +202,29 @@ class CareTag(TimeStampedModel):
     end_date = models.DateField(null=True, blank=True)
 
     catalog = Catalog(
-        purpose=_("特殊人群关爱服务（居委会、街道法定职责）"), basis=Basis.LEGAL_DUTY, level=Level.L4,
-        retention=_("标签结束后 1 年"), recipients=_("居委会、街道、派出所"), pi=PIType.SENSITIVE,
+        purpose=_("特殊人群关爱服务（居委会、街道法定职责）"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L4,
+        retention=_("标签结束后 1 年"),
+        recipients=_("居委会、街道、派出所"),
+        pi=PIType.SENSITIVE,
         fields={
             "kind": field(pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.SPECIAL_IDENTITY),
-            "note": field(pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.HEALTH, encrypted=True),
+            "note": field(
+                pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.HEALTH, encrypted=True
+            ),
             "person": field(pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.SPECIAL_IDENTITY),
         },
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["person", "kind"], condition=models.Q(end_date__isnull=True),
-                                               name="caretag_one_open_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"],
+                condition=models.Q(end_date__isnull=True),
+                name="caretag_one_open_per_kind",
+            )
+        ]
 
 
 class Vehicle(TimeStampedModel):
@@ -187,16 +233,27 @@ class Vehicle(TimeStampedModel):
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="vehicles")
     owner = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="vehicles")
     plate = models.CharField(max_length=10)
-    kind = models.CharField(max_length=16, default="car",
-                            choices=[("car", _("小型汽车")), ("ev", _("新能源汽车")), ("motorcycle", _("摩托车"))])
+    kind = models.CharField(
+        max_length=16,
+        default="car",
+        choices=[("car", _("小型汽车")), ("ev", _("新能源汽车")), ("motorcycle", _("摩托车"))],
+    )
     color = models.CharField(max_length=16, blank=True, default="")
     brand = models.CharField(max_length=40, blank=True, default="")
 
-    catalog = Catalog(purpose=_("车辆登记与停车管理"), basis=Basis.CONTRACT, level=Level.L3, retention=_("迁出后 1 年"),
-                      recipients=_("物业"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("车辆登记与停车管理"),
+        basis=Basis.CONTRACT,
+        level=Level.L3,
+        retention=_("迁出后 1 年"),
+        recipients=_("物业"),
+        pi=PIType.GENERAL,
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["estate", "plate"], name="vehicle_unique_plate_per_estate")]
+        constraints = [
+            models.UniqueConstraint(fields=["estate", "plate"], name="vehicle_unique_plate_per_estate")
+        ]
 
     def __str__(self) -> str:
         return self.plate
@@ -212,7 +269,9 @@ class Establishment(TimeStampedModel):
         SOCIAL_ORG = "social_org", _("社会组织")
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="establishments")
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="establishments")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="establishments"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=150)
     credit_code = models.CharField(max_length=18, blank=True, default="", help_text=_("统一社会信用代码"))
@@ -220,11 +279,17 @@ class Establishment(TimeStampedModel):
     contact_name = models.CharField(max_length=60, blank=True, default="")
     contact_phone = EncryptedTextField(blank=True, default="")
     employees = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, default="open",
-                              choices=[("open", _("营业")), ("closed", _("歇业")), ("deregistered", _("注销"))])
+    status = models.CharField(
+        max_length=16,
+        default="open",
+        choices=[("open", _("营业")), ("closed", _("歇业")), ("deregistered", _("注销"))],
+    )
 
     catalog = Catalog(
-        purpose=_("实有单位登记（一标三实）"), basis=Basis.LEGAL_DUTY, level=Level.L2, retention=_("注销后 3 年"),
+        purpose=_("实有单位登记（一标三实）"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L2,
+        retention=_("注销后 3 年"),
         recipients=_("居委会、街道、派出所"),
         fields={
             "contact_name": field(pi=PIType.GENERAL, level=Level.L3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from django.utils.translation import gettext as _
@@ -12,8 +13,42 @@ _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^[1-9]\d{5}(\d{4})(\d{2})(\d{2})\d{3}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 # First two digits: provinces of GB/T 2260.
-_PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-              53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
+_PROVINCES = {
+    11,
+    12,
+    13,
+    14,
+    15,
+    21,
+    22,
+    23,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    37,
+    41,
+    42,
+    43,
+    44,
+    45,
+    46,
+    50,
+    51,
+    52,
+    53,
+    54,
+    61,
+    62,
+    63,
+    64,
+    65,
+    71,
+    81,
+    82,
+}
 
 
 class InvalidIdentifier(ValueError):
@@ -93,3 +128,96 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# Vehicle plates (GA 36-2018): province abbreviation + issuing-authority letter + serial.
+_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_CHAR = "A-HJ-NP-Z0-9"  # letters I and O are never used (confused with 1 and 0)
+_NEV_CLASS = "ABCDEFGHJK"  # new-energy class letter: D/A/B/C/E pure electric, F/G/H/J/K other
+_PLATE_RE = re.compile(
+    rf"^[{_PLATE_PROVINCES}][A-HJ-NP-Z]"
+    rf"(?:"
+    rf"[{_PLATE_CHAR}]{{5}}"  # ordinary 7-character plate
+    rf"|[{_PLATE_CHAR}]{{4}}[挂学警港澳领试超]"  # trailer, coach, police, HK/Macao, consular, trial, oversize
+    rf"|[{_NEV_CLASS}][{_PLATE_CHAR}]\d{{4}}"  # new-energy small vehicle (8 characters)
+    rf"|\d{{5}}[{_NEV_CLASS}]"  # new-energy large vehicle (8 characters)
+    rf")$"
+)
+
+
+def normalize_plate(value: str) -> str:
+    return re.sub(r"[\s·.\-]", "", value or "").upper()
+
+
+def parse_plate(value: str) -> str:
+    """Validate a Chinese motor-vehicle plate (incl. 8-character new-energy plates); return it normalised."""
+    plate = normalize_plate(value)
+    if not _PLATE_RE.match(plate):
+        raise InvalidIdentifier(_("车牌号格式无效，如 晋A12345 或新能源 晋AD12345"))
+    return plate
+
+
+def is_new_energy_plate(plate: str) -> bool:
+    return len(plate) == 8
+
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters, last one a check character.
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_RE = re.compile(rf"^[{_CREDIT_CHARS}]{{18}}$")
+
+
+def credit_check_char(first17: str) -> str:
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def parse_credit_code(value: str) -> str:
+    code = (value or "").strip().upper()
+    if not _CREDIT_RE.match(code) or credit_check_char(code[:17]) != code[17]:
+        raise InvalidIdentifier(_("统一社会信用代码无效"))
+    return code
+
+
+_LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def parse_contact_phone(value: str) -> str:
+    """A mobile number or a landline with area code (0351-1234567)."""
+    raw = re.sub(r"\s", "", value or "")
+    if _LANDLINE_RE.match(raw):
+        return raw
+    return parse_mobile(raw)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A validated identity document: normalised number plus what the number tells (for 居民身份证)."""
+
+    id_type: str
+    number: str
+    birth_date: date | None
+    gender: str | None
+
+
+RESIDENT_ID = "111"  # GA/T 2000.156 code of 居民身份证 (people.models.IdType.RESIDENT_ID)
+ID_TYPES = ("111", "516", "511", "414", "553")
+
+
+def identity_parse(*, id_type: str, id_number: str) -> Identity:
+    """Validate an identity document number for its type; raise ``InvalidIdentifier`` with a reason.
+
+    A 居民身份证 number is checked in full (GB 11643) and yields birth date and gender; other
+    documents are checked for a plausible shape only. An empty number of another type is allowed.
+    """
+    if id_type not in ID_TYPES:
+        raise InvalidIdentifier(_("证件类型无效"))
+    if id_type == RESIDENT_ID:
+        number, birth, gender = parse_id_number(id_number)
+        return Identity(id_type, number, birth, gender)
+    number = normalize_id_number(id_number)
+    if not number:
+        return Identity(id_type, "", None, None)
+    if not (5 <= len(number) <= 30) or not number.isascii() or not number.replace("-", "").isalnum():
+        raise InvalidIdentifier(_("证件号码格式无效"))
+    return Identity(id_type, number, None, None)
