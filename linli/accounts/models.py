@@ -6,8 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.fields import EncryptedTextField
 from linli.core.catalog import Basis, Catalog, Level, PIType, SensitiveCategory, field
+from linli.core.fields import EncryptedTextField
 
 _SECRET = field(pi=PIType.NONE, level=Level.L4, category=SensitiveCategory.AUTH_SECRET)
 
@@ -28,16 +28,19 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField(null=True, blank=True)
     totp_secret = EncryptedTextField(blank=True, default="")
     totp_confirmed = models.BooleanField(default=False)
+    # Time step of the last accepted TOTP code: a code is refused unless its step is newer (no replay).
+    totp_last_step = models.BigIntegerField(default=0)
 
     catalog = Catalog(
-        purpose=_("账号登录与身份鉴别"), basis=Basis.CONTRACT, level=Level.L3, retention=_("账号注销后 6 个月"),
-        recipients=_("平台管理员"), pi=PIType.GENERAL,
+        purpose=_("账号登录与身份鉴别"), basis=Basis.CONTRACT, level=Level.L3,
+        retention=_("账号注销后 6 个月"), recipients=_("平台管理员"), pi=PIType.GENERAL,
         fields={
             "password": _SECRET,
             "totp_secret": field(pi=PIType.NONE, level=Level.L4, category=SensitiveCategory.AUTH_SECRET,
                                  encrypted=True),
             "phone": field(pi=PIType.GENERAL, level=Level.L3, encrypted=True),
-            "phone_hash": field(pi=PIType.GENERAL, level=Level.L3, note=_("手机号的密钥哈希，仅用于精确查找")),
+            "phone_hash": field(pi=PIType.GENERAL, level=Level.L3,
+                                note=_("手机号的密钥哈希，仅用于精确查找")),
         },
     )
 
@@ -59,11 +62,14 @@ class LoginAttempt(models.Model):
     succeeded = models.BooleanField(default=False)
     at = models.DateTimeField(db_index=True)
 
-    catalog = Catalog(purpose=_("登录失败处理与安全审计（等保 8.1.4.1 b）"), basis=Basis.LEGAL_DUTY, level=Level.L3,
-                      retention=_("6 个月"), recipients=_("安全管理员"), pi=PIType.GENERAL)
+    catalog = Catalog(purpose=_("登录失败处理与安全审计（等保 8.1.4.1 b）"), basis=Basis.LEGAL_DUTY,
+                      level=Level.L3, retention=_("6 个月"), recipients=_("安全管理员"), pi=PIType.GENERAL)
 
     class Meta:
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M:%S} {'ok' if self.succeeded else 'failed'}"
 
 
 class OneTimeCode(models.Model):
@@ -76,9 +82,12 @@ class OneTimeCode(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 
-    catalog = Catalog(purpose=_("居民短信验证码登录"), basis=Basis.CONTRACT, level=Level.L4, retention=_("1 天"),
-                      recipients=_("无"), pi=PIType.GENERAL,
+    catalog = Catalog(purpose=_("居民短信验证码登录"), basis=Basis.CONTRACT, level=Level.L4,
+                      retention=_("1 天"), recipients=_("无"), pi=PIType.GENERAL,
                       fields={"code_hash": _SECRET})
+
+    def __str__(self) -> str:
+        return f"code #{self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class TokenScope(models.TextChoices):
@@ -99,8 +108,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    catalog = Catalog(purpose=_("系统对接鉴别"), basis=Basis.CONTRACT, level=Level.L4, retention=_("吊销后 6 个月"),
-                      recipients=_("无"), fields={"key_hash": _SECRET})
+    catalog = Catalog(purpose=_("系统对接鉴别"), basis=Basis.CONTRACT, level=Level.L4,
+                      retention=_("吊销后 6 个月"), recipients=_("无"), fields={"key_hash": _SECRET})
 
     class Meta:
         ordering = ["-created_at"]
