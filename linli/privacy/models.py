@@ -20,8 +20,13 @@ class Purpose(models.Model):
     required_for_service = models.BooleanField(default=False, help_text=_("始终为否：拒绝不影响基本服务"))
     is_active = models.BooleanField(default=True)
 
-    catalog = Catalog(purpose=_("处理目的与告知文本"), basis=Basis.NOT_PI, level=Level.L1, retention=_("长期"),
-                      recipients=_("公开"))
+    catalog = Catalog(
+        purpose=_("处理目的与告知文本"),
+        basis=Basis.NOT_PI,
+        level=Level.L1,
+        retention=_("长期"),
+        recipients=_("公开"),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -38,18 +43,39 @@ class Consent(models.Model):
     notice_version = models.PositiveIntegerField()
     granted_at = models.DateTimeField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    channel = models.CharField(max_length=16, default="h5", choices=[("h5", "H5"), ("counter", _("柜台")),
-                                                                       ("api", "API")])
-    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    guardian = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+", help_text=_("监护人（不满十四周岁时）"))
+    channel = models.CharField(
+        max_length=16, default="h5", choices=[("h5", "H5"), ("counter", _("柜台")), ("api", "API")]
+    )
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    guardian = models.ForeignKey(
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("监护人（不满十四周岁时）"),
+    )
 
-    catalog = Catalog(purpose=_("同意记录（个人信息保护法第14、15条）"), basis=Basis.LEGAL_DUTY, level=Level.L3,
-                      retention=_("撤回后 3 年"), recipients=_("无"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("同意记录（个人信息保护法第14、15条）"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("撤回后 3 年"),
+        recipients=_("无"),
+        pi=PIType.GENERAL,
+    )
 
     class Meta:
         ordering = ["-granted_at"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "purpose"], condition=models.Q(withdrawn_at__isnull=True),
-                                    name="consent_one_active_per_purpose"),
+            models.UniqueConstraint(
+                fields=["person", "purpose"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="consent_one_active_per_purpose",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}:{self.purpose_id}@v{self.notice_version}"

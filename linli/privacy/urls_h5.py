@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from linli.privacy import views
 
 app_name = "h5privacy"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.h5_home, name="home"),
+    path("export/", views.h5_export, name="export"),
+    path("consents/<slug:code>/grant/", views.h5_consent_grant, name="consent_grant"),
+    path("consents/<slug:code>/withdraw/", views.h5_consent_withdraw, name="consent_withdraw"),
+]
