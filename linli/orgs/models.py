@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.catalog import Basis, Catalog, Level, PIType, field
 from linli.core.models import TimeStampedModel
 from linli.orgs.roles import Role
 from linli.places.models import Region
-from linli.core.catalog import Basis, Catalog, Level, PIType, field
 
 
 class OrgKind(models.TextChoices):
@@ -33,8 +33,8 @@ class Organization(TimeStampedModel):
                                      help_text=_("该组织服务或管辖的区域"))
     is_active = models.BooleanField(default=True)
 
-    catalog = Catalog(purpose=_("组织机构与服务关系管理"), basis=Basis.NOT_PI, level=Level.L1, retention=_("长期"),
-                      recipients=_("平台内各组织"),
+    catalog = Catalog(purpose=_("组织机构与服务关系管理"), basis=Basis.NOT_PI, level=Level.L1,
+                      retention=_("长期"), recipients=_("平台内各组织"),
                       fields={"contact_phone": field(pi=PIType.NONE, level=Level.L2, note=_("单位对外电话"))})
 
     class Meta:
@@ -53,12 +53,14 @@ class Membership(TimeStampedModel):
     scope = models.ManyToManyField(Region, related_name="memberships")
     is_active = models.BooleanField(default=True)
 
-    catalog = Catalog(purpose=_("访问授权与职责划分"), basis=Basis.CONTRACT, level=Level.L3, retention=_("离职后 1 年"),
-                      recipients=_("平台管理员、审计管理员"), pi=PIType.GENERAL)
+    catalog = Catalog(purpose=_("访问授权与职责划分"), basis=Basis.CONTRACT, level=Level.L3,
+                      retention=_("离职后 1 年"), recipients=_("平台管理员、审计管理员"), pi=PIType.GENERAL)
 
     class Meta:
         ordering = ["user", "organization"]
-        constraints = [models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} @ {self.organization}"

@@ -29,7 +29,8 @@ def organization(*, kind: str = OrgKind.PROPERTY_COMPANY, name: str | None = Non
     return Organization.objects.create(kind=kind, name=name or f"测试组织{next(_seq)}")
 
 
-def user(*, username: str | None = None, kind: str = UserKind.STAFF, password: str = PASSWORD, **kwargs) -> User:
+def user(*, username: str | None = None, kind: str = UserKind.STAFF, password: str = PASSWORD,
+         **kwargs) -> User:
     u = User(username=username or f"user{next(_seq)}", kind=kind, **kwargs)
     u.set_password(password)
     u.save()
