@@ -44,5 +44,6 @@ def unit(*, building: Region, name: str = "1单元") -> Region:
 def room(*, estate: Region, building: Region | None = None, unit: Region | None = None, floor: int = 3,
          number: str | None = None, area: str = "89.50", **kwargs) -> Room:
     building = building or (unit.parent if unit else None) or globals()["building"](estate=estate)
-    return services.room_create(estate=estate, building=building, unit=unit, floor=floor,
-                                number=number or f"{floor}{next(_seq) % 100:02d}", area=Decimal(area), **kwargs)
+    number = number or f"{floor}{next(_seq) % 100:02d}"
+    return services.room_create(estate=estate, building=building, unit=unit, floor=floor, number=number,
+                                area=Decimal(area), **kwargs)
