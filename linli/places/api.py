@@ -1,3 +1,159 @@
-from ninja import Router
+"""Places API: region tree, rooms, parking spaces, facilities and room spreadsheet imports."""
+
+from typing import Annotated
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Path, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+
+from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.errors import PayloadTooLarge
+from linli.core.models import ImportJob
+from linli.places import imports, selectors, services
+from linli.places.schemas import (
+    FacilityIn,
+    FacilityOut,
+    Floor,
+    Id,
+    ImportJobListOut,
+    ImportJobOut,
+    ImportRejectedOut,
+    ParkingOut,
+    RegionNodeOut,
+    RegionOut,
+    RoomOut,
+    RoomPatchIn,
+)
 
 router = Router()
+
+# Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
+Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
+Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
+PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+XLSX_RESPONSE = {
+    "responses": {200: {"description": "XLSX", "content": {
+        imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+}
+
+
+class RoomFilters(Schema):
+    estate: Id | None = None
+    building: Id | None = None
+    unit: Id | None = None
+    floor: Floor | None = None
+    status: Choice | None = None
+    use: Choice | None = None
+    q: Text | None = Field(None, description="房号或标准地址包含的文字")
+    ordering: str | None = Field(None, max_length=40, pattern=r"^-?[a-z_]+$",
+                                 description="location, number, floor, area, status, use, address, created_at, id；"
+                                             "前加 - 为倒序")
+
+
+class ParkingFilters(Schema):
+    estate: Id | None = None
+    room: Id | None = None
+    kind: Choice | None = None
+    q: Text | None = None
+
+
+class FacilityFilters(Schema):
+    estate: Id | None = None
+    building: Id | None = None
+    kind: Choice | None = None
+    status: Choice | None = None
+
+
+class ImportFilters(Schema):
+    estate: Id | None = None
+
+
+@router.get("/regions", response={200: list[RegionNodeOut], **ERRORS}, summary="区域树（本人管辖范围及其上级）")
+def region_tree(request):
+    return selectors.region_tree(actor=actor_of(request))
+
+
+@router.get("/regions/{pk}", response={200: RegionOut, **ERRORS}, summary="区域节点详情")
+def region_get(request, pk: PkPath):
+    return selectors.region_detail(actor=actor_of(request), pk=pk)
+
+
+@router.get("/rooms", response={200: list[RoomOut], **ERRORS}, summary="房屋列表（分页、筛选、排序）")
+@paginate(Page)
+def room_list(request, filters: Query[RoomFilters]):
+    return selectors.room_list(actor=actor_of(request), **filters.dict())
+
+
+@router.get("/rooms/{pk}", response={200: RoomOut, **ERRORS}, summary="房屋详情")
+def room_get(request, pk: PkPath):
+    return selectors.room_get(actor=actor_of(request), pk=pk)
+
+
+@router.patch("/rooms/{pk}", response={200: RoomOut, **ERRORS}, summary="修改房屋面积、用途或状态")
+def room_update(request, pk: PkPath, body: RoomPatchIn):
+    actor = actor_of(request)
+    room = selectors.room_get(actor=actor, pk=pk)
+    return services.room_update(actor=actor, room=room, **body.dict(exclude_unset=True))
+
+
+@router.get("/parking", response={200: list[ParkingOut], **ERRORS}, summary="车位列表")
+@paginate(Page)
+def parking_list(request, filters: Query[ParkingFilters]):
+    return selectors.parking_list(actor=actor_of(request), **filters.dict())
+
+
+@router.get("/facilities", response={200: list[FacilityOut], **ERRORS}, summary="公共设施列表")
+@paginate(Page)
+def facility_list(request, filters: Query[FacilityFilters]):
+    return selectors.facility_list(actor=actor_of(request), **filters.dict())
+
+
+@router.post("/facilities", response={201: FacilityOut, **ERRORS}, summary="登记公共设施")
+def facility_create(request, body: FacilityIn):
+    actor = actor_of(request)
+    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    building = (selectors.region_get(actor=actor, pk=body.building_id)
+                if body.building_id is not None else None)
+    facility = services.facility_create(actor=actor, estate=estate, building=building, kind=body.kind,
+                                        name=body.name, location=body.location, status=body.status)
+    return 201, facility
+
+
+@router.post("/imports/rooms", summary="上传房屋表格（XLSX/CSV），整表校验、全部成功才导入",
+             response={200: ImportJobOut, 400: ImportRejectedOut | ErrorOut, 401: ErrorOut, 403: ErrorOut,
+                       404: ErrorOut, 413: ErrorOut})
+def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
+    actor = actor_of(request)
+    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
+        raise PayloadTooLarge()
+    job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
+    if job.status == ImportJob.Status.REJECTED:
+        message = _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}
+        return 400, {"error": {"code": "import_rejected", "message": message}, "job": job}
+    return 200, job
+
+
+@router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="房屋导入记录")
+@paginate(Page)
+def import_list(request, filters: Query[ImportFilters]):
+    return selectors.import_job_list(actor=actor_of(request), **filters.dict())
+
+
+@router.get("/imports/template.xlsx", response={401: ErrorOut, 403: ErrorOut}, openapi_extra=XLSX_RESPONSE,
+            summary="下载房屋导入模板")
+def import_template(request):
+    content = selectors.import_template(actor=actor_of(request))
+    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
+    return response
+
+
+@router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")
+def import_get(request, pk: PkPath):
+    return selectors.import_job_get(actor=actor_of(request), pk=pk)

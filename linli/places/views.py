@@ -1,0 +1,190 @@
+"""Console pages for places: region tree, room list and detail, room spreadsheet import.
+
+Thin views: build the actor, call selectors/services, render. Scope and permissions are enforced in
+the selectors and services; a domain NotFound becomes a 404 page, PermissionDenied a 403.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from linli.core.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Perm
+from linli.people.validators import mask_name
+from linli.places import imports, selectors, services
+from linli.places.models import RoomStatus, RoomUse
+
+PAGE_SIZE = 50
+
+
+def staff_page(view):
+    """Login required, staff only; the actor is passed in; domain errors become 404/403/400 pages."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.kind != "staff":
+            raise DjangoPermissionDenied(_("仅限工作人员使用"))
+        try:
+            actor = build_actor(request.user)
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ValidationFailed as exc:
+            return render(request, "places/invalid.html", {"error": exc}, status=400)
+
+    return wrapper
+
+
+def _int(value: str | None) -> int | None:
+    """A query-string id or number; anything else (text, absurd sizes) is treated as not given."""
+    if value is None or not value.strip().lstrip("-").isdigit() or len(value.strip()) > 18:
+        return None
+    return int(value)
+
+
+def _page(request, qs, size: int = PAGE_SIZE):
+    paginator = Paginator(qs, size)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except (EmptyPage, PageNotAnInteger):
+        return paginator.page(paginator.num_pages if request.GET.get("page", "").isdigit() else 1)
+
+
+def _person_url(person_id: int) -> str | None:
+    try:
+        return reverse("people:person_detail", args=[person_id])
+    except NoReverseMatch:
+        return None
+
+
+@staff_page
+def tree(request, actor):
+    nodes = selectors.region_tree(actor=actor)
+    return render(request, "places/tree.html", {"nodes": nodes})
+
+
+@staff_page
+def region_detail(request, actor, pk: int):
+    detail = selectors.region_detail(actor=actor, pk=pk)
+    return render(request, "places/region_detail.html", {"r": detail})
+
+
+ROOM_SORTS = [
+    ("location", gettext_lazy("位置")), ("number", gettext_lazy("房号")), ("floor", gettext_lazy("楼层")),
+    ("area", gettext_lazy("面积")), ("-area", gettext_lazy("面积（大到小）")), ("status", gettext_lazy("状态")),
+    ("use", gettext_lazy("用途")), ("-created_at", gettext_lazy("最近登记")),
+]
+
+
+@staff_page
+def rooms(request, actor):
+    get = request.GET
+    filters = {
+        "estate": _int(get.get("estate")), "building": _int(get.get("building")), "unit": _int(get.get("unit")),
+        "floor": _int(get.get("floor")), "status": get.get("status") or None, "use": get.get("use") or None,
+        "q": (get.get("q") or "")[:100] or None,
+    }
+    ordering = get.get("ordering") or selectors.ROOM_DEFAULT_ORDERING
+    qs = selectors.room_list(actor=actor, ordering=ordering, **filters)
+    page = _page(request, qs)
+    keep = {k: v for k, v in get.items() if k != "page" and v}
+    estates = list(selectors.estate_list(actor=actor))
+    buildings = list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
+    return render(request, "places/rooms.html", {
+        "page": page, "filters": filters, "ordering": ordering, "sorts": ROOM_SORTS, "estates": estates,
+        "buildings": buildings, "statuses": RoomStatus.choices, "uses": RoomUse.choices,
+        "query": urlencode(keep),
+    })
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def room_detail(request, actor, pk: int):
+    room = selectors.room_get(actor=actor, pk=pk)
+    if request.method == "POST":
+        try:
+            services.room_update(actor=actor, room=room, area=request.POST.get("area") or None,
+                                 use=request.POST.get("use") or None, status=request.POST.get("status") or None)
+        except ValidationFailed as exc:
+            for errs in exc.fields.values():
+                for e in errs:
+                    messages.error(request, e)
+            room.refresh_from_db()
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("places:room_detail", pk=room.pk)
+    occupants = [
+        {"name": mask_name(o.person.name), "relation": o.get_relation_display(), "start_date": o.start_date,
+         "end_date": o.end_date, "url": _person_url(o.person_id)}
+        for o in selectors.room_occupants(actor=actor, room=room)
+    ]
+    return render(request, "places/room_detail.html", {
+        "room": room, "occupants": occupants, "can_see_people": actor.has(Perm.PEOPLE_VIEW),
+        "can_manage": actor.has(Perm.PLACES_MANAGE) and not actor.read_only,
+        "parking": list(selectors.parking_list(actor=actor, room=room.pk)),
+        "facilities": list(selectors.facility_list(actor=actor, building=room.building_id)),
+        "statuses": RoomStatus.choices, "uses": RoomUse.choices,
+    })
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def imports_page(request, actor):
+    jobs_qs = selectors.import_job_list(actor=actor)
+    estates = list(selectors.estate_list(actor=actor))
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        estate_id = _int(request.POST.get("estate"))
+        if upload is None or estate_id is None:
+            messages.error(request, _("请选择小区并选择要上传的文件"))
+        else:
+            try:
+                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                if upload.size > settings.IMPORT_MAX_BYTES:
+                    raise PayloadTooLarge()
+                job = services.rooms_import(actor=actor, estate=estate, file_name=upload.name or "",
+                                            data=upload.read())
+            except PayloadTooLarge as exc:
+                messages.error(request, exc.message)
+            else:
+                if job.status == job.Status.APPLIED:
+                    messages.success(request, _("导入成功：新增 %(n)d 套房屋") % {"n": job.created_count})
+                else:
+                    messages.error(request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)})
+                return redirect("places:import_detail", pk=job.pk)
+    return render(request, "places/imports.html", {
+        "page": _page(request, jobs_qs, 20), "estates": estates,
+        "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024), "max_rows": settings.IMPORT_MAX_ROWS,
+        "columns": [h for h, _a in imports.COLUMNS.values()],
+    })
+
+
+@staff_page
+def import_detail(request, actor, pk: int):
+    job = selectors.import_job_get(actor=actor, pk=pk)
+    return render(request, "places/import_detail.html", {"job": job})
+
+
+@staff_page
+def import_template(request, actor):
+    response = HttpResponse(selectors.import_template(actor=actor), content_type=imports.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = "attachment; filename=\"rooms-template.xlsx\""
+    return response
+
