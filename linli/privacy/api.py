@@ -1,7 +1,5 @@
 """Privacy API: the data catalogue, the audit log, a resident's consents and their own data export."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -41,7 +39,7 @@ def _consent_out(status: selectors.ConsentStatus) -> dict:
 
 
 @router.get("/catalog", response={200: list[CatalogRowOut], **ERRORS})
-def catalog(request: HttpRequest, level: Literal[1, 2, 3, 4] | None = None, sensitive_only: bool = False):
+def catalog(request: HttpRequest, level: int | None = Query(None, ge=1, le=4), sensitive_only: bool = False):
     """The data catalogue (一本账): every stored field with purpose, legal basis, level and retention."""
     return selectors.catalog_list(actor=actor_of(request), level=level, sensitive_only=sensitive_only)
 
@@ -50,7 +48,7 @@ def catalog(request: HttpRequest, level: Literal[1, 2, 3, 4] | None = None, sens
 def catalog_export(
     request: HttpRequest,
     fmt: Literal["csv", "xlsx", "json"] = Query("csv", alias="format"),
-    level: Literal[1, 2, 3, 4] | None = None,
+    level: int | None = Query(None, ge=1, le=4),
     sensitive_only: bool = False,
 ):
     """Download the catalogue as CSV, XLSX or JSON (audited)."""

@@ -41,6 +41,19 @@ def _stored_fields(model: type[models.Model]) -> list[models.Field]:
     return [*model._meta.concrete_fields, *model._meta.local_many_to_many]
 
 
+def _model_category(decl: Catalog | None) -> str:
+    """Sensitive category of a sensitive model's fields without their own override: the model's
+    ``category`` if the declaration has one, else the category most of its field overrides name
+    (a CareTag row as a whole reveals a special identity, R61)."""
+    if decl is None:
+        return ""
+    explicit = str(getattr(decl, "category", "") or "")
+    if explicit:
+        return explicit
+    counts = Counter(str(f.category) for f in decl.fields.values() if f.category)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
 def _row(model: type[models.Model], f: models.Field, decl: Catalog | None) -> CatalogRow:
     opts = model._meta
     override = decl.fields.get(f.name) if decl else None
@@ -52,11 +65,11 @@ def _row(model: type[models.Model], f: models.Field, decl: Catalog | None) -> Ca
         purpose, basis, retention = str(decl.purpose), str(decl.basis), str(decl.retention)
         recipients, note = str(decl.recipients), str(decl.note)
         level, pi = int(decl.level), str(decl.pi)
-    category, encrypted = "", is_encrypted_field
+    category, encrypted = (_model_category(decl) if pi == PIType.SENSITIVE else ""), is_encrypted_field
     if override is not None:
         pi = str(override.pi) if override.pi is not None else pi
         level = int(override.level) if override.level is not None else level
-        category = str(override.category)
+        category = str(override.category) or (_model_category(decl) if pi == PIType.SENSITIVE else "")
         encrypted = encrypted or override.encrypted
         note = str(override.note) or note
     column = f.m2m_db_table() if f.many_to_many else f.column

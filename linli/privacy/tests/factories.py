@@ -1,0 +1,36 @@
+"""Test data for privacy: purposes (the data migration creates the defaults) and consents."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+
+from linli.core.scoping import build_actor
+from linli.people.models import Person, Relation
+from linli.people.tests import factories as people_f
+from linli.privacy import services
+from linli.privacy.models import Consent, Purpose
+
+_defaults = importlib.import_module("linli.privacy.migrations.0002_default_purposes")
+
+
+def purpose(code: str = "notifications") -> Purpose:
+    """A default purpose (created by migration 0002; recreated if a transactional test flushed it)."""
+    existing = Purpose.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    item = next(p for p in _defaults.PURPOSES if p["code"] == code)
+    return Purpose.objects.create(code=code, name=item["name"], sensitive=item["sensitive"], notice=item["notice"])
+
+
+def consent(*, person: Person, code: str = "notifications", channel: str = "h5") -> Consent:
+    """A consent given by the person's own resident account."""
+    return services.consent_grant(actor=build_actor(person.user), person=person, purpose=purpose(code),
+                                  channel=channel)
+
+
+def child(*, estate, room, age: int = 10, household=None) -> Person:
+    today = date.today()
+    birth = date(today.year - age, 1, 1)
+    return people_f.person(estate=estate, room=room, relation=Relation.FAMILY, household=household,
+                           id_no=people_f.id_number(birth=birth))
