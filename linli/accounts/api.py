@@ -6,7 +6,7 @@ from typing import Literal
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.accounts import services
@@ -98,11 +98,11 @@ def list_tokens(request: HttpRequest):
 def create_token(request: HttpRequest, body: ApiTokenIn):
     """Create a token; the raw value is in this response only."""
     token, raw = services.token_create(actor=actor_of(request), name=body.name, scope=body.scope)
-    return 201, {**ApiTokenOut.model_validate(token).model_dump(), "token": raw}
+    return Status(201, {**ApiTokenOut.model_validate(token).model_dump(), "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
 def revoke_token(request: HttpRequest, token_id: int = Path(..., ge=1, le=MAX_ID)):
     """Revoke one of the caller's tokens."""
     services.token_revoke(actor=actor_of(request), token_id=token_id)
-    return 204, None
+    return Status(204, None)
