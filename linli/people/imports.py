@@ -25,6 +25,9 @@ from linli.people.models import CareKind, PopulationType, Relation
 from linli.people.validators import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.places.models import Region, Room
 
+IMPORT_KIND = "people.residents"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 # Canonical key → column title in the file (zh-Hans, as printed in the template).
 COLUMNS = {
     "name": "姓名",

@@ -51,7 +51,6 @@ from linli.places.models import Region, RegionLevel, Room
 RENTAL_REPORT_DAYS = 3
 REVEAL_FIELDS = ("id_number", "phone")
 REVEAL_REASON_MIN = 4
-IMPORT_KIND_RESIDENTS = "people.residents"
 _UNSET = object()
 
 
@@ -627,7 +626,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
     if result.errors:
         with transaction.atomic():
             job = ImportJob.objects.create(
-                kind=IMPORT_KIND_RESIDENTS,
+                kind=imports.IMPORT_KIND,
                 estate=estate,
                 file_name=file_name,
                 status=ImportJob.Status.REJECTED,
@@ -652,7 +651,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
         except IntegrityError as exc:  # someone registered one of these ID numbers meanwhile
             raise Conflict(_("导入期间数据已变化，请重新上传")) from exc
         job = ImportJob.objects.create(
-            kind=IMPORT_KIND_RESIDENTS,
+            kind=imports.IMPORT_KIND,
             estate=estate,
             file_name=file_name,
             status=ImportJob.Status.APPLIED,

@@ -1,0 +1,225 @@
+"""Console pages for people: the resident register (masked), person detail with an audited reveal
+form, and resident imports with their per-row error report."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.models import ImportJob
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Perm
+from linli.people import imports, selectors, services
+from linli.people.models import CareKind, PopulationType, Relation
+from linli.people.validators import mask_id, mask_name, mask_phone
+from linli.places import selectors as places_selectors
+
+PAGE_SIZE = 20
+
+
+def console_page(view):
+    """Signed-in page: resolves the actor, turns out-of-scope into 404 and missing permission into 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        actor = build_actor(request.user)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        n = int(value or "")
+    except ValueError:
+        return None
+    return n if 1 <= n <= 2**63 - 1 else None
+
+
+def _choice(value: str | None, choices) -> str | None:
+    return value if value in choices.values else None
+
+
+def _person_row(p) -> dict:
+    return {
+        "id": p.pk,
+        "name": mask_name(p.name),
+        "gender": p.get_gender_display(),
+        "id_number": mask_id(p.id_number),
+        "phone": mask_phone(p.phone),
+        "population_type": p.get_population_type_display(),
+        "estate": p.estate.name,
+        "rooms": [(o.room.standard_address, o.get_relation_display()) for o in p.current_occupancies],
+    }
+
+
+@console_page
+def persons(request, actor):
+    actor.require(Perm.PEOPLE_VIEW)
+    g = request.GET
+    special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
+    filters = {
+        "estate_id": _int(g.get("estate")),
+        "building_id": _int(g.get("building")),
+        "room_id": _int(g.get("room")),
+        "relation": _choice(g.get("relation"), Relation),
+        "population_type": _choice(g.get("population_type"), PopulationType),
+        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
+        "care_kind": _choice(g.get("care_kind"), CareKind) if special else None,
+    }
+    ordering = g.get("ordering") or "name"
+    if ordering.lstrip("-") not in selectors.PERSON_ORDERING:
+        ordering = "name"
+    qs = selectors.person_list(actor=actor, ordering=ordering, **filters)
+    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    estates = list(places_selectors.estate_list(actor=actor))
+    buildings = (
+        list(places_selectors.building_list(actor=actor, estate=filters["estate_id"]))
+        if filters["estate_id"]
+        else []
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = request.GET.copy()
+    sort_query.pop("ordering", None)
+    sort_query.pop("page", None)
+    return render(
+        request,
+        "people/persons.html",
+        {
+            "page": page,
+            "rows": [_person_row(p) for p in page.object_list],
+            "filters": filters,
+            "ordering": ordering,
+            "estates": estates,
+            "buildings": buildings,
+            "relations": Relation.choices,
+            "population_types": PopulationType.choices,
+            "care_kinds": CareKind.choices if special else [],
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "can_import": actor.has(Perm.PEOPLE_IMPORT),
+        },
+    )
+
+
+def _households_of(actor, person) -> list[dict]:
+    households = (
+        selectors.household_list(actor=actor)
+        .filter(occupancies__person=person, occupancies__end_date__isnull=True)
+        .distinct()
+    )
+    return [
+        {
+            "room": h.room.standard_address,
+            "members": [
+                {
+                    "id": m.person_id,
+                    "self": m.person_id == person.pk,
+                    "name": person.name if m.person_id == person.pk else mask_name(m.person.name),
+                    "relation": m.get_relation_display(),
+                }
+                for m in h.current_members
+            ],
+        }
+        for h in households
+    ]
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def person_detail(request, actor, pk: int):
+    person = selectors.person_get(actor=actor, pk=pk)
+    revealed = None
+    reveal_errors: dict = {}
+    if request.method == "POST":
+        try:
+            value = services.person_reveal(
+                actor=actor,
+                person=person,
+                field=request.POST.get("field", ""),
+                reason=request.POST.get("reason", "").replace("\x00", "")[:300],
+            )
+        except ValidationFailed as exc:
+            reveal_errors = exc.fields
+        else:
+            revealed = {"field": request.POST["field"], "value": value}
+    special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
+    context = {
+        "person": person,
+        "masked": {"id_number": mask_id(person.id_number), "phone": mask_phone(person.phone)},
+        "occupancies": list(selectors.occupancy_list(actor=actor, person_id=person.pk)),
+        "households": _households_of(actor, person),
+        "vehicles": list(selectors.vehicle_list(actor=actor, owner_id=person.pk)),
+        "care_tags": selectors.care_tag_list(actor=actor, person_id=person.pk) if special else None,
+        "can_reveal": actor.has(Perm.PEOPLE_REVEAL),
+        "revealed": revealed,
+        "reveal_errors": reveal_errors,
+    }
+    response = render(request, "people/person_detail.html", context, status=400 if reveal_errors else 200)
+    if revealed:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def imports_page(request, actor):
+    actor.require(Perm.PEOPLE_IMPORT)
+    estates = list(places_selectors.estate_list(actor=actor))
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        estate_id = _int(request.POST.get("estate"))
+        if upload is None or estate_id is None:
+            messages.error(request, _("请选择小区和要上传的文件"))
+        else:
+            try:
+                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                job = services.residents_import(
+                    actor=actor,
+                    estate=estate,
+                    file_name=upload.name or "",
+                    data=upload.read(settings.IMPORT_MAX_BYTES + 1),
+                )
+            except DomainError as exc:
+                if isinstance(exc, (NotFound, PermissionDenied)):
+                    raise
+                messages.error(request, exc.message)
+            else:
+                if job.status == ImportJob.Status.APPLIED:
+                    messages.success(request, _("导入成功：新增 %(n)d 位住户") % {"n": job.created_count})
+                else:
+                    messages.error(request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)})
+                return redirect("people:import_detail", pk=job.pk)
+    page = Paginator(selectors.import_list(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "people/imports.html", {"page": page, "estates": estates})
+
+
+@console_page
+def import_detail(request, actor, pk: int):
+    job = selectors.import_get(actor=actor, pk=pk)
+    return render(request, "people/import_detail.html", {"job": job})
+
+
+@console_page
+def import_template(request, actor):
+    content = selectors.import_template(actor=actor)
+    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="residents-template.xlsx"'
+    return response
