@@ -7,9 +7,10 @@ simply not found.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ ROOMS_IMPORT_KIND = "places.rooms"
 
 # ``ordering`` keys of the room list → columns (a key may sort by several columns).
 ROOM_ORDERING: dict[str, tuple[str, ...]] = {
-    "location": ("path", "floor", "number"),
+    "location": ("estate_id", "building_id", "unit_id", "floor", "number"),
     "number": ("number",),
     "floor": ("floor", "number"),
     "area": ("area",),
@@ -43,11 +44,9 @@ def _order(qs: QuerySet, ordering: str | None, allowed: dict[str, tuple[str, ...
     name = key.lstrip("-")
     if name not in allowed:
         raise ValidationFailed(fields={"ordering": [_("可选值：") + ", ".join(sorted(allowed))]})
-    prefix = "-" if desc else ""
-    columns = [f"{prefix}{c}" for c in allowed[name]]
-    if "pk" not in allowed[name]:
-        columns.append(f"{prefix}pk")
-    return qs.order_by(*columns)
+    columns = [*allowed[name], *(() if "pk" in allowed[name] else ("pk",))]
+    # Explicit NULL placement: SQLite and PostgreSQL disagree on it by default.
+    return qs.order_by(*(F(c).desc(nulls_last=True) if desc else F(c).asc(nulls_first=True) for c in columns))
 
 
 MAX_PK = 2**63 - 1
@@ -86,6 +85,17 @@ class RegionNode:
     children: list[RegionNode] = field(default_factory=list)
 
 
+def _natural(text: str) -> tuple:
+    """"2号楼" before "10号楼"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def _tree_order(r: Region) -> tuple:
+    # Buildings and units read best in natural name order; higher levels in the order they were set up.
+    by_name = _natural(r.name) if r.level in (RegionLevel.BUILDING, RegionLevel.UNIT) else ()
+    return (r.depth, r.sort, by_name, r.pk)
+
+
 def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[RegionNode]:
     """The region tree the actor may see: nodes in scope, with their ancestors for context.
 
@@ -110,7 +120,7 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
     labels = dict(RegionLevel.choices)
     counted = {RegionLevel.ESTATE, RegionLevel.BUILDING, RegionLevel.UNIT}
     nodes: dict[int, RegionNode] = {}
-    regions = sorted([*ancestors, *in_scope], key=lambda r: (r.depth, r.sort, r.name, r.pk))
+    regions = sorted([*ancestors, *in_scope], key=_tree_order)
     for r in regions:
         nodes[r.pk] = RegionNode(
             id=r.pk, level=r.level, level_label=str(labels.get(r.level, r.level)), name=r.name, code=r.code,

@@ -302,7 +302,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
               *_address_errors(estate=estate, rows=parsed.rows, ancestors=ancestors, buildings=buildings,
                                units=units)]
     if errors:
-        errors.sort(key=lambda e: (e.row, e.column))
+        errors.sort(key=lambda e: e.row)  # stable: a row's errors stay in column order
         return _reject(actor=actor, estate=estate, file_name=file_name, errors=errors, total=parsed.total_rows,
                        started=started)
     try:

@@ -6,7 +6,7 @@ import itertools
 from decimal import Decimal
 
 from linli.places import services
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room
 
 _seq = itertools.count(1)
 
@@ -47,3 +47,58 @@ def room(*, estate: Region, building: Region | None = None, unit: Region | None 
     number = number or f"{floor}{next(_seq) % 100:02d}"
     return services.room_create(estate=estate, building=building, unit=unit, floor=floor, number=number,
                                 area=Decimal(area), **kwargs)
+
+
+def parking_space(*, estate: Region, code: str | None = None, room: Room | None = None, zone: str = "地下一层 A 区",
+                  kind: str = ParkingSpace.Kind.RENTED) -> ParkingSpace:
+    """A parking space, created as the platform would (through the service, by a platform actor)."""
+    return services.parking_space_create(actor=_system_actor(), estate=estate, code=code or f"P{next(_seq):04d}",
+                                         zone=zone, kind=kind, room=room)
+
+
+def facility(*, estate: Region, building: Region | None = None, kind: str = Facility.Kind.HYDRANT,
+             name: str | None = None, location: str = "", status: str = "normal") -> Facility:
+    return services.facility_create(actor=_system_actor(), estate=estate, building=building, kind=kind,
+                                    name=name or f"设施{next(_seq)}", location=location, status=status)
+
+
+def _system_actor():
+    from linli.accounts.models import User
+    from linli.core.scoping import Actor
+    from linli.orgs.roles import ROLE_PERMISSIONS, Role
+
+    user = User.objects.filter(username="places-factory").first() or User.objects.create(
+        username="places-factory", kind="staff")
+    return Actor(user=user, roles=frozenset({Role.PLATFORM_ADMIN}),
+                 permissions=ROLE_PERMISSIONS[Role.PLATFORM_ADMIN], is_platform=True)
+
+
+def rooms_xlsx(rows: list[tuple], *, header: tuple | None = None) -> bytes:
+    """An XLSX workbook with the import header (or ``header``) and ``rows``."""
+    import io
+
+    from openpyxl import Workbook
+
+    from linli.places.imports import COLUMNS
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(header or [h for h, _a in COLUMNS.values()]))
+    for row in rows:
+        ws.append(list(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def rooms_csv(rows: list[tuple], *, header: tuple | None = None, encoding: str = "utf-8-sig") -> bytes:
+    import csv
+    import io
+
+    from linli.places.imports import COLUMNS
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header or [h for h, _a in COLUMNS.values()])
+    writer.writerows(rows)
+    return out.getvalue().encode(encoding)
