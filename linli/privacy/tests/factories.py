@@ -34,3 +34,25 @@ def child(*, estate, room, age: int = 10, household=None) -> Person:
     birth = date(today.year - age, 1, 1)
     return people_f.person(estate=estate, room=room, relation=Relation.FAMILY, household=household,
                            id_no=people_f.id_number(birth=birth))
+
+
+def resident_user_for(person: Person):
+    """A resident account linked to ``person``."""
+    from linli.accounts.models import UserKind
+    from linli.orgs.tests import factories as orgs_f
+
+    user = orgs_f.user(kind=UserKind.RESIDENT)
+    person.user = user
+    person.save(update_fields=["user"])
+    return user
+
+
+def tenancy(*, tenant: Person, room, landlord: Person | None = None, start: date = date(2024, 1, 1)):
+    """A tenant moving into ``room`` through the people service (opens the rental registration)."""
+    from linli.orgs.roles import Role
+    from linli.orgs.tests import factories as orgs_f
+    from linli.people import services as people_services
+
+    clerk = orgs_f.staff(role=Role.CUSTOMER_SERVICE, scope=[room.estate])
+    return people_services.occupancy_start(actor=build_actor(clerk), person=tenant, room=room,
+                                           relation=Relation.TENANT, start_date=start, landlord=landlord)
