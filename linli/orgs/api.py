@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ErrorOut, Page, actor_of
@@ -53,14 +53,14 @@ def grant_membership(request: HttpRequest, body: MembershipIn):
     membership = services.membership_grant(actor=actor_of(request), user_id=body.user_id,
                                            organization_id=body.organization_id, role=body.role,
                                            scope_ids=body.scope_ids)
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.delete("/memberships/{membership_id}", response={204: None, 404: ErrorOut, 409: ErrorOut, **_DENIED})
 def revoke_membership(request: HttpRequest, membership_id: int = Path(..., ge=1, le=MAX_ID)):
     """End a membership (platform administrators only; audited)."""
     services.membership_revoke(actor=actor_of(request), membership_id=membership_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/users", response={201: StaffCreatedOut, 400: ErrorOut, 409: ErrorOut, **_DENIED})
@@ -68,7 +68,7 @@ def create_staff(request: HttpRequest, body: StaffCreateIn):
     """Create a staff account; its random initial password is returned once."""
     user, password = services.staff_account_create(actor=actor_of(request), username=body.username,
                                                    display_name=body.display_name)
-    return 201, {"id": user.pk, "username": user.username, "initial_password": password}
+    return Status(201, {"id": user.pk, "username": user.username, "initial_password": password})
 
 
 @router.post("/users/{user_id}/disable",
