@@ -19,12 +19,18 @@ ORGS = "/api/v1/orgs/organizations"
 MEMBERSHIPS = "/api/v1/orgs/memberships"
 USERS = "/api/v1/orgs/users"
 VIEWERS = {Role.PROPERTY_ADMIN, Role.COMMUNITY_WORKER, Role.SUBDISTRICT_OFFICER}
-ALL_ESTATE_ROLES = [Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER,
-                    Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER]
+ALL_ESTATE_ROLES = [Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD,
+                    Role.COMMUNITY_WORKER, Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER,
+                    Role.SERVICE_PROVIDER]
 
 
 def _json(client: Client, method: str, url: str, body: dict | None = None):
     return getattr(client, method)(url, body or {}, content_type="application/json")
+
+
+def _grant_body(world, orgs, target, role) -> dict:
+    return {"user_id": target.pk, "organization_id": orgs["a"].pk, "role": role,
+            "scope_ids": [world.a.estate.pk]}
 
 
 @pytest.fixture
@@ -51,8 +57,7 @@ def test_estate_staff_cannot_change_roles_or_accounts(world, orgs, login, role):
     client = login(world.a.staff[role])
     target = world.a.staff[Role.GUARD]
 
-    grant = _json(client, "post", MEMBERSHIPS, {"user_id": target.pk, "organization_id": orgs["a"].pk,
-                                                "role": Role.PROPERTY_ADMIN, "scope_ids": [world.a.estate.pk]})
+    grant = _json(client, "post", MEMBERSHIPS, _grant_body(world, orgs, target, Role.PROPERTY_ADMIN))
     create = _json(client, "post", USERS, {"username": "new.staff"})
     disable = _json(client, "post", f"{USERS}/{target.pk}/disable")
 
@@ -73,8 +78,7 @@ def test_audit_admin_cannot_change_memberships_or_accounts(world, orgs, login):
     target = world.a.staff[Role.GUARD]
     membership = Membership.objects.get(user=target)
 
-    grant = _json(client, "post", MEMBERSHIPS, {"user_id": target.pk, "organization_id": orgs["a"].pk,
-                                                "role": Role.PROPERTY_ADMIN, "scope_ids": [world.a.estate.pk]})
+    grant = _json(client, "post", MEMBERSHIPS, _grant_body(world, orgs, target, Role.PROPERTY_ADMIN))
     revoke = client.delete(f"{MEMBERSHIPS}/{membership.pk}")
     create = _json(client, "post", USERS, {"username": "new.staff"})
     disable = _json(client, "post", f"{USERS}/{target.pk}/disable")
@@ -118,8 +122,7 @@ def test_platform_admin_grants_and_revokes_with_audit(world, orgs, login):
     client = login(world.platform_admin)
     target = world.a.staff[Role.GUARD]
 
-    granted = _json(client, "post", MEMBERSHIPS, {"user_id": target.pk, "organization_id": orgs["a"].pk,
-                                                  "role": Role.CUSTOMER_SERVICE, "scope_ids": [world.a.estate.pk]})
+    granted = _json(client, "post", MEMBERSHIPS, _grant_body(world, orgs, target, Role.CUSTOMER_SERVICE))
     revoked = client.delete(f"{MEMBERSHIPS}/{granted.json()['id']}")
 
     assert granted.status_code == 201
