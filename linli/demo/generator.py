@@ -53,6 +53,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
+from linli.people.services import RENTAL_REPORT_DAYS
 from linli.places import services as places
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
@@ -646,7 +647,7 @@ class _Builder:
         rentals: list[RentalRegistration] = []
         for room, people, start in tenants:
             for person in people:
-                deadline = start + timedelta(days=3)
+                deadline = start + timedelta(days=RENTAL_REPORT_DAYS)
                 recent = (self.today - start).days < 10
                 pending = recent or rng.random() < 0.06
                 reported_at = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from linli.people.validators import id_check_digit
+from linli.people.validators import credit_check_char, id_check_digit
 
 # Family names weighted roughly by frequency in northern China (Shanxi has many 王/李/张/刘/郭/武/贾).
 FAMILY_NAMES: list[tuple[str, int]] = [
@@ -242,25 +242,14 @@ def display_plate(plate: str) -> str:
     return f"{plate[:2]}·{plate[2:]}"
 
 
-# GB 32100-2015 统一社会信用代码: 18 characters with a base-31 check character.
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714 organisation code
+# GB 32100-2015 统一社会信用代码: authority, kind, area, GB 11714 organisation code, check character.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def credit_code(rng: random.Random, *, area: str = "140105", authority: str = "9", kind: str = "1") -> str:
-    """A well-formed unified social credit code: authority, kind, area, organisation code, check."""
+    """A well-formed unified social credit code (passes ``people.validators.parse_credit_code``)."""
     body = "".join(rng.choice("0123456789") for _ in range(8))
     org_check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True)) % 11
     org = body + ("X" if org_check == 10 else "0" if org_check == 11 else str(org_check))
     first17 = f"{authority}{kind}{area}{org}"
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    check = (31 - total % 31) % 31
-    return first17 + _USCC_CHARS[check]
-
-
-def credit_code_is_valid(code: str) -> bool:
-    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
-        return False
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
+    return first17 + credit_check_char(first17)

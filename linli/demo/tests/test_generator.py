@@ -28,7 +28,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import parse_id_number, parse_mobile
+from linli.people.validators import parse_credit_code, parse_id_number, parse_mobile, parse_plate
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
 SCALE = 0.05
@@ -140,7 +140,7 @@ def test_care_tags_vehicles_parking_facilities_and_shops(demo):
     assert {CareKind.DISABLED, CareKind.KEY_CARE} <= set(CareTag.objects.values_list("kind", flat=True))
     plates = list(Vehicle.objects.values_list("plate", "kind"))
     assert len(plates) == demo.counts["vehicles"] == generator._n(900, SCALE)
-    assert all(PLATE_RE.match(plate) for plate, _ in plates)
+    assert all(PLATE_RE.match(plate) and parse_plate(plate) == plate for plate, _ in plates)
     assert all(len(plate) == (8 if kind == "ev" else 7) for plate, kind in plates)
     assert ParkingSpace.objects.count() == 2 * generator._n(300, SCALE)
     kinds = set(Facility.objects.values_list("kind", flat=True))
@@ -148,6 +148,7 @@ def test_care_tags_vehicles_parking_facilities_and_shops(demo):
     shops = Establishment.objects.select_related("room")
     assert shops.count() == demo.counts["establishments"] > 0
     assert all(s.room.floor == 1 and s.room.use == RoomUse.COMMERCIAL for s in shops)
+    assert all(parse_credit_code(s.credit_code) == s.credit_code for s in shops)
 
 
 def test_an_account_exists_for_every_role(demo):
