@@ -5,7 +5,7 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema
+from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -121,7 +121,7 @@ def facility_create(request, body: FacilityIn):
                 if body.building_id is not None else None)
     facility = services.facility_create(actor=actor, estate=estate, building=building, kind=body.kind,
                                         name=body.name, location=body.location, status=body.status)
-    return 201, facility
+    return Status(201, facility)
 
 
 @router.post("/imports/rooms", summary="上传房屋表格（XLSX/CSV），整表校验、全部成功才导入",
@@ -135,8 +135,8 @@ def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     if job.status == ImportJob.Status.REJECTED:
         message = _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}
-        return 400, {"error": {"code": "import_rejected", "message": message}, "job": job}
-    return 200, job
+        return Status(400, {"error": {"code": "import_rejected", "message": message}, "job": job})
+    return Status(200, job)
 
 
 @router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="房屋导入记录")

@@ -223,8 +223,8 @@ def room_occupants(*, actor: Actor, room: Room) -> list:
 
     today = timezone.localdate()
     return list(Occupancy.objects.filter(room=room).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-                .select_related("person").only("pk", "relation", "start_date", "end_date", "person__pk",
-                                               "person__name", "room_id")
+                .select_related("person").only("id", "relation", "start_date", "end_date", "room_id", "person__id",
+                                               "person__name")
                 .order_by("relation", "start_date", "pk"))
 
 
