@@ -20,20 +20,28 @@ def purpose(code: str = "notifications") -> Purpose:
     if existing is not None:
         return existing
     item = next(p for p in _defaults.PURPOSES if p["code"] == code)
-    return Purpose.objects.create(code=code, name=item["name"], sensitive=item["sensitive"], notice=item["notice"])
+    return Purpose.objects.create(
+        code=code, name=item["name"], sensitive=item["sensitive"], notice=item["notice"]
+    )
 
 
 def consent(*, person: Person, code: str = "notifications", channel: str = "h5") -> Consent:
     """A consent given by the person's own resident account."""
-    return services.consent_grant(actor=build_actor(person.user), person=person, purpose=purpose(code),
-                                  channel=channel)
+    return services.consent_grant(
+        actor=build_actor(person.user), person=person, purpose=purpose(code), channel=channel
+    )
 
 
 def child(*, estate, room, age: int = 10, household=None) -> Person:
     today = date.today()
     birth = date(today.year - age, 1, 1)
-    return people_f.person(estate=estate, room=room, relation=Relation.FAMILY, household=household,
-                           id_no=people_f.id_number(birth=birth))
+    return people_f.person(
+        estate=estate,
+        room=room,
+        relation=Relation.FAMILY,
+        household=household,
+        id_no=people_f.id_number(birth=birth),
+    )
 
 
 def resident_user_for(person: Person):
@@ -54,5 +62,11 @@ def tenancy(*, tenant: Person, room, landlord: Person | None = None, start: date
     from linli.people import services as people_services
 
     clerk = orgs_f.staff(role=Role.CUSTOMER_SERVICE, scope=[room.estate])
-    return people_services.occupancy_start(actor=build_actor(clerk), person=tenant, room=room,
-                                           relation=Relation.TENANT, start_date=start, landlord=landlord)
+    return people_services.occupancy_start(
+        actor=build_actor(clerk),
+        person=tenant,
+        room=room,
+        relation=Relation.TENANT,
+        start_date=start,
+        landlord=landlord,
+    )

@@ -16,8 +16,42 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-              53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
+_PROVINCES = {
+    11,
+    12,
+    13,
+    14,
+    15,
+    21,
+    22,
+    23,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    37,
+    41,
+    42,
+    43,
+    44,
+    45,
+    46,
+    50,
+    51,
+    52,
+    53,
+    54,
+    61,
+    62,
+    63,
+    64,
+    65,
+    71,
+    81,
+    82,
+}
 _ID = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{16}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 
@@ -38,8 +72,9 @@ def is_valid_id_number(value: str) -> bool:
 
 def find_pii(text: str) -> list[str]:
     """Every full ID number and mobile number in ``text``, in order of appearance (duplicates kept)."""
-    hits: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in _ID.finditer(text)
-                                   if is_valid_id_number(m.group(1))]
+    hits: list[tuple[int, str]] = [
+        (m.start(), m.group(1)) for m in _ID.finditer(text) if is_valid_id_number(m.group(1))
+    ]
     id_spans = [(pos, pos + 18) for pos, _ in hits]
     for m in _MOBILE.finditer(text):
         if not any(a <= m.start() < b for a, b in id_spans):

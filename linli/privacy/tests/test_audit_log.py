@@ -11,11 +11,24 @@ from linli.privacy.tests.pii import find_pii
 
 def _seed(world):
     a0 = world.a.persons[0]
-    audit.record(Action.REVEAL, actor=world.a.staff[Role.PROPERTY_ADMIN], object_type="people.person",
-                 object_id=a0.pk, subject_person_id=a0.pk, estate_id=world.a.estate.pk, reason="核对身份")
+    audit.record(
+        Action.REVEAL,
+        actor=world.a.staff[Role.PROPERTY_ADMIN],
+        object_type="people.person",
+        object_id=a0.pk,
+        subject_person_id=a0.pk,
+        estate_id=world.a.estate.pk,
+        reason="核对身份",
+    )
     audit.record(Action.LOGIN_FAILED, actor_label="mallory", result="failure")
-    audit.record(Action.SENSITIVE_READ, actor=world.b.staff[Role.POLICE_OFFICER], object_type="people.caretag",
-                 object_id=5, subject_person_id=world.b.persons[1].pk, estate_id=world.b.estate.pk)
+    audit.record(
+        Action.SENSITIVE_READ,
+        actor=world.b.staff[Role.POLICE_OFFICER],
+        object_type="people.caretag",
+        object_id=5,
+        subject_person_id=world.b.persons[1].pk,
+        estate_id=world.b.estate.pk,
+    )
 
 
 @pytest.mark.django_db
@@ -50,15 +63,23 @@ def test_audit_admin_searches_and_the_search_is_audited(world, login):
     _seed(world)
     client = login(world.audit_admin)
 
-    response = client.get(reverse("privacy:audit"), {"action": Action.REVEAL, "actor": world.a.staff[
-        Role.PROPERTY_ADMIN].username}, HTTP_X_REQUEST_ID="req-audit-1")
+    response = client.get(
+        reverse("privacy:audit"),
+        {"action": Action.REVEAL, "actor": world.a.staff[Role.PROPERTY_ADMIN].username},
+        HTTP_X_REQUEST_ID="req-audit-1",
+    )
 
     assert response.status_code == 200
     rows = list(response.context["page"])
     assert [(r.action, r.reason) for r in rows] == [(Action.REVEAL, "核对身份")]
     read = AuditEvent.objects.get(action=Action.AUDIT_READ)
     assert (read.actor_id, read.actor_role, read.ip, read.request_id, read.object_type) == (
-        world.audit_admin.pk, Role.AUDIT_ADMIN, "127.0.0.1", "req-audit-1", "core.auditevent")
+        world.audit_admin.pk,
+        Role.AUDIT_ADMIN,
+        "127.0.0.1",
+        "req-audit-1",
+        "core.auditevent",
+    )
     assert read.detail == {"action": Action.REVEAL, "actor": world.a.staff[Role.PROPERTY_ADMIN].username}
     assert find_pii(response.content.decode()) == []
 
@@ -108,8 +129,15 @@ def test_audit_api_filters_paginates_and_is_audited(world, login, django_assert_
     assert (body["count"], body["page"], body["page_size"]) == (1, 1, 5)
     item = body["items"][0]
     assert (item["action"], item["object_id"], item["subject_person_id"], item["estate_id"]) == (
-        Action.REVEAL, str(world.a.persons[0].pk), world.a.persons[0].pk, world.a.estate.pk)
-    assert AuditEvent.objects.filter(action=Action.AUDIT_READ, detail={"object_type": "people.person"}).count() == 1
+        Action.REVEAL,
+        str(world.a.persons[0].pk),
+        world.a.persons[0].pk,
+        world.a.estate.pk,
+    )
+    assert (
+        AuditEvent.objects.filter(action=Action.AUDIT_READ, detail={"object_type": "people.person"}).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db
@@ -132,19 +160,41 @@ def test_event_consent_grant_and_withdraw(world, login):
     client = login(world.a.resident)
     person = world.a.persons[0]
 
-    client.post("/api/v1/privacy/me/consents", {"purpose": "notifications"}, content_type="application/json",
-                HTTP_X_REQUEST_ID="req-grant")
-    client.post("/api/v1/privacy/me/consents/notifications/withdraw", content_type="application/json",
-                HTTP_X_REQUEST_ID="req-withdraw")
+    client.post(
+        "/api/v1/privacy/me/consents",
+        {"purpose": "notifications"},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="req-grant",
+    )
+    client.post(
+        "/api/v1/privacy/me/consents/notifications/withdraw",
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="req-withdraw",
+    )
 
     grant = AuditEvent.objects.get(action=Action.CONSENT_GRANT)
     withdraw = AuditEvent.objects.get(action=Action.CONSENT_WITHDRAW)
     consent = person.consents.get()
     for event, rid in ((grant, "req-grant"), (withdraw, "req-withdraw")):
-        assert (event.actor_id, event.actor_role, event.object_type, event.object_id, event.subject_person_id,
-                event.estate_id, event.ip, event.request_id) == (
-            world.a.resident.pk, Role.RESIDENT, "privacy.consent", str(consent.pk), person.pk,
-            world.a.estate.pk, "127.0.0.1", rid)
+        assert (
+            event.actor_id,
+            event.actor_role,
+            event.object_type,
+            event.object_id,
+            event.subject_person_id,
+            event.estate_id,
+            event.ip,
+            event.request_id,
+        ) == (
+            world.a.resident.pk,
+            Role.RESIDENT,
+            "privacy.consent",
+            str(consent.pk),
+            person.pk,
+            world.a.estate.pk,
+            "127.0.0.1",
+            rid,
+        )
 
 
 @pytest.mark.django_db
@@ -152,9 +202,21 @@ def test_event_subject_export(world, login):
     login(world.a.resident).get("/api/v1/privacy/me/export", HTTP_X_REQUEST_ID="req-export")
 
     event = AuditEvent.objects.get(action=Action.SUBJECT_EXPORT)
-    assert (event.actor_id, event.object_type, event.object_id, event.subject_person_id, event.ip,
-            event.request_id) == (world.a.resident.pk, "people.person", str(world.a.persons[0].pk),
-                                  world.a.persons[0].pk, "127.0.0.1", "req-export")
+    assert (
+        event.actor_id,
+        event.object_type,
+        event.object_id,
+        event.subject_person_id,
+        event.ip,
+        event.request_id,
+    ) == (
+        world.a.resident.pk,
+        "people.person",
+        str(world.a.persons[0].pk),
+        world.a.persons[0].pk,
+        "127.0.0.1",
+        "req-export",
+    )
     assert event.detail["format"] == "json"
     assert event.detail["dataset_level"] == 4
 
@@ -164,5 +226,11 @@ def test_event_audit_read_through_the_api(world, login):
     login(world.audit_admin).get("/api/v1/privacy/audit", {"result": "failure"}, HTTP_X_REQUEST_ID="req-read")
 
     event = AuditEvent.objects.get(action=Action.AUDIT_READ)
-    assert (event.actor_id, event.actor_label, event.object_type, event.ip, event.request_id, event.detail) == (
-        world.audit_admin.pk, "auditor", "core.auditevent", "127.0.0.1", "req-read", {"result": "failure"})
+    assert (
+        event.actor_id,
+        event.actor_label,
+        event.object_type,
+        event.ip,
+        event.request_id,
+        event.detail,
+    ) == (world.audit_admin.pk, "auditor", "core.auditevent", "127.0.0.1", "req-read", {"result": "failure"})

@@ -45,13 +45,17 @@ def test_every_row_has_purpose_basis_level_and_retention():
 def test_every_sensitive_field_names_its_category():
     rows = selectors.catalog_rows()
 
-    assert [r.field for r in rows if r.pi == PIType.SENSITIVE and r.category not in SensitiveCategory.values] == []
+    assert [
+        r.field for r in rows if r.pi == PIType.SENSITIVE and r.category not in SensitiveCategory.values
+    ] == []
 
 
 def test_every_encrypted_column_is_marked_encrypted_and_at_least_level_3():
     encrypted = {
         f"{m._meta.label_lower}.{f.name}"
-        for m in apps.get_models() for f in m._meta.concrete_fields if isinstance(f, EncryptedTextField)
+        for m in apps.get_models()
+        for f in m._meta.concrete_fields
+        if isinstance(f, EncryptedTextField)
     }
     rows = {f"{r.app_label}.{r.model}.{r.field}": r for r in selectors.catalog_rows()}
 
@@ -182,16 +186,27 @@ def test_catalog_export_xlsx(world, login):
 def test_catalog_export_json_is_audited(world, login):
     client = login(world.audit_admin)
 
-    response = client.get(reverse("privacy:catalog_export"), {"format": "json", "sensitive": "1"},
-                          HTTP_X_REQUEST_ID="req-cat-1")
+    response = client.get(
+        reverse("privacy:catalog_export"), {"format": "json", "sensitive": "1"}, HTTP_X_REQUEST_ID="req-cat-1"
+    )
 
     body = json.loads(response.content)
     assert body["meta"]["sensitive_only"] is True
     assert {r["pi"] for r in body["rows"]} == {"sensitive"}
     event = AuditEvent.objects.get(action=Action.EXPORT)
     assert (event.actor_id, event.actor_label, event.object_type, event.ip, event.request_id) == (
-        world.audit_admin.pk, "auditor", "privacy.catalog", "127.0.0.1", "req-cat-1")
-    assert event.detail == {"format": "json", "rows": len(body["rows"]), "level": None, "sensitive_only": True}
+        world.audit_admin.pk,
+        "auditor",
+        "privacy.catalog",
+        "127.0.0.1",
+        "req-cat-1",
+    )
+    assert event.detail == {
+        "format": "json",
+        "rows": len(body["rows"]),
+        "level": None,
+        "sensitive_only": True,
+    }
 
 
 @pytest.mark.django_db
@@ -215,7 +230,8 @@ def test_catalog_api_returns_rows(world, login, django_assert_max_num_queries):
     rows = response.json()
     assert {r["level"] for r in rows} == {4}
     assert {"app_label": "people", "model": "person", "field": "id_number"}.items() <= next(
-        r for r in rows if r["field"] == "id_number" and r["model"] == "person").items()
+        r for r in rows if r["field"] == "id_number" and r["model"] == "person"
+    ).items()
 
 
 @pytest.mark.django_db

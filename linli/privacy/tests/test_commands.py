@@ -17,8 +17,16 @@ def _events(n: int, *, days_ago: int = 0, label: str = "u") -> list[AuditEvent]:
 
 
 def _tamper(event: AuditEvent) -> None:
-    with audit.maintenance(), connection.cursor() as cur:
-        cur.execute("UPDATE core_auditevent SET actor_label = 'mallory' WHERE id = %s", [event.pk])
+    """An attacker with database access edits a row behind the triggers' back."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_update")
+            cur.execute("UPDATE core_auditevent SET actor_label = 'mallory' WHERE id = %s", [event.pk])
+            cur.execute("ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_no_update")
+        else:
+            with audit.maintenance():
+                cur.execute("UPDATE core_auditevent SET actor_label = 'mallory' WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).actor_label == "mallory"
 
 
 @pytest.mark.django_db
@@ -63,7 +71,11 @@ def test_purge_deletes_only_old_rows_audits_itself_and_keeps_the_chain_verifiabl
     kept = list(AuditEvent.objects.order_by("id"))
     assert [e.actor_label for e in kept] == ["recent0", "recent1", "system:purge_audit"]
     purge = kept[-1]
-    assert (purge.action, purge.object_type, purge.reason) == (Action.DELETE, "core.auditevent", "retention 365 days")
+    assert (purge.action, purge.object_type, purge.reason) == (
+        Action.DELETE,
+        "core.auditevent",
+        "retention 365 days",
+    )
     assert purge.detail["deleted"] == 3
     assert purge.detail["last_deleted_id"] == old[-1].pk
     assert purge.detail["anchor_hash"] == old[-1].hash

@@ -23,10 +23,14 @@ def test_default_purposes_exist_with_complete_versioned_notices():
 
     assert [p.code for p in purposes] == DEFAULT_CODES
     assert [(p.code, p.sensitive, p.version, p.required_for_service) for p in purposes] == [
-        ("face_access", True, 1, False), ("health_care", True, 1, False), ("notifications", False, 1, False),
-        ("service_sharing", False, 1, False)]
+        ("face_access", True, 1, False),
+        ("health_care", True, 1, False),
+        ("notifications", False, 1, False),
+        ("service_sharing", False, 1, False),
+    ]
     assert {p.code: services.notice_missing_sections(p.notice, sensitive=p.sensitive) for p in purposes} == {
-        c: [] for c in DEFAULT_CODES}
+        c: [] for c in DEFAULT_CODES
+    }
     assert Purpose.objects.get(code="face_access").name == "人脸识别通行"
 
 
@@ -51,8 +55,12 @@ def test_resident_grants_and_withdraws_consent(world):
 
     consent = services.consent_grant(actor=actor, person=person, purpose=purpose, channel="h5")
     status = next(s for s in selectors.consents_for(person) if s.purpose.code == "face_access")
-    assert (consent.notice_version, consent.channel, consent.given_by, consent.guardian) == (1, "h5",
-                                                                                          world.a.resident, None)
+    assert (consent.notice_version, consent.channel, consent.given_by, consent.guardian) == (
+        1,
+        "h5",
+        world.a.resident,
+        None,
+    )
     assert (status.granted, status.needs_reconsent, status.effective) == (True, False, True)
     assert selectors.has_consent(person, "face_access") is True
 
@@ -61,8 +69,9 @@ def test_resident_grants_and_withdraws_consent(world):
     assert withdrawn.pk == consent.pk
     assert withdrawn.withdrawn_at is not None
     assert selectors.has_consent(person, "face_access") is False
-    assert list(AuditEvent.objects.filter(subject_person_id=person.pk).order_by("id")
-                .values_list("action", flat=True)) == [Action.CONSENT_GRANT, Action.CONSENT_WITHDRAW]
+    assert list(
+        AuditEvent.objects.filter(subject_person_id=person.pk).order_by("id").values_list("action", flat=True)
+    ) == [Action.CONSENT_GRANT, Action.CONSENT_WITHDRAW]
 
 
 @pytest.mark.django_db
@@ -79,8 +88,11 @@ def test_granting_twice_is_idempotent(world):
 @pytest.mark.django_db
 def test_withdrawing_without_consent_is_not_found(world):
     with pytest.raises(NotFound):
-        services.consent_withdraw(actor=build_actor(world.a.resident), person=world.a.persons[0],
-                                  purpose=privacy_f.purpose("notifications"))
+        services.consent_withdraw(
+            actor=build_actor(world.a.resident),
+            person=world.a.persons[0],
+            purpose=privacy_f.purpose("notifications"),
+        )
 
 
 @pytest.mark.django_db
@@ -90,15 +102,18 @@ def test_bumping_the_notice_requires_re_consent(world):
     purpose = privacy_f.purpose("health_care")
     new_text = purpose.notice + "\n处理方式补充：关爱服务记录将同步给签约家庭医生。"
 
-    bumped = services.purpose_bump_version(actor=build_actor(world.platform_admin), purpose=purpose,
-                                           notice=new_text)
+    bumped = services.purpose_bump_version(
+        actor=build_actor(world.platform_admin), purpose=purpose, notice=new_text
+    )
 
     assert bumped.version == 2
     status = next(s for s in selectors.consents_for(person) if s.purpose.code == "health_care")
     assert (status.granted, status.needs_reconsent, status.effective) == (True, True, False)
     assert selectors.has_consent(person, "health_care") is False
     assert AuditEvent.objects.get(action=Action.UPDATE, object_type="privacy.purpose").detail == {
-        "version": 2, "consents_needing_renewal": 1}
+        "version": 2,
+        "consents_needing_renewal": 1,
+    }
 
     renewed = privacy_f.consent(person=person, code="health_care")
 
@@ -113,18 +128,24 @@ def test_a_notice_missing_required_sections_is_rejected(world):
     purpose = privacy_f.purpose("face_access")
 
     with pytest.raises(ValidationFailed) as exc:
-        services.purpose_bump_version(actor=build_actor(world.platform_admin), purpose=purpose,
-                                      notice="处理者：物业。处理目的：通行。")
+        services.purpose_bump_version(
+            actor=build_actor(world.platform_admin), purpose=purpose, notice="处理者：物业。处理目的：通行。"
+        )
 
-    assert exc.value.fields["notice"] == ["告知内容缺少：处理方式、个人信息种类、保存期限、权利、必要性、影响"]
+    assert exc.value.fields["notice"] == [
+        "告知内容缺少：处理方式、个人信息种类、保存期限、权利、必要性、影响"
+    ]
     assert Purpose.objects.get(pk=purpose.pk).version == 1
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["property_admin", "audit_admin", "resident"])
 def test_only_platform_admins_publish_notices(world, who):
-    user = {"property_admin": world.a.staff[Role.PROPERTY_ADMIN], "audit_admin": world.audit_admin,
-            "resident": world.a.resident}[who]
+    user = {
+        "property_admin": world.a.staff[Role.PROPERTY_ADMIN],
+        "audit_admin": world.audit_admin,
+        "resident": world.a.resident,
+    }[who]
     purpose = privacy_f.purpose("notifications")
 
     with pytest.raises(PermissionDenied):
@@ -149,8 +170,9 @@ def test_a_child_under_14_needs_a_guardian(world):
     kid_user = privacy_f.resident_user_for(kid)
 
     with pytest.raises(ValidationFailed) as exc:
-        services.consent_grant(actor=build_actor(kid_user), person=kid, purpose=privacy_f.purpose("face_access"),
-                               channel="h5")
+        services.consent_grant(
+            actor=build_actor(kid_user), person=kid, purpose=privacy_f.purpose("face_access"), channel="h5"
+        )
 
     assert exc.value.status == 400
     assert exc.value.fields == {"guardian": ["不满十四周岁的未成年人须由监护人同意"]}
@@ -162,8 +184,13 @@ def test_an_adult_of_the_same_household_consents_for_the_child(world):
     _household, kid = _family(world)
     parent = world.a.persons[0]
 
-    consent = services.consent_grant(actor=build_actor(world.a.resident), person=kid, guardian=parent,
-                                     purpose=privacy_f.purpose("face_access"), channel="h5")
+    consent = services.consent_grant(
+        actor=build_actor(world.a.resident),
+        person=kid,
+        guardian=parent,
+        purpose=privacy_f.purpose("face_access"),
+        channel="h5",
+    )
 
     assert (consent.person, consent.guardian, consent.given_by) == (kid, parent, world.a.resident)
     assert AuditEvent.objects.get(action=Action.CONSENT_GRANT).detail["guardian_id"] == parent.pk
@@ -176,8 +203,13 @@ def test_a_guardian_from_another_household_is_rejected(world):
     stranger_user = privacy_f.resident_user_for(stranger)
 
     with pytest.raises(ValidationFailed) as exc:
-        services.consent_grant(actor=build_actor(stranger_user), person=kid, guardian=stranger,
-                               purpose=privacy_f.purpose("face_access"), channel="h5")
+        services.consent_grant(
+            actor=build_actor(stranger_user),
+            person=kid,
+            guardian=stranger,
+            purpose=privacy_f.purpose("face_access"),
+            channel="h5",
+        )
 
     assert exc.value.fields == {"guardian": ["监护人须与未成年人同住一户"]}
 
@@ -189,8 +221,13 @@ def test_a_minor_cannot_be_the_guardian(world):
     sibling_user = privacy_f.resident_user_for(sibling)
 
     with pytest.raises(ValidationFailed) as exc:
-        services.consent_grant(actor=build_actor(sibling_user), person=kid, guardian=sibling,
-                               purpose=privacy_f.purpose("face_access"), channel="h5")
+        services.consent_grant(
+            actor=build_actor(sibling_user),
+            person=kid,
+            guardian=sibling,
+            purpose=privacy_f.purpose("face_access"),
+            channel="h5",
+        )
 
     assert exc.value.fields == {"guardian": ["监护人须为成年人"]}
 
@@ -198,8 +235,12 @@ def test_a_minor_cannot_be_the_guardian(world):
 @pytest.mark.django_db
 def test_a_resident_cannot_act_for_someone_else(world):
     with pytest.raises(NotFound):
-        services.consent_grant(actor=build_actor(world.a.resident), person=world.a.persons[1],
-                               purpose=privacy_f.purpose("notifications"), channel="h5")
+        services.consent_grant(
+            actor=build_actor(world.a.resident),
+            person=world.a.persons[1],
+            purpose=privacy_f.purpose("notifications"),
+            channel="h5",
+        )
 
     assert Consent.objects.count() == 0
 
@@ -209,12 +250,18 @@ def test_staff_record_consent_at_the_counter_within_scope_only(world):
     staff = build_actor(world.a.staff[Role.CUSTOMER_SERVICE])
     purpose = privacy_f.purpose("notifications")
 
-    consent = services.consent_grant(actor=staff, person=world.a.persons[2], purpose=purpose, channel="counter")
+    consent = services.consent_grant(
+        actor=staff, person=world.a.persons[2], purpose=purpose, channel="counter"
+    )
     with pytest.raises(NotFound):
         services.consent_grant(actor=staff, person=world.b.persons[2], purpose=purpose, channel="counter")
     with pytest.raises(PermissionDenied):
-        services.consent_grant(actor=build_actor(world.a.staff[Role.GUARD]), person=world.a.persons[1],
-                               purpose=purpose, channel="counter")
+        services.consent_grant(
+            actor=build_actor(world.a.staff[Role.GUARD]),
+            person=world.a.persons[1],
+            purpose=purpose,
+            channel="counter",
+        )
 
     assert consent.channel == "counter"
     assert Consent.objects.count() == 1

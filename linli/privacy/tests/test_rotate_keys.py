@@ -22,8 +22,11 @@ def use_keys():
 
     def apply(keys: list[tuple[str, bytes]], *, index_key: bytes | None = None) -> None:
         django_settings.SECRETS = dataclasses.replace(
-            original, field_keys=dict(keys), primary_key_id=keys[0][0],
-            index_key=index_key if index_key is not None else original.index_key)
+            original,
+            field_keys=dict(keys),
+            primary_key_id=keys[0][0],
+            index_key=index_key if index_key is not None else original.index_key,
+        )
         crypto.reset_key_cache()
 
     yield apply
@@ -60,11 +63,19 @@ def test_rotation_re_encrypts_everything_under_the_new_primary_key(use_keys, cap
     assert "people.person: 2 re-encrypted" in out
     assert "people.caretag: 1 re-encrypted" in out
     assert "accounts.user: 2 re-encrypted" in out
-    for table, column, pk in (("people_person", "id_number", person.pk), ("people_person", "phone", person.pk),
-                              ("people_caretag", "note", tag.pk), ("accounts_user", "totp_secret", user.pk)):
+    for table, column, pk in (
+        ("people_person", "id_number", person.pk),
+        ("people_person", "phone", person.pk),
+        ("people_caretag", "note", tag.pk),
+        ("accounts_user", "totp_secret", user.pk),
+    ):
         assert crypto.key_id_of(_raw(table, column, pk)) == "k2"
     event = AuditEvent.objects.get(action=Action.KEY_ROTATION)
-    assert (event.actor_label, event.object_type, event.object_id) == ("system:rotate_keys", "core.field_key", "k2")
+    assert (event.actor_label, event.object_type, event.object_id) == (
+        "system:rotate_keys",
+        "core.field_key",
+        "k2",
+    )
     assert event.detail["re_encrypted"]["people.person"] == 2
 
     call_command("rotate_keys", "--check")  # exits 0 now
@@ -105,7 +116,9 @@ def test_without_the_old_key_unrotated_values_cannot_be_read(use_keys):
 def test_reindex_recomputes_blind_indexes_with_a_new_index_key(use_keys, capsys):
     use_keys([("k1", K1)])
     person = people_f.person(estate=places_f.estate())
-    user = orgs_f.user(phone="13900002222", phone_hash=crypto.blind_index("13900002222", purpose=crypto.INDEX_PHONE))
+    user = orgs_f.user(
+        phone="13900002222", phone_hash=crypto.blind_index("13900002222", purpose=crypto.INDEX_PHONE)
+    )
     new_index = os.urandom(32)
 
     use_keys([("k1", K1)], index_key=new_index)
@@ -116,10 +129,17 @@ def test_reindex_recomputes_blind_indexes_with_a_new_index_key(use_keys, capsys)
     assert person.id_number_hash == crypto.blind_index(person.id_number, purpose=crypto.INDEX_ID_NUMBER)
     assert person.phone_hash == crypto.blind_index(person.phone, purpose=crypto.INDEX_PHONE)
     assert user.phone_hash == crypto.blind_index("13900002222", purpose=crypto.INDEX_PHONE)
-    assert Person.objects.filter(
-        id_number_hash=crypto.blind_index(person.id_number, purpose=crypto.INDEX_ID_NUMBER)).get() == person
+    assert (
+        Person.objects.filter(
+            id_number_hash=crypto.blind_index(person.id_number, purpose=crypto.INDEX_ID_NUMBER)
+        ).get()
+        == person
+    )
     assert "people.person.id_number_hash: 1 recomputed" in capsys.readouterr().out
-    assert AuditEvent.objects.get(action=Action.KEY_ROTATION).detail["reindexed"]["accounts.user.phone_hash"] == 1
+    assert (
+        AuditEvent.objects.get(action=Action.KEY_ROTATION).detail["reindexed"]["accounts.user.phone_hash"]
+        == 1
+    )
 
 
 def test_batch_size_must_be_positive():

@@ -24,8 +24,15 @@ def _household_of_a(world):
     people_f.vehicle(owner=me, plate="晋A12345")
     people_f.care_tag(person=me, kind=CareKind.ELDERLY_ALONE, note="每周电话问候")
     privacy_f.consent(person=me, code="notifications")
-    audit.record(Action.REVEAL, actor=build_actor(world.a.staff[Role.COMMUNITY_WORKER]), object_type="people.person",
-                 object_id=me.pk, subject_person_id=me.pk, estate_id=world.a.estate.pk, reason="核实独居老人身份")
+    audit.record(
+        Action.REVEAL,
+        actor=build_actor(world.a.staff[Role.COMMUNITY_WORKER]),
+        object_type="people.person",
+        object_id=me.pk,
+        subject_person_id=me.pk,
+        estate_id=world.a.estate.pk,
+        reason="核实独居老人身份",
+    )
     return me, housemate
 
 
@@ -42,15 +49,20 @@ def test_json_export_holds_my_data_in_full_and_others_masked(world, login):
     assert body["meta"]["person_id"] == me.pk
     assert body["meta"]["dataset_level"] == "L4"
     assert (body["person"][0]["id_number"], body["person"][0]["phone"], body["person"][0]["name"]) == (
-        me.id_number, me.phone, me.name)
+        me.id_number,
+        me.phone,
+        me.name,
+    )
     assert [o["standard_address"] for o in body["occupancies"]] == [world.a.rooms[0].standard_address]
-    assert sorted(m["member"] for m in body["household_members"]) == sorted([me.name, mask_name(housemate.name)])
+    assert sorted(m["member"] for m in body["household_members"]) == sorted(
+        [me.name, mask_name(housemate.name)]
+    )
     assert [v["plate"] for v in body["vehicles"]] == ["晋A12345"]
     assert [(t["kind"], t["note"]) for t in body["care_tags"]] == [("独居老人", "每周电话问候")]
     assert [(c["purpose"], c["notice_version"]) for c in body["consents"]] == [("notifications", 1)]
     reveal = next(e for e in body["access_log"] if e["action"] == Action.REVEAL)
     assert (reveal["actor_role"], reveal["reason"]) == ("社区工作者", "核实独居老人身份")
-    assert reveal["actor_org"] != ""
+    assert reveal["actor_org"] == world.a.staff[Role.COMMUNITY_WORKER].memberships.get().organization.name
     assert "actor_label" not in reveal
     assert sorted(find_pii(response.content.decode())) == sorted([me.id_number, me.phone])
     assert housemate.id_number not in response.content.decode()
@@ -64,9 +76,19 @@ def test_csv_export_is_a_zip_of_csv_files(world, login):
 
     assert response["Content-Type"] == "application/zip"
     zf = zipfile.ZipFile(io.BytesIO(response.content))
-    assert sorted(zf.namelist()) == sorted([
-        "person.csv", "occupancies.csv", "household_members.csv", "vehicles.csv", "rental_registrations.csv",
-        "care_tags.csv", "consents.csv", "access_log.csv", "meta.json"])
+    assert sorted(zf.namelist()) == sorted(
+        [
+            "person.csv",
+            "occupancies.csv",
+            "household_members.csv",
+            "vehicles.csv",
+            "rental_registrations.csv",
+            "care_tags.csv",
+            "consents.csv",
+            "access_log.csv",
+            "meta.json",
+        ]
+    )
     person = list(csv.DictReader(io.StringIO(zf.read("person.csv").decode("utf-8-sig"))))
     assert (person[0]["id_number"], person[0]["phone"]) == (me.id_number, me.phone)
     assert json.loads(zf.read("meta.json"))["sections"]["vehicles"] == 1
@@ -80,7 +102,9 @@ def test_export_includes_tenancies_and_masks_my_tenants(world, login):
 
     body = json.loads(login(world.a.resident).get("/api/v1/privacy/me/export").content)
 
-    assert [(r["role"], r["tenant"]) for r in body["rental_registrations"]] == [("出租人", mask_name(tenant.name))]
+    assert [(r["role"], r["tenant"]) for r in body["rental_registrations"]] == [
+        ("出租人", mask_name(tenant.name))
+    ]
 
 
 @pytest.mark.django_db
@@ -89,7 +113,10 @@ def test_export_is_audited(world, login):
 
     event = AuditEvent.objects.get(action=Action.SUBJECT_EXPORT)
     assert (event.subject_person_id, event.estate_id, event.detail["format"]) == (
-        world.a.persons[0].pk, world.a.estate.pk, "csv")
+        world.a.persons[0].pk,
+        world.a.estate.pk,
+        "csv",
+    )
 
 
 @pytest.mark.django_db
