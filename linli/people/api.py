@@ -6,7 +6,7 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema
+from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -99,7 +99,7 @@ def person_create(request, body: PersonIn):
     actor = actor_of(request)
     estate = selectors.estate_get(actor=actor, pk=body.estate_id)
     person = services.person_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
-    return 201, selectors.person_get(actor=actor, pk=person.pk)
+    return Status(201, selectors.person_get(actor=actor, pk=person.pk))
 
 
 @router.get("/persons/{pk}", response={200: PersonOut, **ERRORS}, summary="住户详情（证件号、手机号脱敏）")
@@ -178,7 +178,7 @@ def occupancy_start(request, body: OccupancyIn):
         contract_end=body.contract_end,
         landlord=landlord,
     )
-    return 201, occupancy
+    return Status(201, occupancy)
 
 
 @router.post("/occupancies/{pk}/end", response={200: OccupancyOut, **WRITE_ERRORS}, summary="迁出登记")
@@ -244,7 +244,7 @@ def care_tag_add(request, body: CareTagIn):
     tag = services.care_tag_add(
         actor=actor, person=person, kind=body.kind, start_date=body.start_date, note=body.note
     )
-    return 201, tag
+    return Status(201, tag)
 
 
 @router.post("/care-tags/{pk}/end", response={200: CareTagOut, **WRITE_ERRORS}, summary="结束关爱标签")
@@ -276,7 +276,7 @@ def vehicle_add(request, body: VehicleIn):
     vehicle = services.vehicle_add(
         actor=actor, owner=owner, plate=body.plate, kind=body.kind or "", color=body.color, brand=body.brand
     )
-    return 201, vehicle
+    return Status(201, vehicle)
 
 
 class EstablishmentFilters(Schema):
@@ -302,7 +302,7 @@ def establishment_create(request, body: EstablishmentIn):
     est = services.establishment_create(
         actor=actor, estate=estate, room=room, **body.dict(exclude={"estate_id", "room_id"})
     )
-    return 201, est
+    return Status(201, est)
 
 
 # --- resident import ---------------------------------------------------------------------------
@@ -328,8 +328,8 @@ def residents_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     job = services.residents_import(actor=actor, estate=estate, file_name=file.name or "", data=data)
     if job.status == ImportJob.Status.REJECTED:
         message = _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}
-        return 400, {"error": {"code": "import_rejected", "message": message}, "job": job}
-    return 201, job
+        return Status(400, {"error": {"code": "import_rejected", "message": message}, "job": job})
+    return Status(201, job)
 
 
 @router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="住户导入记录")

@@ -443,7 +443,8 @@ def validate_residents(
             out.errors.append(
                 {"row": r.row, "column": COLUMNS["id_number"], "message": _("该证件号码已在本小区登记")}
             )
-    out.errors.sort(key=lambda e: (e["row"], e["column"]))
+    order = {title: i for i, title in enumerate(COLUMNS.values())}
+    out.errors.sort(key=lambda e: (e["row"], order.get(e["column"], -1)))
     if not out.errors:
         out.rows = candidates
     return out

@@ -249,8 +249,9 @@ def rental_get(*, actor: Actor, pk: int) -> RentalRegistration:
 
 def care_tag_list(
     *, actor: Actor, person_id: int | None = None, kind: str | None = None, active_only: bool = True
-) -> list[CareTag]:
-    """Care tags in scope. Government roles only; each call writes a sensitive-read audit record."""
+) -> QuerySet[CareTag]:
+    """Care tags in scope. Government roles only; each call writes a sensitive-read audit record
+    naming the filters (and the person, when one is asked for)."""
     actor.require(Perm.PEOPLE_SPECIAL_VIEW)
     qs = actor.scoped(CareTag.objects.select_related("person"), "estate__path")
     if person_id is not None:
@@ -259,15 +260,14 @@ def care_tag_list(
         qs = qs.filter(kind=kind)
     if active_only:
         qs = qs.filter(end_date__isnull=True)
-    tags = list(qs.order_by("kind", "person__name", "pk"))
     audit.record(
         Action.SENSITIVE_READ,
         actor=actor,
         object_type="people.caretag",
         subject_person_id=person_id,
-        detail={"count": len(tags), "kind": kind or "", "person_id": person_id},
+        detail={"kind": kind or "", "person_id": person_id, "active_only": active_only},
     )
-    return tags
+    return qs.order_by("kind", "person__name", "pk")
 
 
 def care_tag_get(*, actor: Actor, pk: int) -> CareTag:

@@ -104,8 +104,8 @@ def test_malformed_file_changes_nothing_and_reports_every_bad_row(world, admin):
         (3, "证件号码"),
         (4, "手机号"),
         (5, "楼栋"),
-        (6, "入住日期"),
         (6, "关系"),
+        (6, "入住日期"),
         (8, "姓名"),
         (8, "房号"),
     ]
