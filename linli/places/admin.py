@@ -66,7 +66,11 @@ class RoomForm(forms.ModelForm):
             estate, building, unit = data.get("estate"), data.get("building"), data.get("unit")
             if estate and estate.level != RegionLevel.ESTATE:
                 self.add_error("estate", _("请选择小区"))
-            if building and estate and (building.level != RegionLevel.BUILDING or building.parent_id != estate.pk):
+            if (
+                building
+                and estate
+                and (building.level != RegionLevel.BUILDING or building.parent_id != estate.pk)
+            ):
                 self.add_error("building", _("楼栋不属于该小区"))
             if unit and building and (unit.level != RegionLevel.UNIT or unit.parent_id != building.pk):
                 self.add_error("unit", _("单元不属于该楼栋"))
@@ -102,7 +106,11 @@ class FacilityForm(forms.ModelForm):
         estate, building = data.get("estate"), data.get("building")
         if estate and estate.level != RegionLevel.ESTATE:
             self.add_error("estate", _("请选择小区"))
-        if estate and building and (building.level != RegionLevel.BUILDING or building.parent_id != estate.pk):
+        if (
+            estate
+            and building
+            and (building.level != RegionLevel.BUILDING or building.parent_id != estate.pk)
+        ):
             self.add_error("building", _("楼栋不属于该小区"))
         return data
 
@@ -125,8 +133,14 @@ class RegionAdmin(ServiceAdmin):
         if change:
             obj.save(update_fields=["name", "code", "address", "sort", "updated_at"])
             return
-        created = services.region_create(level=obj.level, name=obj.name, parent=obj.parent, code=obj.code,
-                                         address=obj.address, sort=obj.sort)
+        created = services.region_create(
+            level=obj.level,
+            name=obj.name,
+            parent=obj.parent,
+            code=obj.code,
+            address=obj.address,
+            sort=obj.sort,
+        )
         obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
 
 
@@ -147,10 +161,20 @@ class RoomAdmin(ServiceAdmin):
     def save_via_service(self, request, obj, form, change):
         if change:
             current = Room.objects.get(pk=obj.pk)
-            services.room_update(actor=_actor(request), room=current, area=obj.area, use=obj.use, status=obj.status)
+            services.room_update(
+                actor=_actor(request), room=current, area=obj.area, use=obj.use, status=obj.status
+            )
             return
-        created = services.room_create(estate=obj.estate, building=obj.building, unit=obj.unit, floor=obj.floor,
-                                       number=obj.number, area=obj.area, use=obj.use, status=obj.status)
+        created = services.room_create(
+            estate=obj.estate,
+            building=obj.building,
+            unit=obj.unit,
+            floor=obj.floor,
+            number=obj.number,
+            area=obj.area,
+            use=obj.use,
+            status=obj.status,
+        )
         obj.pk = created.pk
 
 
@@ -170,8 +194,14 @@ class ParkingSpaceAdmin(ServiceAdmin):
         if change:
             obj.save(update_fields=["zone", "kind", "room", "updated_at"])
             return
-        created = services.parking_space_create(actor=_actor(request), estate=obj.estate, code=obj.code,
-                                                zone=obj.zone, kind=obj.kind, room=obj.room)
+        created = services.parking_space_create(
+            actor=_actor(request),
+            estate=obj.estate,
+            code=obj.code,
+            zone=obj.zone,
+            kind=obj.kind,
+            room=obj.room,
+        )
         obj.pk = created.pk
 
 
@@ -191,9 +221,22 @@ class FacilityAdmin(ServiceAdmin):
         actor = _actor(request)
         if change:
             current = Facility.objects.select_related("estate").get(pk=obj.pk)
-            services.facility_update(actor=actor, facility=current, name=obj.name, location=obj.location,
-                                     status=obj.status, kind=obj.kind)
+            services.facility_update(
+                actor=actor,
+                facility=current,
+                name=obj.name,
+                location=obj.location,
+                status=obj.status,
+                kind=obj.kind,
+            )
             return
-        created = services.facility_create(actor=actor, estate=obj.estate, building=obj.building, kind=obj.kind,
-                                           name=obj.name, location=obj.location, status=obj.status)
+        created = services.facility_create(
+            actor=actor,
+            estate=obj.estate,
+            building=obj.building,
+            kind=obj.kind,
+            name=obj.name,
+            location=obj.location,
+            status=obj.status,
+        )
         obj.pk = created.pk

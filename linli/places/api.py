@@ -37,8 +37,12 @@ PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 XLSX_RESPONSE = {
-    "responses": {200: {"description": "XLSX", "content": {
-        imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+    "responses": {
+        200: {
+            "description": "XLSX",
+            "content": {imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 }
 
 
@@ -50,9 +54,12 @@ class RoomFilters(Schema):
     status: Choice | None = None
     use: Choice | None = None
     q: Text | None = Field(None, description="房号或标准地址包含的文字")
-    ordering: str | None = Field(None, max_length=40, pattern=r"^-?[a-z_]+$",
-                                 description="location, number, floor, area, status, use, address, created_at, id；"
-                                             "前加 - 为倒序")
+    ordering: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^-?[a-z_]+$",
+        description="location, number, floor, area, status, use, address, created_at, id；前加 - 为倒序",
+    )
 
 
 class ParkingFilters(Schema):
@@ -73,7 +80,9 @@ class ImportFilters(Schema):
     estate: Id | None = None
 
 
-@router.get("/regions", response={200: list[RegionNodeOut], **ERRORS}, summary="区域树（本人管辖范围及其上级）")
+@router.get(
+    "/regions", response={200: list[RegionNodeOut], **ERRORS}, summary="区域树（本人管辖范围及其上级）"
+)
 def region_tree(request):
     return selectors.region_tree(actor=actor_of(request))
 
@@ -117,16 +126,33 @@ def facility_list(request, filters: Query[FacilityFilters]):
 def facility_create(request, body: FacilityIn):
     actor = actor_of(request)
     estate = selectors.estate_get(actor=actor, pk=body.estate_id)
-    building = (selectors.region_get(actor=actor, pk=body.building_id)
-                if body.building_id is not None else None)
-    facility = services.facility_create(actor=actor, estate=estate, building=building, kind=body.kind,
-                                        name=body.name, location=body.location, status=body.status)
+    building = (
+        selectors.region_get(actor=actor, pk=body.building_id) if body.building_id is not None else None
+    )
+    facility = services.facility_create(
+        actor=actor,
+        estate=estate,
+        building=building,
+        kind=body.kind,
+        name=body.name,
+        location=body.location,
+        status=body.status,
+    )
     return Status(201, facility)
 
 
-@router.post("/imports/rooms", summary="上传房屋表格（XLSX/CSV），整表校验、全部成功才导入",
-             response={200: ImportJobOut, 400: ImportRejectedOut | ErrorOut, 401: ErrorOut, 403: ErrorOut,
-                       404: ErrorOut, 413: ErrorOut})
+@router.post(
+    "/imports/rooms",
+    summary="上传房屋表格（XLSX/CSV），整表校验、全部成功才导入",
+    response={
+        200: ImportJobOut,
+        400: ImportRejectedOut | ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        413: ErrorOut,
+    },
+)
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     estate = selectors.estate_get(actor=actor, pk=estate_id)
@@ -145,8 +171,12 @@ def import_list(request, filters: Query[ImportFilters]):
     return selectors.import_job_list(actor=actor_of(request), **filters.dict())
 
 
-@router.get("/imports/template.xlsx", response={401: ErrorOut, 403: ErrorOut}, openapi_extra=XLSX_RESPONSE,
-            summary="下载房屋导入模板")
+@router.get(
+    "/imports/template.xlsx",
+    response={401: ErrorOut, 403: ErrorOut},
+    openapi_extra=XLSX_RESPONSE,
+    summary="下载房屋导入模板",
+)
 def import_template(request):
     content = selectors.import_template(actor=actor_of(request))
     response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)

@@ -30,17 +30,24 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "unit": ("单元", ("单元", "单元号", "unit")),
     "floor": ("楼层", ("楼层", "floor")),
     "number": ("房号", ("房号", "房间号", "室号", "number", "room", "room number")),
-    "area": ("建筑面积", ("建筑面积", "面积", "建筑面积（平方米）", "建筑面积(平方米)", "建筑面积(㎡)", "area")),
+    "area": (
+        "建筑面积",
+        ("建筑面积", "面积", "建筑面积（平方米）", "建筑面积(平方米)", "建筑面积(㎡)", "area"),
+    ),
     "use": ("用途", ("用途", "房屋用途", "use")),
     "status": ("状态", ("状态", "房屋状态", "status")),
 }
 REQUIRED = ("building", "floor", "number", "area", "use", "status")
 HEADER_ALIASES = {alias.lower(): key for key, (_h, aliases) in COLUMNS.items() for alias in aliases}
 
-USE_LABELS = {**{str(label): value for value, label in RoomUse.choices},
-              **{value: value for value in RoomUse.values}}
-STATUS_LABELS = {**{str(label): value for value, label in RoomStatus.choices},
-                 **{value: value for value in RoomStatus.values}}
+USE_LABELS = {
+    **{str(label): value for value, label in RoomUse.choices},
+    **{value: value for value in RoomUse.values},
+}
+STATUS_LABELS = {
+    **{str(label): value for value, label in RoomStatus.choices},
+    **{value: value for value in RoomStatus.values},
+}
 
 FLOOR_MIN, FLOOR_MAX = -20, 300
 AREA_MAX = Decimal("100000")
@@ -129,7 +136,16 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
 
 
 # Magic numbers of files people upload by mistake (images, PDF, legacy .xls/.doc, archives).
-_NOT_TABLE = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\xd0\xcf\x11\xe0", b"Rar!", b"\x1f\x8b", b"7z\xbc\xaf")
+_NOT_TABLE = (
+    b"%PDF",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"\xd0\xcf\x11\xe0",
+    b"Rar!",
+    b"\x1f\x8b",
+    b"7z\xbc\xaf",
+)
 
 
 def _decode_csv(data: bytes) -> str:
@@ -178,7 +194,7 @@ def _blank(row: Iterable[Any]) -> bool:
 
 
 def normalise_building(name: str) -> str:
-    """"3" → "3号楼" so that a bare number and the usual name are one building."""
+    """ "3" → "3号楼" so that a bare number and the usual name are one building."""
     return f"{name}号楼" if name.isdigit() else name
 
 
@@ -196,15 +212,23 @@ def _header(cells: tuple[Any, ...], row: int) -> tuple[dict[str, int], list[RowE
             continue
         key = HEADER_ALIASES.get(label.lower())
         if key is None:
-            errors.append(RowError(row, raw, _("未知的列“%(name)s”，可用的列：%(cols)s") % {
-                "name": raw, "cols": "、".join(h for h, _a in COLUMNS.values())}))
+            errors.append(
+                RowError(
+                    row,
+                    raw,
+                    _("未知的列“%(name)s”，可用的列：%(cols)s")
+                    % {"name": raw, "cols": "、".join(h for h, _a in COLUMNS.values())},
+                )
+            )
         elif key in index:
             errors.append(RowError(row, raw, _("列“%(name)s”重复") % {"name": raw}))
         else:
             index[key] = i
     for key in REQUIRED:
         if key not in index:
-            errors.append(RowError(row, COLUMNS[key][0], _("缺少必填列“%(name)s”") % {"name": COLUMNS[key][0]}))
+            errors.append(
+                RowError(row, COLUMNS[key][0], _("缺少必填列“%(name)s”") % {"name": COLUMNS[key][0]})
+            )
     return index, errors
 
 
@@ -296,21 +320,35 @@ def _row(number: int, cells: tuple[Any, ...], index: dict[str, int]) -> tuple[Ro
     else:
         use = USE_LABELS.get(use_text) or USE_LABELS.get(use_text.lower())
         if use is None:
-            err("use", _("未知的用途“%(v)s”，可选：%(opts)s") % {
-                "v": use_text, "opts": "、".join(str(label) for label in RoomUse.labels)})
+            err(
+                "use",
+                _("未知的用途“%(v)s”，可选：%(opts)s")
+                % {"v": use_text, "opts": "、".join(str(label) for label in RoomUse.labels)},
+            )
     if not status_text:
         err("status", _("状态不能为空"))
     else:
         status = STATUS_LABELS.get(status_text) or STATUS_LABELS.get(status_text.lower())
         if status is None:
-            err("status", _("未知的状态“%(v)s”，可选：%(opts)s") % {
-                "v": status_text, "opts": "、".join(str(label) for label in RoomStatus.labels)})
+            err(
+                "status",
+                _("未知的状态“%(v)s”，可选：%(opts)s")
+                % {"v": status_text, "opts": "、".join(str(label) for label in RoomStatus.labels)},
+            )
 
     if errors:
         return None, errors
     assert floor is not None and area is not None and use is not None and status is not None
-    return RoomRow(row=number, building=building, unit=unit, floor=floor, number=room_number, area=area,
-                   use=use, status=status), []
+    return RoomRow(
+        row=number,
+        building=building,
+        unit=unit,
+        floor=floor,
+        number=room_number,
+        area=area,
+        use=use,
+        status=status,
+    ), []
 
 
 def parse_rooms(file_name: str, data: bytes, *, max_rows: int) -> Parsed:
@@ -342,8 +380,13 @@ def parse_rooms(file_name: str, data: bytes, *, max_rows: int) -> Parsed:
         if room is None:
             continue
         if room.key in first_seen:
-            errors.append(RowError(number, COLUMNS["number"][0], _("与第 %(n)d 行重复（同一楼栋、单元、房号）") % {
-                "n": first_seen[room.key]}))
+            errors.append(
+                RowError(
+                    number,
+                    COLUMNS["number"][0],
+                    _("与第 %(n)d 行重复（同一楼栋、单元、房号）") % {"n": first_seen[room.key]},
+                )
+            )
             continue
         first_seen[room.key] = number
         parsed.append(room)

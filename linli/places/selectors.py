@@ -86,8 +86,10 @@ class RegionNode:
 
 
 def _natural(text: str) -> tuple:
-    """"2号楼" before "10号楼"."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+    """ "2号楼" before "10号楼"."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part
+    )
 
 
 def _tree_order(r: Region) -> tuple:
@@ -110,8 +112,12 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
     ancestors = list(Region.objects.filter(pk__in=ancestor_ids)) if ancestor_ids else []
 
     counts: dict[int, int] = {}
-    rows = (actor.scoped(Room.objects.all(), "path").values("estate_id", "building_id", "unit_id")
-            .annotate(n=Count("pk")).order_by())
+    rows = (
+        actor.scoped(Room.objects.all(), "path")
+        .values("estate_id", "building_id", "unit_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     for row in rows:
         for key in ("estate_id", "building_id", "unit_id"):
             if row[key] is not None:
@@ -123,8 +129,13 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
     regions = sorted([*ancestors, *in_scope], key=_tree_order)
     for r in regions:
         nodes[r.pk] = RegionNode(
-            id=r.pk, level=r.level, level_label=str(labels.get(r.level, r.level)), name=r.name, code=r.code,
-            in_scope=r.pk in seen, room_count=counts.get(r.pk, 0) if r.level in counted else None,
+            id=r.pk,
+            level=r.level,
+            level_label=str(labels.get(r.level, r.level)),
+            name=r.name,
+            code=r.code,
+            in_scope=r.pk in seen,
+            room_count=counts.get(r.pk, 0) if r.level in counted else None,
         )
     roots: list[RegionNode] = []
     for r in regions:
@@ -144,14 +155,26 @@ def region_detail(*, actor: Actor, pk: int) -> dict:
     region = region_get(actor=actor, pk=pk)
     children = list(region_children(actor=actor, region=region))
     rooms = actor.scoped(Room.objects.filter(path__startswith=region.path), "path").count()
-    return {"id": region.pk, "level": region.level, "name": region.name, "code": region.code,
-            "parent_id": region.parent_id, "depth": region.depth, "address": region.address,
-            "full_name": region.full_name, "children": children, "room_count": rooms, "region": region}
+    return {
+        "id": region.pk,
+        "level": region.level,
+        "name": region.name,
+        "code": region.code,
+        "parent_id": region.parent_id,
+        "depth": region.depth,
+        "address": region.address,
+        "full_name": region.full_name,
+        "children": children,
+        "room_count": rooms,
+        "region": region,
+    }
 
 
 def estate_get(*, actor: Actor, pk: int) -> Region:
     actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk))
+    return get_in_scope(
+        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk)
+    )
 
 
 def estate_list(*, actor: Actor) -> QuerySet[Region]:
@@ -178,9 +201,18 @@ def building_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Region
 # Rooms
 
 
-def room_list(*, actor: Actor, estate: int | None = None, building: int | None = None, unit: int | None = None,
-              floor: int | None = None, status: str | None = None, use: str | None = None, q: str | None = None,
-              ordering: str | None = None) -> QuerySet[Room]:
+def room_list(
+    *,
+    actor: Actor,
+    estate: int | None = None,
+    building: int | None = None,
+    unit: int | None = None,
+    floor: int | None = None,
+    status: str | None = None,
+    use: str | None = None,
+    q: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[Room]:
     """Rooms in scope, filtered and sorted by a whitelisted ``ordering`` key (see ``ROOM_ORDERING``)."""
     actor.require(Perm.PLACES_VIEW)
     status = _choice(status, RoomStatus, "status")
@@ -207,8 +239,9 @@ def room_list(*, actor: Actor, estate: int | None = None, building: int | None =
 
 def room_get(*, actor: Actor, pk: int) -> Room:
     actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(Room.objects.select_related("estate", "building", "unit"), actor=actor,
-                        path_field="path", pk=_pk(pk))
+    return get_in_scope(
+        Room.objects.select_related("estate", "building", "unit"), actor=actor, path_field="path", pk=_pk(pk)
+    )
 
 
 def room_occupants(*, actor: Actor, room: Room) -> list:
@@ -222,18 +255,27 @@ def room_occupants(*, actor: Actor, room: Room) -> list:
     from linli.people.models import Occupancy
 
     today = timezone.localdate()
-    return list(Occupancy.objects.filter(room=room).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-                .select_related("person").only("id", "relation", "start_date", "end_date", "room_id", "person__id",
-                                               "person__name")
-                .order_by("relation", "start_date", "pk"))
+    return list(
+        Occupancy.objects.filter(room=room)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .select_related("person")
+        .only("id", "relation", "start_date", "end_date", "room_id", "person__id", "person__name")
+        .order_by("relation", "start_date", "pk")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Parking spaces and facilities
 
 
-def parking_list(*, actor: Actor, estate: int | None = None, room: int | None = None, kind: str | None = None,
-                 q: str | None = None) -> QuerySet[ParkingSpace]:
+def parking_list(
+    *,
+    actor: Actor,
+    estate: int | None = None,
+    room: int | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+) -> QuerySet[ParkingSpace]:
     actor.require(Perm.PLACES_VIEW)
     kind = _choice(kind, ParkingSpace.Kind, "kind")
     qs = actor.scoped(ParkingSpace.objects.select_related("estate", "room"), "estate__path")
@@ -252,8 +294,14 @@ def parking_list(*, actor: Actor, estate: int | None = None, room: int | None = 
 FACILITY_STATUSES = ("normal", "fault", "maintenance")
 
 
-def facility_list(*, actor: Actor, estate: int | None = None, building: int | None = None, kind: str | None = None,
-                  status: str | None = None) -> QuerySet[Facility]:
+def facility_list(
+    *,
+    actor: Actor,
+    estate: int | None = None,
+    building: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> QuerySet[Facility]:
     actor.require(Perm.PLACES_VIEW)
     kind = _choice(kind, Facility.Kind, "kind")
     if status not in (None, "") and status not in FACILITY_STATUSES:
@@ -272,8 +320,12 @@ def facility_list(*, actor: Actor, estate: int | None = None, building: int | No
 
 def facility_get(*, actor: Actor, pk: int) -> Facility:
     actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(Facility.objects.select_related("estate", "building"), actor=actor,
-                        path_field="estate__path", pk=_pk(pk))
+    return get_in_scope(
+        Facility.objects.select_related("estate", "building"),
+        actor=actor,
+        path_field="estate__path",
+        pk=_pk(pk),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -283,8 +335,10 @@ def facility_get(*, actor: Actor, pk: int) -> Facility:
 def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[ImportJob]:
     """Room import jobs of the estates in scope (newest first); needs ``places.import``."""
     actor.require(Perm.PLACES_IMPORT)
-    qs = actor.scoped(ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
-                      "estate__path")
+    qs = actor.scoped(
+        ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
+        "estate__path",
+    )
     if estate is not None:
         qs = qs.filter(estate_id=estate)
     return qs.order_by("-created_at", "-pk")
@@ -292,8 +346,12 @@ def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Impo
 
 def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
     actor.require(Perm.PLACES_IMPORT)
-    return get_in_scope(ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
-                        actor=actor, path_field="estate__path", pk=_pk(pk))
+    return get_in_scope(
+        ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
+        actor=actor,
+        path_field="estate__path",
+        pk=_pk(pk),
+    )
 
 
 def import_template(*, actor: Actor) -> bytes:

@@ -30,8 +30,9 @@ from linli.places.selectors import FACILITY_STATUSES, ROOMS_IMPORT_KIND
 
 
 @transaction.atomic
-def region_create(*, level: str, name: str, parent: Region | None = None, code: str = "", address: str = "",
-                  sort: int = 0) -> Region:
+def region_create(
+    *, level: str, name: str, parent: Region | None = None, code: str = "", address: str = "", sort: int = 0
+) -> Region:
     """Create a region node under ``parent``; the level must fit the tree (省 > 市 > … > 单元)."""
     parent_level = parent.level if parent else None
     if parent_level not in ALLOWED_PARENTS[RegionLevel(level)]:
@@ -41,15 +42,23 @@ def region_create(*, level: str, name: str, parent: Region | None = None, code: 
         raise ValidationFailed(fields={"name": [_("名称不能为空")]})
     if Region.objects.filter(parent=parent, name=name).exists():
         raise ValidationFailed(fields={"name": [_("同一上级下已有同名节点")]})
-    region = Region.objects.create(level=level, name=name, parent=parent, code=code, address=address,
-                                   sort=sort, depth=(parent.depth + 1) if parent else 0)
+    region = Region.objects.create(
+        level=level,
+        name=name,
+        parent=parent,
+        code=code,
+        address=address,
+        sort=sort,
+        depth=(parent.depth + 1) if parent else 0,
+    )
     region.path = f"{parent.path if parent else '/'}{region.pk}/"
     region.save(update_fields=["path"])
     return region
 
 
-def standard_address(*, building: Region, unit: Region | None, number: str,
-                     ancestors: list[Region] | None = None) -> str:
+def standard_address(
+    *, building: Region, unit: Region | None, number: str, ancestors: list[Region] | None = None
+) -> str:
     """标准地址: the administrative names from province to estate, then building, unit and room."""
     chain = ancestors if ancestors is not None else building.ancestors()
     head = "".join(r.name for r in chain)
@@ -64,14 +73,30 @@ def address_code(*, estate: Region, building: Region, unit: Region | None, numbe
     return "-".join(parts)
 
 
-def room_build(*, estate: Region, building: Region, unit: Region | None, floor: int, number: str,
-               area: Decimal, use: str = RoomUse.RESIDENTIAL, status: str = RoomStatus.SELF_OCCUPIED,
-               ancestors: list[Region] | None = None) -> Room:
+def room_build(
+    *,
+    estate: Region,
+    building: Region,
+    unit: Region | None,
+    floor: int,
+    number: str,
+    area: Decimal,
+    use: str = RoomUse.RESIDENTIAL,
+    status: str = RoomStatus.SELF_OCCUPIED,
+    ancestors: list[Region] | None = None,
+) -> Room:
     """An unsaved room with its path, standard address and address code filled in (for bulk creation)."""
     holder = unit or building
     return Room(
-        estate=estate, building=building, unit=unit, path=holder.path, floor=floor, number=number, area=area,
-        use=use, status=status,
+        estate=estate,
+        building=building,
+        unit=unit,
+        path=holder.path,
+        floor=floor,
+        number=number,
+        area=area,
+        use=use,
+        status=status,
         standard_address=standard_address(building=building, unit=unit, number=number, ancestors=ancestors),
         address_code=address_code(estate=estate, building=building, unit=unit, number=number),
     )
@@ -108,9 +133,15 @@ def _area(value: Decimal | str | float, field_name: str = "area") -> Decimal:
 
 
 @transaction.atomic
-def room_update(*, actor: Actor, room: Room, area: Decimal | str | None = None, use: str | None = None,
-                status: str | None = None) -> Room:
-    """Change a room's area, use or status (``places.manage``); records old and new values in the audit log."""
+def room_update(
+    *,
+    actor: Actor,
+    room: Room,
+    area: Decimal | str | None = None,
+    use: str | None = None,
+    status: str | None = None,
+) -> Room:
+    """Change a room's area, use or status (``places.manage``); the audit record keeps old and new values."""
     actor.require(Perm.PLACES_MANAGE, write=True)
     _in_scope(actor, room.path)
     errors: dict[str, list[str]] = {}
@@ -145,8 +176,15 @@ def room_update(*, actor: Actor, room: Room, area: Decimal | str | None = None, 
 
 
 @transaction.atomic
-def parking_space_create(*, actor: Actor, estate: Region, code: str, zone: str = "",
-                         kind: str = ParkingSpace.Kind.RENTED, room: Room | None = None) -> ParkingSpace:
+def parking_space_create(
+    *,
+    actor: Actor,
+    estate: Region,
+    code: str,
+    zone: str = "",
+    kind: str = ParkingSpace.Kind.RENTED,
+    room: Room | None = None,
+) -> ParkingSpace:
     """Add a parking space (车位) to an estate; the code is unique within the estate."""
     actor.require(Perm.PLACES_MANAGE, write=True)
     _in_scope(actor, estate.path)
@@ -171,8 +209,15 @@ def parking_space_create(*, actor: Actor, estate: Region, code: str, zone: str =
     return space
 
 
-def _facility_errors(*, estate: Region, building: Region | None, kind: str | None, name: str | None,
-                     location: str | None, status: str | None) -> dict[str, list[str]]:
+def _facility_errors(
+    *,
+    estate: Region,
+    building: Region | None,
+    kind: str | None,
+    name: str | None,
+    location: str | None,
+    status: str | None,
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if estate.level != RegionLevel.ESTATE:
         errors["estate"] = [_("设施只能登记在小区下")]
@@ -190,32 +235,50 @@ def _facility_errors(*, estate: Region, building: Region | None, kind: str | Non
 
 
 @transaction.atomic
-def facility_create(*, actor: Actor, estate: Region, kind: str, name: str, building: Region | None = None,
-                    location: str = "", status: str = "normal") -> Facility:
+def facility_create(
+    *,
+    actor: Actor,
+    estate: Region,
+    kind: str,
+    name: str,
+    building: Region | None = None,
+    location: str = "",
+    status: str = "normal",
+) -> Facility:
     """Register a public facility (消火栓、电梯、出入口 …) of an estate, optionally in one building."""
     actor.require(Perm.PLACES_MANAGE, write=True)
     _in_scope(actor, estate.path)
     name, location = name.strip(), location.strip()
-    errors = _facility_errors(estate=estate, building=building, kind=kind, name=name, location=location,
-                              status=status)
+    errors = _facility_errors(
+        estate=estate, building=building, kind=kind, name=name, location=location, status=status
+    )
     if errors:
         raise ValidationFailed(fields=errors)
-    facility = Facility.objects.create(estate=estate, building=building, kind=kind, name=name, location=location,
-                                       status=status)
+    facility = Facility.objects.create(
+        estate=estate, building=building, kind=kind, name=name, location=location, status=status
+    )
     audit.record(Action.CREATE, actor=actor, obj=facility, detail={"kind": kind, "name": name})
     return facility
 
 
 @transaction.atomic
-def facility_update(*, actor: Actor, facility: Facility, name: str | None = None, location: str | None = None,
-                    status: str | None = None, kind: str | None = None) -> Facility:
+def facility_update(
+    *,
+    actor: Actor,
+    facility: Facility,
+    name: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+) -> Facility:
     """Change a facility's name, location, kind or status; the audit record keeps old and new values."""
     actor.require(Perm.PLACES_MANAGE, write=True)
     _in_scope(actor, facility.estate.path)
     name = name.strip() if name is not None else None
     location = location.strip() if location is not None else None
-    errors = _facility_errors(estate=facility.estate, building=None, kind=kind, name=name, location=location,
-                              status=status)
+    errors = _facility_errors(
+        estate=facility.estate, building=None, kind=kind, name=name, location=location, status=status
+    )
     if errors:
         raise ValidationFailed(fields=errors)
     changes: dict[str, list[str]] = {}
@@ -233,11 +296,24 @@ def facility_update(*, actor: Actor, facility: Facility, name: str | None = None
 # Spreadsheet onboarding of an estate's buildings, units and rooms
 
 
-def _reject(*, actor: Actor, estate: Region, file_name: str, errors: list[imports.RowError], total: int,
-            started: float) -> ImportJob:
+def _reject(
+    *,
+    actor: Actor,
+    estate: Region,
+    file_name: str,
+    errors: list[imports.RowError],
+    total: int,
+    started: float,
+) -> ImportJob:
     return ImportJob.objects.create(
-        kind=ROOMS_IMPORT_KIND, estate=estate, file_name=file_name, status=ImportJob.Status.REJECTED,
-        total_rows=total, created_count=0, errors=[e.as_dict() for e in errors], created_by=actor.user,
+        kind=ROOMS_IMPORT_KIND,
+        estate=estate,
+        file_name=file_name,
+        status=ImportJob.Status.REJECTED,
+        total_rows=total,
+        created_count=0,
+        errors=[e.as_dict() for e in errors],
+        created_by=actor.user,
         duration_ms=int((time.monotonic() - started) * 1000),
     )
 
@@ -245,15 +321,30 @@ def _reject(*, actor: Actor, estate: Region, file_name: str, errors: list[import
 def _existing_room_errors(*, estate: Region, rows: list[imports.RoomRow]) -> list[imports.RowError]:
     """Rows whose room (building, unit, number) already exists in the estate: one query."""
     existing = {
-        (b, u or "", n) for b, u, n in Room.objects.filter(estate=estate).values_list(
-            "building__name", "unit__name", "number")
+        (b, u or "", n)
+        for b, u, n in Room.objects.filter(estate=estate).values_list(
+            "building__name", "unit__name", "number"
+        )
     }
-    return [imports.RowError(r.row, imports.COLUMNS["number"][0], _("该房屋已存在（%(b)s%(u)s%(n)s）") % {
-        "b": r.building, "u": r.unit, "n": r.number}) for r in rows if r.key in existing]
+    return [
+        imports.RowError(
+            r.row,
+            imports.COLUMNS["number"][0],
+            _("该房屋已存在（%(b)s%(u)s%(n)s）") % {"b": r.building, "u": r.unit, "n": r.number},
+        )
+        for r in rows
+        if r.key in existing
+    ]
 
 
-def _address_errors(*, estate: Region, rows: list[imports.RoomRow], ancestors: list[Region],
-                    buildings: dict[str, Region], units: dict[tuple[str, str], Region]) -> list[imports.RowError]:
+def _address_errors(
+    *,
+    estate: Region,
+    rows: list[imports.RoomRow],
+    ancestors: list[Region],
+    buildings: dict[str, Region],
+    units: dict[tuple[str, str], Region],
+) -> list[imports.RowError]:
     """Rows whose standard address or address code would not fit their columns."""
     errors = []
     placeholder = "B" + "9" * 12  # a new building's code is "B<pk>"; assume a long pk
@@ -261,13 +352,24 @@ def _address_errors(*, estate: Region, rows: list[imports.RoomRow], ancestors: l
     for r in rows:
         b = buildings.get(r.building)
         u = units.get((r.building, r.unit)) if r.unit else None
-        code_len = len("-".join([estate.code or f"E{estate.pk}",
-                                 (b.code or f"B{b.pk}") if b else placeholder,
-                                 *([(u.code or f"U{u.pk}") if u else placeholder] if r.unit else []), r.number]))
+        code_len = len(
+            "-".join(
+                [
+                    estate.code or f"E{estate.pk}",
+                    (b.code or f"B{b.pk}") if b else placeholder,
+                    *([(u.code or f"U{u.pk}") if u else placeholder] if r.unit else []),
+                    r.number,
+                ]
+            )
+        )
         if code_len > Room._meta.get_field("address_code").max_length:
-            errors.append(imports.RowError(r.row, imports.COLUMNS["number"][0],
-                                           _("房号过长，无法生成标准地址编码")))
-        elif len(f"{head}{r.building}{r.unit}{r.number}室") > Room._meta.get_field("standard_address").max_length:
+            errors.append(
+                imports.RowError(r.row, imports.COLUMNS["number"][0], _("房号过长，无法生成标准地址编码"))
+            )
+        elif (
+            len(f"{head}{r.building}{r.unit}{r.number}室")
+            > Room._meta.get_field("standard_address").max_length
+        ):
             errors.append(imports.RowError(r.row, imports.COLUMNS["building"][0], _("楼栋或单元名称过长")))
     return errors
 
@@ -285,61 +387,135 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     if estate.level != RegionLevel.ESTATE:
         raise NotFound()
     if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(_("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)})
+        raise PayloadTooLarge(
+            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
+        )
     started = time.monotonic()
     file_name = (file_name or "upload").replace("\\", "/").rsplit("/", 1)[-1][:200]
     try:
         parsed = imports.parse_rooms(file_name, data, max_rows=settings.IMPORT_MAX_ROWS)
     except imports.FileRejected as exc:
-        return _reject(actor=actor, estate=estate, file_name=file_name,
-                       errors=[imports.RowError(0, exc.column, exc.message)], total=0, started=started)
+        return _reject(
+            actor=actor,
+            estate=estate,
+            file_name=file_name,
+            errors=[imports.RowError(0, exc.column, exc.message)],
+            total=0,
+            started=started,
+        )
 
     buildings = {b.name: b for b in Region.objects.filter(parent=estate, level=RegionLevel.BUILDING)}
-    units = {(u.parent.name, u.name): u for u in Region.objects.filter(
-        parent__in=list(buildings.values()), level=RegionLevel.UNIT).select_related("parent")}
+    units = {
+        (u.parent.name, u.name): u
+        for u in Region.objects.filter(
+            parent__in=list(buildings.values()), level=RegionLevel.UNIT
+        ).select_related("parent")
+    }
     ancestors = estate.ancestors(include_self=True)
-    errors = [*parsed.errors, *_existing_room_errors(estate=estate, rows=parsed.rows),
-              *_address_errors(estate=estate, rows=parsed.rows, ancestors=ancestors, buildings=buildings,
-                               units=units)]
+    errors = [
+        *parsed.errors,
+        *_existing_room_errors(estate=estate, rows=parsed.rows),
+        *_address_errors(
+            estate=estate, rows=parsed.rows, ancestors=ancestors, buildings=buildings, units=units
+        ),
+    ]
     if errors:
         errors.sort(key=lambda e: e.row)  # stable: a row's errors stay in column order
-        return _reject(actor=actor, estate=estate, file_name=file_name, errors=errors, total=parsed.total_rows,
-                       started=started)
+        return _reject(
+            actor=actor,
+            estate=estate,
+            file_name=file_name,
+            errors=errors,
+            total=parsed.total_rows,
+            started=started,
+        )
     try:
         with transaction.atomic():
-            return _apply(actor=actor, estate=estate, file_name=file_name, parsed=parsed, buildings=buildings,
-                          units=units, ancestors=ancestors, started=started)
+            return _apply(
+                actor=actor,
+                estate=estate,
+                file_name=file_name,
+                parsed=parsed,
+                buildings=buildings,
+                units=units,
+                ancestors=ancestors,
+                started=started,
+            )
     except (IntegrityError, DatabaseError):
         # Someone added the same rooms between validation and writing: nothing of this file was kept.
-        return _reject(actor=actor, estate=estate, file_name=file_name, total=parsed.total_rows, started=started,
-                       errors=[imports.RowError(0, "", _("导入期间房屋数据发生变化，未导入任何数据，请重新上传"))])
+        return _reject(
+            actor=actor,
+            estate=estate,
+            file_name=file_name,
+            total=parsed.total_rows,
+            started=started,
+            errors=[imports.RowError(0, "", _("导入期间房屋数据发生变化，未导入任何数据，请重新上传"))],
+        )
 
 
-def _apply(*, actor: Actor, estate: Region, file_name: str, parsed: imports.Parsed, buildings: dict[str, Region],
-           units: dict[tuple[str, str], Region], ancestors: list[Region], started: float) -> ImportJob:
+def _apply(
+    *,
+    actor: Actor,
+    estate: Region,
+    file_name: str,
+    parsed: imports.Parsed,
+    buildings: dict[str, Region],
+    units: dict[tuple[str, str], Region],
+    ancestors: list[Region],
+    started: float,
+) -> ImportJob:
     new_buildings = new_units = 0
     rooms: list[Room] = []
     for r in parsed.rows:
         building = buildings.get(r.building)
         if building is None:
-            building = buildings[r.building] = region_create(level=RegionLevel.BUILDING, name=r.building,
-                                                             parent=estate)
+            building = buildings[r.building] = region_create(
+                level=RegionLevel.BUILDING, name=r.building, parent=estate
+            )
             new_buildings += 1
         unit = None
         if r.unit:
             unit = units.get((r.building, r.unit))
             if unit is None:
-                unit = units[(r.building, r.unit)] = region_create(level=RegionLevel.UNIT, name=r.unit,
-                                                                   parent=building)
+                unit = units[(r.building, r.unit)] = region_create(
+                    level=RegionLevel.UNIT, name=r.unit, parent=building
+                )
                 new_units += 1
-        rooms.append(room_build(estate=estate, building=building, unit=unit, floor=r.floor, number=r.number,
-                                area=r.area, use=r.use, status=r.status, ancestors=ancestors))
+        rooms.append(
+            room_build(
+                estate=estate,
+                building=building,
+                unit=unit,
+                floor=r.floor,
+                number=r.number,
+                area=r.area,
+                use=r.use,
+                status=r.status,
+                ancestors=ancestors,
+            )
+        )
     Room.objects.bulk_create(rooms, batch_size=1000)
     job = ImportJob.objects.create(
-        kind=ROOMS_IMPORT_KIND, estate=estate, file_name=file_name, status=ImportJob.Status.APPLIED,
-        total_rows=parsed.total_rows, created_count=len(rooms), errors=[], created_by=actor.user,
+        kind=ROOMS_IMPORT_KIND,
+        estate=estate,
+        file_name=file_name,
+        status=ImportJob.Status.APPLIED,
+        total_rows=parsed.total_rows,
+        created_count=len(rooms),
+        errors=[],
+        created_by=actor.user,
         duration_ms=int((time.monotonic() - started) * 1000),
     )
-    audit.record(Action.IMPORT, actor=actor, obj=job, estate_id=estate.pk, detail={
-        "kind": ROOMS_IMPORT_KIND, "rooms": len(rooms), "buildings": new_buildings, "units": new_units})
+    audit.record(
+        Action.IMPORT,
+        actor=actor,
+        obj=job,
+        estate_id=estate.pk,
+        detail={
+            "kind": ROOMS_IMPORT_KIND,
+            "rooms": len(rooms),
+            "buildings": new_buildings,
+            "units": new_units,
+        },
+    )
     return job

@@ -87,9 +87,14 @@ def region_detail(request, actor, pk: int):
 
 
 ROOM_SORTS = [
-    ("location", gettext_lazy("位置")), ("number", gettext_lazy("房号")), ("floor", gettext_lazy("楼层")),
-    ("area", gettext_lazy("面积")), ("-area", gettext_lazy("面积（大到小）")), ("status", gettext_lazy("状态")),
-    ("use", gettext_lazy("用途")), ("-created_at", gettext_lazy("最近登记")),
+    ("location", gettext_lazy("位置")),
+    ("number", gettext_lazy("房号")),
+    ("floor", gettext_lazy("楼层")),
+    ("area", gettext_lazy("面积")),
+    ("-area", gettext_lazy("面积（大到小）")),
+    ("status", gettext_lazy("状态")),
+    ("use", gettext_lazy("用途")),
+    ("-created_at", gettext_lazy("最近登记")),
 ]
 
 
@@ -97,8 +102,12 @@ ROOM_SORTS = [
 def rooms(request, actor):
     get = request.GET
     filters = {
-        "estate": _int(get.get("estate")), "building": _int(get.get("building")), "unit": _int(get.get("unit")),
-        "floor": _int(get.get("floor")), "status": get.get("status") or None, "use": get.get("use") or None,
+        "estate": _int(get.get("estate")),
+        "building": _int(get.get("building")),
+        "unit": _int(get.get("unit")),
+        "floor": _int(get.get("floor")),
+        "status": get.get("status") or None,
+        "use": get.get("use") or None,
         "q": (get.get("q") or "")[:100] or None,
     }
     ordering = get.get("ordering") or selectors.ROOM_DEFAULT_ORDERING
@@ -106,12 +115,24 @@ def rooms(request, actor):
     page = _page(request, qs)
     keep = {k: v for k, v in get.items() if k != "page" and v}
     estates = list(selectors.estate_list(actor=actor))
-    buildings = list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
-    return render(request, "places/rooms.html", {
-        "page": page, "filters": filters, "ordering": ordering, "sorts": ROOM_SORTS, "estates": estates,
-        "buildings": buildings, "statuses": RoomStatus.choices, "uses": RoomUse.choices,
-        "query": urlencode(keep),
-    })
+    buildings = (
+        list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
+    )
+    return render(
+        request,
+        "places/rooms.html",
+        {
+            "page": page,
+            "filters": filters,
+            "ordering": ordering,
+            "sorts": ROOM_SORTS,
+            "estates": estates,
+            "buildings": buildings,
+            "statuses": RoomStatus.choices,
+            "uses": RoomUse.choices,
+            "query": urlencode(keep),
+        },
+    )
 
 
 @staff_page
@@ -120,8 +141,13 @@ def room_detail(request, actor, pk: int):
     room = selectors.room_get(actor=actor, pk=pk)
     if request.method == "POST":
         try:
-            services.room_update(actor=actor, room=room, area=request.POST.get("area") or None,
-                                 use=request.POST.get("use") or None, status=request.POST.get("status") or None)
+            services.room_update(
+                actor=actor,
+                room=room,
+                area=request.POST.get("area") or None,
+                use=request.POST.get("use") or None,
+                status=request.POST.get("status") or None,
+            )
         except ValidationFailed as exc:
             for errs in exc.fields.values():
                 for e in errs:
@@ -131,17 +157,29 @@ def room_detail(request, actor, pk: int):
             messages.success(request, _("已保存"))
             return redirect("places:room_detail", pk=room.pk)
     occupants = [
-        {"name": mask_name(o.person.name), "relation": o.get_relation_display(), "start_date": o.start_date,
-         "end_date": o.end_date, "url": _person_url(o.person_id)}
+        {
+            "name": mask_name(o.person.name),
+            "relation": o.get_relation_display(),
+            "start_date": o.start_date,
+            "end_date": o.end_date,
+            "url": _person_url(o.person_id),
+        }
         for o in selectors.room_occupants(actor=actor, room=room)
     ]
-    return render(request, "places/room_detail.html", {
-        "room": room, "occupants": occupants, "can_see_people": actor.has(Perm.PEOPLE_VIEW),
-        "can_manage": actor.has(Perm.PLACES_MANAGE) and not actor.read_only,
-        "parking": list(selectors.parking_list(actor=actor, room=room.pk)),
-        "facilities": list(selectors.facility_list(actor=actor, building=room.building_id)),
-        "statuses": RoomStatus.choices, "uses": RoomUse.choices,
-    })
+    return render(
+        request,
+        "places/room_detail.html",
+        {
+            "room": room,
+            "occupants": occupants,
+            "can_see_people": actor.has(Perm.PEOPLE_VIEW),
+            "can_manage": actor.has(Perm.PLACES_MANAGE) and not actor.read_only,
+            "parking": list(selectors.parking_list(actor=actor, room=room.pk)),
+            "facilities": list(selectors.facility_list(actor=actor, building=room.building_id)),
+            "statuses": RoomStatus.choices,
+            "uses": RoomUse.choices,
+        },
+    )
 
 
 @staff_page
@@ -159,8 +197,9 @@ def imports_page(request, actor):
                 estate = selectors.estate_get(actor=actor, pk=estate_id)
                 if upload.size > settings.IMPORT_MAX_BYTES:
                     raise PayloadTooLarge()
-                job = services.rooms_import(actor=actor, estate=estate, file_name=upload.name or "",
-                                            data=upload.read())
+                job = services.rooms_import(
+                    actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
+                )
             except PayloadTooLarge as exc:
                 messages.error(request, exc.message)
             else:
@@ -169,11 +208,17 @@ def imports_page(request, actor):
                 else:
                     messages.error(request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)})
                 return redirect("places:import_detail", pk=job.pk)
-    return render(request, "places/imports.html", {
-        "page": _page(request, jobs_qs, 20), "estates": estates,
-        "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024), "max_rows": settings.IMPORT_MAX_ROWS,
-        "columns": [h for h, _a in imports.COLUMNS.values()],
-    })
+    return render(
+        request,
+        "places/imports.html",
+        {
+            "page": _page(request, jobs_qs, 20),
+            "estates": estates,
+            "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "columns": [h for h, _a in imports.COLUMNS.values()],
+        },
+    )
 
 
 @staff_page
@@ -185,6 +230,5 @@ def import_detail(request, actor, pk: int):
 @staff_page
 def import_template(request, actor):
     response = HttpResponse(selectors.import_template(actor=actor), content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = "attachment; filename=\"rooms-template.xlsx\""
+    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
     return response
-

@@ -31,7 +31,9 @@ def test_room_list_is_paginated_and_scoped(world, login):
 def test_room_list_filters(world, login):
     client = _admin_client(world, login)
     other = f.building(estate=world.a.estate, name="2号楼")
-    f.room(estate=world.a.estate, building=other, floor=2, number="2-201", status=RoomStatus.VACANT, use="office")
+    f.room(
+        estate=world.a.estate, building=other, floor=2, number="2-201", status=RoomStatus.VACANT, use="office"
+    )
 
     def numbers(**params):
         return [r["number"] for r in client.get(f"{API}/rooms", params).json()["items"]]
@@ -60,11 +62,23 @@ def test_room_list_ordering(world, login):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("params", [
-    {"ordering": "password"}, {"ordering": "floor;drop"}, {"status": "sold"}, {"use": "Castle"},
-    {"estate": "abc"}, {"estate": "0"}, {"estate": str(2**70)}, {"floor": "99999"}, {"page": "0"},
-    {"page_size": "101"}, {"q": "x" * 101}, {"q": "a\x00b"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ordering": "password"},
+        {"ordering": "floor;drop"},
+        {"status": "sold"},
+        {"use": "Castle"},
+        {"estate": "abc"},
+        {"estate": "0"},
+        {"estate": str(2**70)},
+        {"floor": "99999"},
+        {"page": "0"},
+        {"page_size": "101"},
+        {"q": "x" * 101},
+        {"q": "a\x00b"},
+    ],
+)
 def test_room_list_bad_input_is_400(world, login, params):
     resp = _admin_client(world, login).get(f"{API}/rooms", params)
 
@@ -78,8 +92,11 @@ def test_room_get_and_patch(world, login):
     room = world.a.rooms[1]
 
     got = client.get(f"{API}/rooms/{room.pk}").json()
-    patched = client.patch(f"{API}/rooms/{room.pk}", json.dumps({"status": "rented", "area": "77.70"}),
-                           content_type="application/json")
+    patched = client.patch(
+        f"{API}/rooms/{room.pk}",
+        json.dumps({"status": "rented", "area": "77.70"}),
+        content_type="application/json",
+    )
 
     assert got["number"] == "201"
     assert patched.status_code == 200
@@ -89,13 +106,23 @@ def test_room_get_and_patch(world, login):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [{"estate_id": 2}, {"address_code": "X"}, {"area": -1}, {"area": "1e9"},
-                                  {"area": "1.234"}, {"status": "sold"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"estate_id": 2},
+        {"address_code": "X"},
+        {"area": -1},
+        {"area": "1e9"},
+        {"area": "1.234"},
+        {"status": "sold"},
+    ],
+)
 def test_room_patch_rejects_bad_or_server_controlled_fields(world, login, body):
     room = world.a.rooms[0]
 
-    resp = _admin_client(world, login).patch(f"{API}/rooms/{room.pk}", json.dumps(body),
-                                             content_type="application/json")
+    resp = _admin_client(world, login).patch(
+        f"{API}/rooms/{room.pk}", json.dumps(body), content_type="application/json"
+    )
 
     assert resp.status_code == 400
     room.refresh_from_db()
@@ -106,8 +133,9 @@ def test_room_patch_rejects_bad_or_server_controlled_fields(world, login, body):
 def test_room_patch_without_manage_permission_is_403(world, login):
     room = world.a.rooms[0]
 
-    resp = login(world.a.staff[Role.GUARD]).patch(f"{API}/rooms/{room.pk}", json.dumps({"status": "vacant"}),
-                                                  content_type="application/json")
+    resp = login(world.a.staff[Role.GUARD]).patch(
+        f"{API}/rooms/{room.pk}", json.dumps({"status": "vacant"}), content_type="application/json"
+    )
 
     assert resp.status_code == 403
     room.refresh_from_db()
@@ -115,8 +143,9 @@ def test_room_patch_without_manage_permission_is_403(world, login):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/rooms/0", f"/rooms/{2**63}", f"/rooms/{2**80}", "/regions/0",
-                                  f"/imports/{2**64}"])
+@pytest.mark.parametrize(
+    "path", ["/rooms/0", f"/rooms/{2**63}", f"/rooms/{2**80}", "/regions/0", f"/imports/{2**64}"]
+)
 def test_absurd_ids_are_4xx(world, login, path):
     resp = _admin_client(world, login).get(API + path)
 
@@ -136,7 +165,11 @@ def test_region_tree_and_detail(world, login):
     detail = client.get(f"{API}/regions/{world.a.building.pk}").json()
 
     assert (tree[0]["name"], tree[0]["in_scope"]) == ("山西省", False)
-    assert (detail["name"], detail["room_count"], [c["name"] for c in detail["children"]]) == ("1号楼", 3, ["1单元"])
+    assert (detail["name"], detail["room_count"], [c["name"] for c in detail["children"]]) == (
+        "1号楼",
+        3,
+        ["1单元"],
+    )
 
 
 @pytest.mark.django_db
@@ -156,23 +189,38 @@ def test_parking_and_facilities_lists(world, login):
 
 @pytest.mark.django_db
 def test_facility_create(world, login):
-    body = {"estate_id": world.a.estate.pk, "building_id": world.a.building.pk, "kind": "elevator",
-            "name": "1号梯", "location": "1单元"}
+    body = {
+        "estate_id": world.a.estate.pk,
+        "building_id": world.a.building.pk,
+        "kind": "elevator",
+        "name": "1号梯",
+        "location": "1单元",
+    }
 
-    resp = _admin_client(world, login).post(f"{API}/facilities", json.dumps(body), content_type="application/json")
+    resp = _admin_client(world, login).post(
+        f"{API}/facilities", json.dumps(body), content_type="application/json"
+    )
 
     assert resp.status_code == 201
     assert Facility.objects.get(pk=resp.json()["id"]).name == "1号梯"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [
-    {"kind": "elevator", "name": ""}, {"kind": "teleporter", "name": "x"}, {"kind": "pump", "name": "x", "id": 5},
-    {"kind": "pump", "name": "x", "status": "exploded"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "elevator", "name": ""},
+        {"kind": "teleporter", "name": "x"},
+        {"kind": "pump", "name": "x", "id": 5},
+        {"kind": "pump", "name": "x", "status": "exploded"},
+    ],
+)
 def test_facility_create_bad_input_is_400(world, login, body):
-    resp = _admin_client(world, login).post(f"{API}/facilities", json.dumps({"estate_id": world.a.estate.pk, **body}),
-                                            content_type="application/json")
+    resp = _admin_client(world, login).post(
+        f"{API}/facilities",
+        json.dumps({"estate_id": world.a.estate.pk, **body}),
+        content_type="application/json",
+    )
 
     assert resp.status_code == 400
     assert Facility.objects.count() == 0
@@ -180,9 +228,13 @@ def test_facility_create_bad_input_is_400(world, login, body):
 
 @pytest.mark.django_db
 def test_upload_good_file(world, login):
-    upload = SimpleUploadedFile("rooms.xlsx", f.rooms_xlsx([("8号楼", "1单元", 1, "101", "80", "住宅", "自住")]))
+    upload = SimpleUploadedFile(
+        "rooms.xlsx", f.rooms_xlsx([("8号楼", "1单元", 1, "101", "80", "住宅", "自住")])
+    )
 
-    resp = _admin_client(world, login).post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload})
+    resp = _admin_client(world, login).post(
+        f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload}
+    )
 
     assert resp.status_code == 200
     assert (resp.json()["status"], resp.json()["created_count"]) == ("applied", 1)
@@ -191,14 +243,23 @@ def test_upload_good_file(world, login):
 
 @pytest.mark.django_db
 def test_upload_bad_file_returns_400_with_the_job_and_every_error(world, login):
-    rows = [("8号楼", "1单元", "x", "101", "80", "住宅", "自住"), ("8号楼", "1单元", 1, "102", "-5", "住宅", "自住")]
+    rows = [
+        ("8号楼", "1单元", "x", "101", "80", "住宅", "自住"),
+        ("8号楼", "1单元", 1, "102", "-5", "住宅", "自住"),
+    ]
     upload = SimpleUploadedFile("rooms.csv", f.rooms_csv(rows))
 
-    resp = _admin_client(world, login).post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload})
+    resp = _admin_client(world, login).post(
+        f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload}
+    )
 
     body = resp.json()
     assert resp.status_code == 400
-    assert body["error"] == {"code": "import_rejected", "message": "文件有 2 处错误，未导入任何数据", "fields": None}
+    assert body["error"] == {
+        "code": "import_rejected",
+        "message": "文件有 2 处错误，未导入任何数据",
+        "fields": None,
+    }
     assert [(e["row"], e["column"]) for e in body["job"]["errors"]] == [(2, "楼层"), (3, "建筑面积")]
     assert ImportJob.objects.get(pk=body["job"]["id"]).status == "rejected"
     assert Room.objects.count() == 6
@@ -209,7 +270,9 @@ def test_upload_too_large_is_413(world, login, settings):
     settings.IMPORT_MAX_BYTES = 50
     upload = SimpleUploadedFile("rooms.csv", b"x" * 51)
 
-    resp = _admin_client(world, login).post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload})
+    resp = _admin_client(world, login).post(
+        f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload}
+    )
 
     assert resp.status_code == 413
     assert ImportJob.objects.count() == 0
@@ -226,7 +289,9 @@ def test_upload_without_file_is_400(world, login):
 def test_import_list_detail_and_template(world, login):
     client = _admin_client(world, login)
     upload = SimpleUploadedFile("rooms.csv", f.rooms_csv([("8号楼", "", "", "", "", "", "")]))
-    job_id = client.post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload}).json()["job"]["id"]
+    job_id = client.post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk, "file": upload}).json()[
+        "job"
+    ]["id"]
 
     listing = client.get(f"{API}/imports").json()
     detail = client.get(f"{API}/imports/{job_id}").json()
@@ -248,8 +313,10 @@ def test_list_endpoints_have_bounded_queries(world, login, django_assert_max_num
         f.parking_space(estate=world.a.estate, room=world.a.rooms[0])
         f.facility(estate=world.a.estate, building=world.a.building)
     for _ in range(5):
-        client.post(f"{API}/imports/rooms", {"estate_id": world.a.estate.pk,
-                                             "file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")})
+        client.post(
+            f"{API}/imports/rooms",
+            {"estate_id": world.a.estate.pk, "file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")},
+        )
 
     with django_assert_max_num_queries(8):
         resp = client.get(API + path, {"page_size": 100})

@@ -25,30 +25,47 @@ def _admin(world):
 
 
 def _snapshot():
-    return (Room.objects.count(), Region.objects.count(), AuditEvent.objects.filter(action=Action.IMPORT).count())
+    return (
+        Room.objects.count(),
+        Region.objects.count(),
+        AuditEvent.objects.filter(action=Action.IMPORT).count(),
+    )
 
 
 @pytest.mark.django_db
 def test_xlsx_import_creates_buildings_units_and_rooms(world):
     actor = _admin(world)
 
-    job = services.rooms_import(actor=actor, estate=world.a.estate, file_name="rooms.xlsx",
-                                data=f.rooms_xlsx(GOOD_ROWS))
+    job = services.rooms_import(
+        actor=actor, estate=world.a.estate, file_name="rooms.xlsx", data=f.rooms_xlsx(GOOD_ROWS)
+    )
 
     assert (job.status, job.total_rows, job.created_count, job.errors) == (ImportJob.Status.APPLIED, 4, 4, [])
     building = Region.objects.get(parent=world.a.estate, name="5号楼")
     assert sorted(building.children.values_list("name", flat=True)) == ["1单元", "2单元"]
     room = Room.objects.get(building=building, number="102")
     assert (room.unit.name, room.floor, room.area, room.use, room.status) == (
-        "1单元", 1, Decimal("120.25"), RoomUse.RESIDENTIAL, RoomStatus.RENTED)
+        "1单元",
+        1,
+        Decimal("120.25"),
+        RoomUse.RESIDENTIAL,
+        RoomStatus.RENTED,
+    )
     assert room.path == room.unit.path
     assert room.standard_address == "山西省太原市小店区坞城街道学府社区甲小区5号楼1单元102室"
     shop = Room.objects.get(building__name="商业楼", number="S01")
-    assert (shop.unit, shop.use, shop.status, shop.area) == (None, RoomUse.COMMERCIAL, RoomStatus.UNDELIVERED,
-                                                             Decimal("45.00"))
+    assert (shop.unit, shop.use, shop.status, shop.area) == (
+        None,
+        RoomUse.COMMERCIAL,
+        RoomStatus.UNDELIVERED,
+        Decimal("45.00"),
+    )
     event = AuditEvent.objects.get(action=Action.IMPORT)
     assert (event.object_id, event.estate_id, event.detail) == (
-        str(job.pk), world.a.estate.pk, {"kind": "places.rooms", "rooms": 4, "buildings": 2, "units": 2})
+        str(job.pk),
+        world.a.estate.pk,
+        {"kind": "places.rooms", "rooms": 4, "buildings": 2, "units": 2},
+    )
 
 
 @pytest.mark.django_db
@@ -90,14 +107,23 @@ def test_malformed_file_changes_nothing_and_reports_every_bad_row(world):
     ]
     before = _snapshot()
 
-    job = services.rooms_import(actor=_admin(world), estate=world.a.estate, file_name="bad.xlsx",
-                                data=f.rooms_xlsx(rows))
+    job = services.rooms_import(
+        actor=_admin(world), estate=world.a.estate, file_name="bad.xlsx", data=f.rooms_xlsx(rows)
+    )
 
     assert _snapshot() == before
     assert (job.status, job.total_rows, job.created_count) == (ImportJob.Status.REJECTED, 10, 0)
     assert [(e["row"], e["column"]) for e in job.errors] == [
-        (3, "楼栋"), (4, "楼层"), (5, "建筑面积"), (6, "建筑面积"), (7, "用途"), (8, "状态"), (9, "房号"),
-        (10, "房号"), (11, "建筑面积")]
+        (3, "楼栋"),
+        (4, "楼层"),
+        (5, "建筑面积"),
+        (6, "建筑面积"),
+        (7, "用途"),
+        (8, "状态"),
+        (9, "房号"),
+        (10, "房号"),
+        (11, "建筑面积"),
+    ]
     messages = {e["row"]: e["message"] for e in job.errors}
     assert messages[3] == "楼栋不能为空"
     assert messages[4] == "楼层必须是整数，如 15 或 -1"
@@ -117,8 +143,12 @@ def test_row_missing_several_values_reports_each(world):
     job = services.rooms_import(actor=_admin(world), estate=world.a.estate, file_name="r.csv", data=data)
 
     assert [(e["row"], e["column"], e["message"]) for e in job.errors] == [
-        (2, "楼层", "楼层不能为空"), (2, "房号", "房号不能为空"), (2, "建筑面积", "建筑面积不能为空"),
-        (2, "用途", "用途不能为空"), (2, "状态", "状态不能为空")]
+        (2, "楼层", "楼层不能为空"),
+        (2, "房号", "房号不能为空"),
+        (2, "建筑面积", "建筑面积不能为空"),
+        (2, "用途", "用途不能为空"),
+        (2, "状态", "状态不能为空"),
+    ]
 
 
 @pytest.mark.django_db
@@ -131,27 +161,41 @@ def test_unknown_and_missing_columns_reject_the_file(world):
     assert _snapshot() == before
     assert job.status == ImportJob.Status.REJECTED
     assert [(e["row"], e["column"]) for e in job.errors] == [
-        (1, "业主电话"), (1, "建筑面积"), (1, "用途"), (1, "状态")]
+        (1, "业主电话"),
+        (1, "建筑面积"),
+        (1, "用途"),
+        (1, "状态"),
+    ]
     assert job.errors[0]["message"].startswith("未知的列“业主电话”")
     assert job.errors[1]["message"] == "缺少必填列“建筑面积”"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("file_name", "data", "message"), [
-    ("empty.csv", b"", "文件为空"),
-    ("blank.csv", b"\n\n,,,\n", "文件为空，没有表头和数据"),
-    ("header.csv", "楼栋,单元,楼层,房号,建筑面积,用途,状态\n".encode(), "文件只有表头，没有房屋数据"),
-    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "文件不是有效的 XLSX 或 CSV 表格"),
-    ("fake.xlsx", b"PK\x03\x04not really a zip", "无法读取该 XLSX 文件，请确认文件未损坏，或使用下载的模板"),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "不支持该文件格式，请另存为 .xlsx 或 .csv 后再上传"),
-])
+@pytest.mark.parametrize(
+    ("file_name", "data", "message"),
+    [
+        ("empty.csv", b"", "文件为空"),
+        ("blank.csv", b"\n\n,,,\n", "文件为空，没有表头和数据"),
+        ("header.csv", "楼栋,单元,楼层,房号,建筑面积,用途,状态\n".encode(), "文件只有表头，没有房屋数据"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "文件不是有效的 XLSX 或 CSV 表格"),
+        (
+            "fake.xlsx",
+            b"PK\x03\x04not really a zip",
+            "无法读取该 XLSX 文件，请确认文件未损坏，或使用下载的模板",
+        ),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "不支持该文件格式，请另存为 .xlsx 或 .csv 后再上传"),
+    ],
+)
 def test_unreadable_files_are_rejected_with_a_clear_reason(world, file_name, data, message):
     before = _snapshot()
 
     job = services.rooms_import(actor=_admin(world), estate=world.a.estate, file_name=file_name, data=data)
 
     assert _snapshot() == before
-    assert (job.status, job.errors) == (ImportJob.Status.REJECTED, [{"row": 0, "column": "", "message": message}])
+    assert (job.status, job.errors) == (
+        ImportJob.Status.REJECTED,
+        [{"row": 0, "column": "", "message": message}],
+    )
 
 
 @pytest.mark.django_db
@@ -159,8 +203,9 @@ def test_too_many_rows_are_rejected(world, settings):
     settings.IMPORT_MAX_ROWS = 3
     rows = [("1号楼", "1单元", 9, f"90{i}", "80", "住宅", "自住") for i in range(4)]
 
-    job = services.rooms_import(actor=_admin(world), estate=world.a.estate, file_name="r.csv",
-                                data=f.rooms_csv(rows))
+    job = services.rooms_import(
+        actor=_admin(world), estate=world.a.estate, file_name="r.csv", data=f.rooms_csv(rows)
+    )
 
     assert job.status == ImportJob.Status.REJECTED
     assert job.errors == [{"row": 0, "column": "", "message": "文件行数超过上限 3 行，请拆分后分批导入"}]
@@ -179,13 +224,25 @@ def test_oversized_file_raises_payload_too_large_and_writes_nothing(world, setti
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER,
-                                  Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER])
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.CUSTOMER_SERVICE,
+        Role.TECHNICIAN,
+        Role.GUARD,
+        Role.COMMUNITY_WORKER,
+        Role.SUBDISTRICT_OFFICER,
+        Role.POLICE_OFFICER,
+        Role.SERVICE_PROVIDER,
+    ],
+)
 def test_import_needs_the_import_permission(world, role):
     actor = build_actor(world.a.staff[role])
 
     with pytest.raises(PermissionDenied):
-        services.rooms_import(actor=actor, estate=world.a.estate, file_name="r.xlsx", data=f.rooms_xlsx(GOOD_ROWS))
+        services.rooms_import(
+            actor=actor, estate=world.a.estate, file_name="r.xlsx", data=f.rooms_xlsx(GOOD_ROWS)
+        )
 
     assert ImportJob.objects.count() == 0
 
@@ -193,8 +250,9 @@ def test_import_needs_the_import_permission(world, role):
 @pytest.mark.django_db
 def test_import_into_another_estate_is_not_found(world):
     with pytest.raises(NotFound):
-        services.rooms_import(actor=_admin(world), estate=world.b.estate, file_name="r.xlsx",
-                              data=f.rooms_xlsx(GOOD_ROWS))
+        services.rooms_import(
+            actor=_admin(world), estate=world.b.estate, file_name="r.xlsx", data=f.rooms_xlsx(GOOD_ROWS)
+        )
 
     assert ImportJob.objects.count() == 0
     assert Room.objects.filter(estate=world.b.estate).count() == 3
@@ -202,8 +260,13 @@ def test_import_into_another_estate_is_not_found(world):
 
 @pytest.mark.django_db
 def test_three_thousand_rooms_import_in_one_upload(world):
-    rows = [(f"{b}号楼", f"{u}单元", fl, f"{fl}{r:02d}", "88.88", "住宅", "自住")
-            for b in range(10, 20) for u in (1, 2) for fl in range(1, 31) for r in (1, 2, 3, 4, 5)]
+    rows = [
+        (f"{b}号楼", f"{u}单元", fl, f"{fl}{r:02d}", "88.88", "住宅", "自住")
+        for b in range(10, 20)
+        for u in (1, 2)
+        for fl in range(1, 31)
+        for r in (1, 2, 3, 4, 5)
+    ]
     data = f.rooms_xlsx(rows)
     estate = f.estate(name="大型小区")
     actor = build_actor(world.platform_admin)
@@ -232,7 +295,11 @@ def test_template_has_the_headers_and_two_example_rows():
 
 @pytest.mark.django_db
 def test_the_template_itself_imports(world):
-    job = services.rooms_import(actor=_admin(world), estate=world.a.estate, file_name="rooms-template.xlsx",
-                                data=imports.template_xlsx())
+    job = services.rooms_import(
+        actor=_admin(world),
+        estate=world.a.estate,
+        file_name="rooms-template.xlsx",
+        data=imports.template_xlsx(),
+    )
 
     assert (job.status, job.created_count) == (ImportJob.Status.APPLIED, 2)

@@ -14,9 +14,20 @@ from linli.places.models import Facility, Room
 from linli.places.tests import factories as f
 
 API = "/api/v1/places"
-VIEW_ROLES = [r for r in (Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD,
-                          Role.COMMUNITY_WORKER, Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER)
-              if Perm.PLACES_VIEW in ROLE_PERMISSIONS[r]]
+VIEW_ROLES = [
+    r
+    for r in (
+        Role.PROPERTY_ADMIN,
+        Role.CUSTOMER_SERVICE,
+        Role.TECHNICIAN,
+        Role.GUARD,
+        Role.COMMUNITY_WORKER,
+        Role.SUBDISTRICT_OFFICER,
+        Role.POLICE_OFFICER,
+        Role.SERVICE_PROVIDER,
+    )
+    if Perm.PLACES_VIEW in ROLE_PERMISSIONS[r]
+]
 
 
 @pytest.fixture
@@ -26,8 +37,12 @@ def b_objects(world):
     for side in (world.a, world.b):
         f.parking_space(estate=side.estate, room=side.rooms[0])
         f.facility(estate=side.estate, building=side.building)
-        job = services.rooms_import(actor=build_actor(side.staff[Role.PROPERTY_ADMIN]), estate=side.estate,
-                                    file_name="x.csv", data=b"bad,header\n1,2\n")
+        job = services.rooms_import(
+            actor=build_actor(side.staff[Role.PROPERTY_ADMIN]),
+            estate=side.estate,
+            file_name="x.csv",
+            data=b"bad,header\n1,2\n",
+        )
         out[side.estate.pk] = job
     return out[world.b.estate.pk]
 
@@ -53,15 +68,28 @@ def test_api_object_endpoints_answer_404_for_the_other_estate(world, login, b_ob
     client = login(world.a.staff[role])
     b = world.b
 
-    for path in [f"/rooms/{r.pk}" for r in b.rooms] + [f"/regions/{x.pk}" for x in (b.estate, b.building, b.unit)]:
+    for path in [f"/rooms/{r.pk}" for r in b.rooms] + [
+        f"/regions/{x.pk}" for x in (b.estate, b.building, b.unit)
+    ]:
         resp = client.get(API + path)
         assert (path, resp.status_code) == (path, 404)
-    patch = client.patch(f"{API}/rooms/{b.rooms[0].pk}", json.dumps({"status": "vacant"}),
-                         content_type="application/json")
-    facility = client.post(f"{API}/facilities", json.dumps({"estate_id": b.estate.pk, "kind": "pump", "name": "x"}),
-                           content_type="application/json")
-    upload = client.post(f"{API}/imports/rooms", {"estate_id": b.estate.pk, "file": SimpleUploadedFile(
-        "r.csv", f.rooms_csv([("1号楼", "1单元", 5, "501", "50", "住宅", "自住")]))})
+    patch = client.patch(
+        f"{API}/rooms/{b.rooms[0].pk}", json.dumps({"status": "vacant"}), content_type="application/json"
+    )
+    facility = client.post(
+        f"{API}/facilities",
+        json.dumps({"estate_id": b.estate.pk, "kind": "pump", "name": "x"}),
+        content_type="application/json",
+    )
+    upload = client.post(
+        f"{API}/imports/rooms",
+        {
+            "estate_id": b.estate.pk,
+            "file": SimpleUploadedFile(
+                "r.csv", f.rooms_csv([("1号楼", "1单元", 5, "501", "50", "住宅", "自住")])
+            ),
+        },
+    )
     job = client.get(f"{API}/imports/{b_objects.pk}")
 
     assert (patch.status_code, facility.status_code, upload.status_code) == (404, 404, 404)
@@ -104,9 +132,12 @@ def test_pages_answer_404_for_the_other_estate(world, login, b_objects, role):
     b = world.b
 
     for url in [reverse("places:room_detail", args=[r.pk]) for r in b.rooms] + [
-            reverse("places:region_detail", args=[x.pk]) for x in (b.estate, b.building, b.unit)]:
+        reverse("places:region_detail", args=[x.pk]) for x in (b.estate, b.building, b.unit)
+    ]:
         assert (url, client.get(url).status_code) == (url, 404)
-    assert client.get(reverse("places:import_detail", args=[b_objects.pk])).status_code == _import_status(role)
+    assert client.get(reverse("places:import_detail", args=[b_objects.pk])).status_code == _import_status(
+        role
+    )
 
 
 @pytest.mark.django_db

@@ -26,7 +26,10 @@ def test_room_update_changes_fields_and_audits_old_and_new(world):
     assert (room.area, room.status, room.use) == (Decimal("101.25"), RoomStatus.RENTED, RoomUse.RESIDENTIAL)
     event = AuditEvent.objects.get(action=Action.UPDATE, object_type="places.room")
     assert (event.object_id, event.estate_id, event.detail) == (
-        str(room.pk), world.a.estate.pk, {"changes": {"area": ["89.50", "101.25"], "status": ["self", "rented"]}})
+        str(room.pk),
+        world.a.estate.pk,
+        {"changes": {"area": ["89.50", "101.25"], "status": ["self", "rented"]}},
+    )
 
 
 @pytest.mark.django_db
@@ -39,10 +42,18 @@ def test_room_update_without_change_writes_no_audit(world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"area": "0"}, "area"), ({"area": "100000"}, "area"), ({"area": "12.345"}, "area"), ({"area": "abc"}, "area"),
-    ({"area": "NaN"}, "area"), ({"use": "castle"}, "use"), ({"status": "sold"}, "status"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"area": "0"}, "area"),
+        ({"area": "100000"}, "area"),
+        ({"area": "12.345"}, "area"),
+        ({"area": "abc"}, "area"),
+        ({"area": "NaN"}, "area"),
+        ({"use": "castle"}, "use"),
+        ({"status": "sold"}, "status"),
+    ],
+)
 def test_room_update_rejects_bad_values_and_changes_nothing(world, changes, field):
     room = world.a.rooms[0]
 
@@ -51,13 +62,27 @@ def test_room_update_rejects_bad_values_and_changes_nothing(world, changes, fiel
 
     assert list(exc.value.fields) == [field]
     room.refresh_from_db()
-    assert (room.area, room.use, room.status) == (Decimal("89.50"), RoomUse.RESIDENTIAL, RoomStatus.SELF_OCCUPIED)
+    assert (room.area, room.use, room.status) == (
+        Decimal("89.50"),
+        RoomUse.RESIDENTIAL,
+        RoomStatus.SELF_OCCUPIED,
+    )
     assert AuditEvent.objects.filter(action=Action.UPDATE).count() == 0
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER,
-                                  Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER])
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.CUSTOMER_SERVICE,
+        Role.TECHNICIAN,
+        Role.GUARD,
+        Role.COMMUNITY_WORKER,
+        Role.SUBDISTRICT_OFFICER,
+        Role.POLICE_OFFICER,
+        Role.SERVICE_PROVIDER,
+    ],
+)
 def test_room_update_needs_manage_permission(world, role):
     room = world.a.rooms[0]
 
@@ -92,13 +117,22 @@ def test_read_only_token_actor_cannot_update(world):
 def test_parking_space_create_is_audited_and_unique_per_estate(world):
     actor = _admin(world)
 
-    space = services.parking_space_create(actor=actor, estate=world.a.estate, code="B1-001", zone="地下一层",
-                                          room=world.a.rooms[0])
+    space = services.parking_space_create(
+        actor=actor, estate=world.a.estate, code="B1-001", zone="地下一层", room=world.a.rooms[0]
+    )
 
     assert (space.estate, space.code, space.kind, space.room) == (
-        world.a.estate, "B1-001", ParkingSpace.Kind.RENTED, world.a.rooms[0])
-    assert AuditEvent.objects.filter(action=Action.CREATE, object_type="places.parkingspace",
-                                     object_id=str(space.pk)).count() == 1
+        world.a.estate,
+        "B1-001",
+        ParkingSpace.Kind.RENTED,
+        world.a.rooms[0],
+    )
+    assert (
+        AuditEvent.objects.filter(
+            action=Action.CREATE, object_type="places.parkingspace", object_id=str(space.pk)
+        ).count()
+        == 1
+    )
     with pytest.raises(ValidationFailed) as exc:
         services.parking_space_create(actor=actor, estate=world.a.estate, code="B1-001")
     assert exc.value.fields == {"code": ["本小区已有该车位编号"]}
@@ -119,24 +153,43 @@ def test_parking_space_room_must_be_in_the_estate(world):
 def test_facility_create_and_update_are_audited(world):
     actor = _admin(world)
 
-    facility = services.facility_create(actor=actor, estate=world.a.estate, building=world.a.building,
-                                        kind=Facility.Kind.ELEVATOR, name="1号楼1号电梯", location="1单元")
+    facility = services.facility_create(
+        actor=actor,
+        estate=world.a.estate,
+        building=world.a.building,
+        kind=Facility.Kind.ELEVATOR,
+        name="1号楼1号电梯",
+        location="1单元",
+    )
     services.facility_update(actor=actor, facility=facility, status="fault")
 
     facility.refresh_from_db()
     assert (facility.kind, facility.name, facility.status, facility.building) == (
-        Facility.Kind.ELEVATOR, "1号楼1号电梯", "fault", world.a.building)
-    events = list(AuditEvent.objects.filter(object_type="places.facility").order_by("id")
-                  .values_list("action", "detail"))
-    assert events == [(Action.CREATE, {"kind": "elevator", "name": "1号楼1号电梯"}),
-                      (Action.UPDATE, {"changes": {"status": ["normal", "fault"]}})]
+        Facility.Kind.ELEVATOR,
+        "1号楼1号电梯",
+        "fault",
+        world.a.building,
+    )
+    events = list(
+        AuditEvent.objects.filter(object_type="places.facility")
+        .order_by("id")
+        .values_list("action", "detail")
+    )
+    assert events == [
+        (Action.CREATE, {"kind": "elevator", "name": "1号楼1号电梯"}),
+        (Action.UPDATE, {"changes": {"status": ["normal", "fault"]}}),
+    ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"kind": "spaceship", "name": "x"}, "kind"), ({"kind": "pump", "name": " "}, "name"),
-    ({"kind": "pump", "name": "x", "status": "burning"}, "status"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"kind": "spaceship", "name": "x"}, "kind"),
+        ({"kind": "pump", "name": " "}, "name"),
+        ({"kind": "pump", "name": "x", "status": "burning"}, "status"),
+    ],
+)
 def test_facility_create_rejects_bad_values(world, kwargs, field):
     with pytest.raises(ValidationFailed) as exc:
         services.facility_create(actor=_admin(world), estate=world.a.estate, **kwargs)
@@ -148,8 +201,13 @@ def test_facility_create_rejects_bad_values(world, kwargs, field):
 @pytest.mark.django_db
 def test_facility_building_must_belong_to_the_estate(world):
     with pytest.raises(ValidationFailed) as exc:
-        services.facility_create(actor=build_actor(world.platform_admin), estate=world.a.estate,
-                                 building=world.b.building, kind="pump", name="水泵")
+        services.facility_create(
+            actor=build_actor(world.platform_admin),
+            estate=world.a.estate,
+            building=world.b.building,
+            kind="pump",
+            name="水泵",
+        )
 
     assert exc.value.fields == {"building_id": ["楼栋不属于该小区"]}
 
@@ -171,8 +229,15 @@ def test_region_tree_shows_scope_with_ancestors_and_room_counts(world):
     while node.children:
         chain.append((node.name, node.in_scope))
         node = node.children[0]
-    assert chain == [("山西省", False), ("太原市", False), ("小店区", False), ("坞城街道", False),
-                     ("学府社区", False), ("甲小区", True), ("1号楼", True)]
+    assert chain == [
+        ("山西省", False),
+        ("太原市", False),
+        ("小店区", False),
+        ("坞城街道", False),
+        ("学府社区", False),
+        ("甲小区", True),
+        ("1号楼", True),
+    ]
     community = tree[0].children[0].children[0].children[0].children[0]
     assert [e.name for e in community.children] == ["甲小区"]
     estate = community.children[0]
@@ -186,7 +251,9 @@ def test_region_tree_of_platform_admin_has_both_estates(world):
 
     community = tree[0].children[0].children[0].children[0].children[0]
     assert [(e.name, e.in_scope, e.room_count) for e in community.children] == [
-        ("甲小区", True, 3), ("乙小区", True, 3)]
+        ("甲小区", True, 3),
+        ("乙小区", True, 3),
+    ]
 
 
 @pytest.mark.django_db

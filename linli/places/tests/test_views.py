@@ -84,7 +84,9 @@ def test_room_detail_lists_parking_and_building_facilities(world, login):
     f.parking_space(estate=world.a.estate, code="B1-088", room=room)
     f.facility(estate=world.a.estate, building=world.a.building, name="1号楼消火栓")
 
-    html = login(world.a.staff[Role.GUARD]).get(reverse("places:room_detail", args=[room.pk])).content.decode()
+    html = (
+        login(world.a.staff[Role.GUARD]).get(reverse("places:room_detail", args=[room.pk])).content.decode()
+    )
 
     assert "B1-088" in html
     assert "1号楼消火栓" in html
@@ -94,8 +96,10 @@ def test_room_detail_lists_parking_and_building_facilities(world, login):
 def test_room_detail_edit_by_property_admin(world, login):
     room = world.a.rooms[0]
 
-    resp = login(world.a.staff[Role.PROPERTY_ADMIN]).post(reverse("places:room_detail", args=[room.pk]),
-                                                           {"area": "95.00", "use": "residential", "status": "vacant"})
+    resp = login(world.a.staff[Role.PROPERTY_ADMIN]).post(
+        reverse("places:room_detail", args=[room.pk]),
+        {"area": "95.00", "use": "residential", "status": "vacant"},
+    )
 
     assert resp.status_code == 302
     room.refresh_from_db()
@@ -106,7 +110,9 @@ def test_room_detail_edit_by_property_admin(world, login):
 def test_room_detail_edit_without_permission_is_403(world, login):
     room = world.a.rooms[0]
 
-    resp = login(world.a.staff[Role.GUARD]).post(reverse("places:room_detail", args=[room.pk]), {"status": "vacant"})
+    resp = login(world.a.staff[Role.GUARD]).post(
+        reverse("places:room_detail", args=[room.pk]), {"status": "vacant"}
+    )
 
     assert resp.status_code == 403
     room.refresh_from_db()
@@ -130,8 +136,10 @@ def test_import_page_upload_good_file_redirects_to_job(world, login):
 def test_import_detail_lists_every_error_row(world, login):
     client = login(world.a.staff[Role.PROPERTY_ADMIN])
     rows = [("6号楼", "", "x", "101", "50", "住宅", "自住"), ("6号楼", "", 1, "102", "50", "宿舍", "自住")]
-    client.post(reverse("places:imports"), {"estate": world.a.estate.pk,
-                                            "file": SimpleUploadedFile("r.csv", f.rooms_csv(rows))})
+    client.post(
+        reverse("places:imports"),
+        {"estate": world.a.estate.pk, "file": SimpleUploadedFile("r.csv", f.rooms_csv(rows))},
+    )
     job = ImportJob.objects.get()
 
     html = client.get(reverse("places:import_detail", args=[job.pk])).content.decode()
