@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
 from linli.orgs.roles import Perm
@@ -181,25 +181,22 @@ def person_detail(request, actor, pk: int):
 @console_page
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
-    actor.require(Perm.PEOPLE_IMPORT)
-    estates = list(places_selectors.estate_list(actor=actor))
     if request.method == "POST":
         upload = request.FILES.get("file")
         estate_id = _int(request.POST.get("estate"))
         if upload is None or estate_id is None:
+            actor.require(Perm.PEOPLE_IMPORT)
             messages.error(request, _("请选择小区和要上传的文件"))
         else:
+            estate = selectors.estate_get(actor=actor, pk=estate_id)  # out of scope: 404 before anything else
             try:
-                estate = selectors.estate_get(actor=actor, pk=estate_id)
                 job = services.residents_import(
                     actor=actor,
                     estate=estate,
                     file_name=upload.name or "",
                     data=upload.read(settings.IMPORT_MAX_BYTES + 1),
                 )
-            except DomainError as exc:
-                if isinstance(exc, (NotFound, PermissionDenied)):
-                    raise
+            except (ValidationFailed, Conflict) as exc:
                 messages.error(request, exc.message)
             else:
                 if job.status == ImportJob.Status.APPLIED:
@@ -207,6 +204,8 @@ def imports_page(request, actor):
                 else:
                     messages.error(request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)})
                 return redirect("people:import_detail", pk=job.pk)
+    actor.require(Perm.PEOPLE_IMPORT)
+    estates = list(places_selectors.estate_list(actor=actor))
     page = Paginator(selectors.import_list(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "people/imports.html", {"page": page, "estates": estates})
 
