@@ -113,7 +113,7 @@ def parent(args: argparse.Namespace) -> dict:
                 results["postgresql"] = _run_child(
                     "postgresql", args, {**base_env, "LINLI_DATABASE_URL": bench_url}
                 )
-                results["postgresql"]["server"] = _pg_version(admin_url)
+                results["postgresql"]["pg_version"] = _pg_version(admin_url)
             finally:
                 with _pg_admin(admin_url) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
