@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import linli
+from linli.orgs.roles import Role
 
 REPO = Path(linli.__file__).resolve().parent.parent
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
@@ -128,7 +130,10 @@ def test_demo_builds_serves_and_stops_on_sigterm(tmp_path):
         home = _get(port, "/")
         assert (home.status, home.getheader("Location")) == (302, "/console/")
         assert _get(port, "/static/linli/app.css").status == 200
-        accounts = json.loads((data_dir / "demo-accounts.json").read_text(encoding="utf-8"))
+        accounts_file = data_dir / "demo-accounts.json"
+        accounts = json.loads(accounts_file.read_text(encoding="utf-8"))
+        assert {a["role"] for a in accounts} == set(Role.values)
+        assert stat.S_IMODE(accounts_file.stat().st_mode) == 0o600
         manager = next(a for a in accounts if a["role"] == "property_admin")
         assert _token(port, manager["username"], manager["password"]) == 200
         assert manager["username"] in "".join(proc.out)  # the logins table is printed
