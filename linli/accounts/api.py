@@ -28,13 +28,13 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut})
+@router.post("/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut})
 def issue_token(request: HttpRequest, body: TokenIn):
     """Exchange a staff username and password (+ TOTP code if enabled) for a bearer token (lockout rules
     apply)."""
     user = services.password_login(username=body.username, password=body.password, ip=client_ip(request),
                                    otp=body.otp)
-    _token, raw = services.token_issue(user=user, name=body.name)
+    _token, raw = services.login_token_issue(user=user, name=body.name)
     return {"token": raw}
 
 

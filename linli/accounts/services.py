@@ -342,6 +342,13 @@ def token_issue(*, user: User, name: str = "api", scope: str = TokenScope.WRITE,
     return token, raw
 
 
+def login_token_issue(*, user: User, name: str = "api") -> tuple[ApiToken, str]:
+    """A token right after a password sign-in; refused while the initial password is unchanged (R39)."""
+    if user.must_change_password:
+        raise PermissionDenied(_("请先登录管理后台修改初始密码"), code="password_change_required")
+    return token_issue(user=user, name=name)
+
+
 def token_create(*, actor: Actor, name: str, scope: str) -> tuple[ApiToken, str]:
     """A named token for an integration, created by a user allowed to manage tokens."""
     actor.require(Perm.TOKENS_MANAGE, write=True)

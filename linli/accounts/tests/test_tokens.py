@@ -127,3 +127,29 @@ def test_token_page_creates_shows_raw_once_and_revokes(world, login):
 
 
 
+
+
+def test_password_token_is_refused_until_the_initial_password_is_changed(world):
+    from linli.orgs.tests.factories import PASSWORD
+
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    user.must_change_password = True
+    user.save(update_fields=["must_change_password"])
+
+    response = Client().post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD},
+                             content_type="application/json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "password_change_required"
+    assert ApiToken.objects.count() == 0
+
+
+def test_token_page_marks_expired_tokens(world, login):
+    from datetime import timedelta
+
+    admin = world.a.staff[Role.PROPERTY_ADMIN]
+    services.token_issue(user=admin, name="old", ttl=timedelta(seconds=-1))
+
+    page = login(admin).get(reverse("accounts:tokens")).content.decode()
+
+    assert "已过期" in page
