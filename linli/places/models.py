@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.models import TimeStampedModel
 from linli.core.catalog import Basis, Catalog, Level, field
+from linli.core.models import TimeStampedModel
 
 
 class RegionLevel(models.TextChoices):
@@ -46,10 +46,14 @@ class Region(TimeStampedModel):
     level = models.CharField(max_length=16, choices=RegionLevel.choices, db_index=True)
     name = models.CharField(max_length=100)
     code = models.CharField(
-        max_length=32, blank=True, default="",
+        max_length=32,
+        blank=True,
+        default="",
         help_text=_("行政区划代码（省/市/区县，GB/T 2260）、街道/社区代码或小区编码"),
     )
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     sort = models.IntegerField(default=0)
@@ -57,8 +61,11 @@ class Region(TimeStampedModel):
     address = models.CharField(max_length=200, blank=True, default="")
 
     catalog = Catalog(
-        purpose=_("社区地址与房屋基础数据（一标：标准地址）"), basis=Basis.PUBLIC_DUTY, level=Level.L1,
-        retention=_("长期（地址停用后保留历史）"), recipients=_("物业、居委会、街道、派出所"),
+        purpose=_("社区地址与房屋基础数据（一标：标准地址）"),
+        basis=Basis.PUBLIC_DUTY,
+        level=Level.L1,
+        retention=_("长期（地址停用后保留历史）"),
+        recipients=_("物业、居委会、街道、派出所"),
     )
 
     class Meta:
@@ -73,8 +80,15 @@ class Region(TimeStampedModel):
 
     @property
     def full_name(self) -> str:
-        return "".join(a.name for a in self.ancestors(include_self=True) if a.level not in
-                       (RegionLevel.BUILDING, RegionLevel.UNIT)) if self.pk else self.name
+        return (
+            "".join(
+                a.name
+                for a in self.ancestors(include_self=True)
+                if a.level not in (RegionLevel.BUILDING, RegionLevel.UNIT)
+            )
+            if self.pk
+            else self.name
+        )
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]
@@ -107,7 +121,9 @@ class Room(TimeStampedModel):
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="estate_rooms")
     building = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="building_rooms")
-    unit = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="unit_rooms")
+    unit = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="unit_rooms"
+    )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     floor = models.SmallIntegerField()
     number = models.CharField(max_length=32, help_text=_("房号，如 1502"))
@@ -118,8 +134,11 @@ class Room(TimeStampedModel):
     standard_address = models.CharField(max_length=300, help_text=_("标准地址"))
 
     catalog = Catalog(
-        purpose=_("实有房屋登记、物业服务与收费"), basis=Basis.CONTRACT, level=Level.L2,
-        retention=_("长期"), recipients=_("物业、居委会、街道、派出所（一标三实）"),
+        purpose=_("实有房屋登记、物业服务与收费"),
+        basis=Basis.CONTRACT,
+        level=Level.L2,
+        retention=_("长期"),
+        recipients=_("物业、居委会、街道、派出所（一标三实）"),
         fields={"status": field(level=Level.L3, note=_("与住户关联后反映居住情况"))},
     )
 
@@ -127,8 +146,11 @@ class Room(TimeStampedModel):
         ordering = ["path", "floor", "number"]
         constraints = [
             models.UniqueConstraint(fields=["building", "unit", "number"], name="room_unique_number"),
-            models.UniqueConstraint(fields=["building", "number"], condition=models.Q(unit__isnull=True),
-                                    name="room_unique_number_no_unit"),
+            models.UniqueConstraint(
+                fields=["building", "number"],
+                condition=models.Q(unit__isnull=True),
+                name="room_unique_number_no_unit",
+            ),
         ]
         indexes = [models.Index(fields=["estate", "status"])]
 
@@ -148,10 +170,17 @@ class ParkingSpace(TimeStampedModel):
     code = models.CharField(max_length=32)
     zone = models.CharField(max_length=50, blank=True, default="", help_text=_("区域，如 地下一层 A 区"))
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RENTED)
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="parking_spaces")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="parking_spaces"
+    )
 
-    catalog = Catalog(purpose=_("车位管理与停车收费"), basis=Basis.CONTRACT, level=Level.L2, retention=_("长期"),
-                      recipients=_("物业"))
+    catalog = Catalog(
+        purpose=_("车位管理与停车收费"),
+        basis=Basis.CONTRACT,
+        level=Level.L2,
+        retention=_("长期"),
+        recipients=_("物业"),
+    )
 
     class Meta:
         ordering = ["estate", "code"]
@@ -176,17 +205,26 @@ class Facility(TimeStampedModel):
         OTHER = "other", _("其他")
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="facilities")
-    building = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="building_facilities")
+    building = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="building_facilities"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=100)
     location = models.CharField(max_length=200, blank=True, default="")
-    status = models.CharField(max_length=16, default="normal",
-                              choices=[("normal", _("正常")), ("fault", _("故障")), ("maintenance", _("维保中"))])
+    status = models.CharField(
+        max_length=16,
+        default="normal",
+        choices=[("normal", _("正常")), ("fault", _("故障")), ("maintenance", _("维保中"))],
+    )
 
-    catalog = Catalog(purpose=_("公共设施台账与安全监测"), basis=Basis.CONTRACT, level=Level.L3,
-                      retention=_("长期"), recipients=_("物业、街道（消防安全）"),
-                      note=_("安防布局数据，仅限安全相关角色"))
+    catalog = Catalog(
+        purpose=_("公共设施台账与安全监测"),
+        basis=Basis.CONTRACT,
+        level=Level.L3,
+        retention=_("长期"),
+        recipients=_("物业、街道（消防安全）"),
+        note=_("安防布局数据，仅限安全相关角色"),
+    )
 
     class Meta:
         ordering = ["estate", "kind", "name"]

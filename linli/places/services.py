@@ -391,7 +391,8 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
         )
     started = time.monotonic()
-    file_name = (file_name or "upload").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    file_name = file_name or "upload"
     try:
         parsed = imports.parse_rooms(file_name, data, max_rows=settings.IMPORT_MAX_ROWS)
     except imports.FileRejected as exc:

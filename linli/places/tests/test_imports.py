@@ -303,3 +303,15 @@ def test_the_template_itself_imports(world):
     )
 
     assert (job.status, job.created_count) == (ImportJob.Status.APPLIED, 2)
+
+
+@pytest.mark.django_db
+def test_file_name_is_reduced_to_a_plain_base_name(world):
+    job = services.rooms_import(
+        actor=_admin(world),
+        estate=world.a.estate,
+        file_name="C:\\tmp\\房屋\x00清单.xlsx",
+        data=f.rooms_xlsx(GOOD_ROWS),
+    )
+
+    assert job.file_name == "房屋清单.xlsx"
