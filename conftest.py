@@ -21,13 +21,20 @@ def pytest_configure(config):
     # hash with MD5 unless a test overrides the setting to check the real hasher.
     from django.conf import settings
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
-                                 *settings.PASSWORD_HASHERS]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 # Roles scoped to one estate (platform and audit admins see everything by design).
-ESTATE_ROLES = [Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER,
-                Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER, Role.SERVICE_PROVIDER]
+ESTATE_ROLES = [
+    Role.PROPERTY_ADMIN,
+    Role.CUSTOMER_SERVICE,
+    Role.TECHNICIAN,
+    Role.GUARD,
+    Role.COMMUNITY_WORKER,
+    Role.SUBDISTRICT_OFFICER,
+    Role.POLICE_OFFICER,
+    Role.SERVICE_PROVIDER,
+]
 
 
 @dataclass
@@ -53,7 +60,10 @@ def _side(name: str) -> Side:
     estate = places_f.estate(name=name)
     building = places_f.building(estate=estate, name="1号楼")
     unit = places_f.unit(building=building)
-    rooms = [places_f.room(estate=estate, building=building, unit=unit, floor=f, number=f"{f}01") for f in (1, 2, 3)]
+    rooms = [
+        places_f.room(estate=estate, building=building, unit=unit, floor=f, number=f"{f}01")
+        for f in (1, 2, 3)
+    ]
     persons = [people_f.person(estate=estate, room=rooms[i % 3]) for i in range(4)]
     side = Side(estate=estate, building=building, unit=unit, rooms=rooms, persons=persons)
     for role in ESTATE_ROLES:
@@ -71,8 +81,11 @@ def world(db) -> World:
     b = _side("乙小区")
     platform_org = orgs_f.organization(kind="platform_operator", name="平台运营")
     return World(
-        a=a, b=b,
-        platform_admin=orgs_f.staff(role=Role.PLATFORM_ADMIN, scope=[], org=platform_org, username="platform"),
+        a=a,
+        b=b,
+        platform_admin=orgs_f.staff(
+            role=Role.PLATFORM_ADMIN, scope=[], org=platform_org, username="platform"
+        ),
         audit_admin=orgs_f.staff(role=Role.AUDIT_ADMIN, scope=[], org=platform_org, username="auditor"),
     )
 

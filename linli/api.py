@@ -1,4 +1,7 @@
-"""The v1 JSON API: one NinjaAPI, one router per app. OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The v1 JSON API: one NinjaAPI, one router per app.
+
+OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
+"""
 
 from ninja import NinjaAPI
 
@@ -13,7 +16,7 @@ api = NinjaAPI(
     title="Linli 邻里 API",
     version="1",
     description="智慧社区综合管理服务平台 API。列表分页（page, page_size ≤ 100）、可筛选、可排序；"
-    "错误统一为 {\"error\": {\"code\", \"message\", \"fields\"}}。",
+    '错误统一为 {"error": {"code", "message", "fields"}}。',
     auth=AUTH,
     urls_namespace="api-v1",
     docs_url="/docs",

@@ -22,9 +22,13 @@ def _operations():
 
 
 def _check(case, response) -> None:
-    where = f"{case.method} {case.formatted_path} {case.query or ''} {case.body if case.body is not None else ''}"
+    where = (
+        f"{case.method} {case.formatted_path} {case.query or ''} {case.body if case.body is not None else ''}"
+    )
     assert response.status_code < 500, f"{response.status_code} for {where}: {response.text[:500]}"
-    if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith("application/json"):
+    if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith(
+        "application/json"
+    ):
         body = response.json()
         assert "error" in body and body["error"].get("code"), f"no error envelope for {where}: {body}"
 
@@ -43,8 +47,13 @@ def test_no_server_error_for_any_generated_input(world, who):
     assert operations, "the schema has no operations"
     for operation in operations:
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case):
             response = case.call(headers=headers)

@@ -13,22 +13,25 @@ import pytest
 def _prod_env(tmp_path, **overrides) -> dict[str, str]:
     key = base64.b64encode(b"k" * 32).decode()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update({
-        "LINLI_ENV": "production",
-        "LINLI_DATA_DIR": str(tmp_path),
-        "LINLI_SECRET_KEY": "x9" * 30 + "-production-secret-key-for-the-checklist",
-        "LINLI_FIELD_KEYS": f"k1:{key}",
-        "LINLI_INDEX_KEY": base64.b64encode(b"i" * 32).decode(),
-        "LINLI_QR_SEED": base64.b64encode(b"q" * 32).decode(),
-        "LINLI_ALLOWED_HOSTS": "linli.example.cn",
-    })
+    env.update(
+        {
+            "LINLI_ENV": "production",
+            "LINLI_DATA_DIR": str(tmp_path),
+            "LINLI_SECRET_KEY": "x9" * 30 + "-production-secret-key-for-the-checklist",
+            "LINLI_FIELD_KEYS": f"k1:{key}",
+            "LINLI_INDEX_KEY": base64.b64encode(b"i" * 32).decode(),
+            "LINLI_QR_SEED": base64.b64encode(b"q" * 32).decode(),
+            "LINLI_ALLOWED_HOSTS": "linli.example.cn",
+        }
+    )
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
 
 
 def _linli(args, env):
-    return subprocess.run([sys.executable, "-m", "linli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "linli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_deployment_checklist_is_clean_in_production(tmp_path):

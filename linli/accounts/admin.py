@@ -8,5 +8,7 @@ from linli.accounts.models import User
 class LinliUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "kind", "is_active", "last_login")
     list_filter = ("kind", "is_active")
-    fieldsets = (*UserAdmin.fieldsets,
-                 ("Linli", {"fields": ("kind", "display_name", "must_change_password")}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Linli", {"fields": ("kind", "display_name", "must_change_password")}),
+    )

@@ -32,8 +32,9 @@ class TokenOut(Schema):
 def issue_token(request: HttpRequest, body: TokenIn):
     """Exchange a staff username and password (+ TOTP code if enabled) for a bearer token (lockout rules
     apply)."""
-    user = services.password_login(username=body.username, password=body.password, ip=client_ip(request),
-                                   otp=body.otp)
+    user = services.password_login(
+        username=body.username, password=body.password, ip=client_ip(request), otp=body.otp
+    )
     _token, raw = services.login_token_issue(user=user, name=body.name)
     return {"token": raw}
 

@@ -30,8 +30,11 @@ def area_redirect(user, path: str):
         return redirect("h5:home")
     if user.kind != "resident" and path.startswith(RESIDENT_AREAS):
         return redirect("console:home")
-    if (user.must_change_password and path.startswith(STAFF_AREAS)
-            and path != reverse("accounts:password_change")):
+    if (
+        user.must_change_password
+        and path.startswith(STAFF_AREAS)
+        and path != reverse("accounts:password_change")
+    ):
         return redirect("accounts:password_change")  # first sign-in with an initial password (R39)
     return None
 
@@ -46,8 +49,11 @@ class SessionTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
-            idle = (settings.RESIDENT_SESSION_IDLE_SECONDS if user.kind == "resident"
-                    else settings.SESSION_IDLE_SECONDS)
+            idle = (
+                settings.RESIDENT_SESSION_IDLE_SECONDS
+                if user.kind == "resident"
+                else settings.SESSION_IDLE_SECONDS
+            )
             last = request.session.get(self.KEY)
             if last is not None and now - int(last) > idle:
                 from linli.core import audit

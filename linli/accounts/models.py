@@ -32,22 +32,29 @@ class User(AbstractUser):
     totp_last_step = models.BigIntegerField(default=0)
 
     catalog = Catalog(
-        purpose=_("账号登录与身份鉴别"), basis=Basis.CONTRACT, level=Level.L3,
-        retention=_("账号注销后 6 个月"), recipients=_("平台管理员"), pi=PIType.GENERAL,
+        purpose=_("账号登录与身份鉴别"),
+        basis=Basis.CONTRACT,
+        level=Level.L3,
+        retention=_("账号注销后 6 个月"),
+        recipients=_("平台管理员"),
+        pi=PIType.GENERAL,
         fields={
             "password": _SECRET,
-            "totp_secret": field(pi=PIType.NONE, level=Level.L4, category=SensitiveCategory.AUTH_SECRET,
-                                 encrypted=True),
+            "totp_secret": field(
+                pi=PIType.NONE, level=Level.L4, category=SensitiveCategory.AUTH_SECRET, encrypted=True
+            ),
             "phone": field(pi=PIType.GENERAL, level=Level.L3, encrypted=True),
-            "phone_hash": field(pi=PIType.GENERAL, level=Level.L3,
-                                note=_("手机号的密钥哈希，仅用于精确查找")),
+            "phone_hash": field(
+                pi=PIType.GENERAL, level=Level.L3, note=_("手机号的密钥哈希，仅用于精确查找")
+            ),
         },
     )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["phone_hash"], condition=~models.Q(phone_hash=""),
-                                    name="user_unique_phone"),
+            models.UniqueConstraint(
+                fields=["phone_hash"], condition=~models.Q(phone_hash=""), name="user_unique_phone"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,8 +69,14 @@ class LoginAttempt(models.Model):
     succeeded = models.BooleanField(default=False)
     at = models.DateTimeField(db_index=True)
 
-    catalog = Catalog(purpose=_("登录失败处理与安全审计（等保 8.1.4.1 b）"), basis=Basis.LEGAL_DUTY,
-                      level=Level.L3, retention=_("6 个月"), recipients=_("安全管理员"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("登录失败处理与安全审计（等保 8.1.4.1 b）"),
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention=_("6 个月"),
+        recipients=_("安全管理员"),
+        pi=PIType.GENERAL,
+    )
 
     class Meta:
         ordering = ["-at"]
@@ -82,9 +95,15 @@ class OneTimeCode(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 
-    catalog = Catalog(purpose=_("居民短信验证码登录"), basis=Basis.CONTRACT, level=Level.L4,
-                      retention=_("1 天"), recipients=_("无"), pi=PIType.GENERAL,
-                      fields={"code_hash": _SECRET})
+    catalog = Catalog(
+        purpose=_("居民短信验证码登录"),
+        basis=Basis.CONTRACT,
+        level=Level.L4,
+        retention=_("1 天"),
+        recipients=_("无"),
+        pi=PIType.GENERAL,
+        fields={"code_hash": _SECRET},
+    )
 
     def __str__(self) -> str:
         return f"code #{self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -108,8 +127,14 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    catalog = Catalog(purpose=_("系统对接鉴别"), basis=Basis.CONTRACT, level=Level.L4,
-                      retention=_("吊销后 6 个月"), recipients=_("无"), fields={"key_hash": _SECRET})
+    catalog = Catalog(
+        purpose=_("系统对接鉴别"),
+        basis=Basis.CONTRACT,
+        level=Level.L4,
+        retention=_("吊销后 6 个月"),
+        recipients=_("无"),
+        fields={"key_hash": _SECRET},
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -32,8 +32,9 @@ class ProfileValidator:
             return
         classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
         if classes < 3:
-            raise ValidationError(_("密码需包含大写字母、小写字母、数字、符号中的至少三类"),
-                                  code="password_classes")
+            raise ValidationError(
+                _("密码需包含大写字母、小写字母、数字、符号中的至少三类"), code="password_classes"
+            )
 
     def get_help_text(self) -> str:
         if getattr(settings, "PASSWORD_PROFILE", "asvs") != "dengbao":

@@ -71,8 +71,9 @@ def login_is_locked(*, username: str, ip: str) -> bool:
 
 
 def _record_attempt(*, username: str, ip: str, succeeded: bool) -> None:
-    LoginAttempt.objects.create(username=username.lower()[:150], ip=ip[:45], succeeded=succeeded,
-                                at=timezone.now())
+    LoginAttempt.objects.create(
+        username=username.lower()[:150], ip=ip[:45], succeeded=succeeded, at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -275,15 +276,21 @@ def otp_request(*, phone: str) -> None:
     if recent >= settings.OTP_MAX_PER_HOUR:
         raise RateLimited(_("验证码发送过于频繁，请稍后再试"))
     code = f"{secrets.randbelow(1_000_000):06d}"
-    OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=_otp_hash(code, phone), created_at=now,
-                               expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS))
+    OneTimeCode.objects.create(
+        phone_hash=phone_hash,
+        code_hash=_otp_hash(code, phone),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
+    )
     user = resident_for_phone(phone_hash)
     if user is None:
         return  # a row was stored (quota) but nothing is sent: that code can never be used
     audit.record(Action.OTP_SENT, actor=user)
     minutes = max(1, settings.OTP_TTL_SECONDS // 60)
     message = _("【邻里】您的登录验证码为 %(code)s，%(minutes)d 分钟内有效。如非本人操作，请忽略本短信。") % {
-        "code": code, "minutes": minutes}
+        "code": code,
+        "minutes": minutes,
+    }
     transaction.on_commit(lambda: get_sender().send(phone, message))
 
 
@@ -293,14 +300,18 @@ def otp_verify(*, phone: str, code: str) -> User:
     phone_hash = crypto.blind_index(phone, purpose=crypto.INDEX_PHONE)
     failure = Unauthenticated(_("验证码错误或已失效"), code="invalid_code")
     now = timezone.now()
-    otp = (OneTimeCode.objects.filter(phone_hash=phone_hash, used_at__isnull=True, expires_at__gt=now)
-           .order_by("-created_at", "-pk").first())
+    otp = (
+        OneTimeCode.objects.filter(phone_hash=phone_hash, used_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
     user = resident_for_phone(phone_hash) if otp else None
     ok = False
     if otp is not None:
         # Count the try first (committed even when the code is wrong), then check and burn it.
         tried = OneTimeCode.objects.filter(pk=otp.pk, attempts__lt=OTP_MAX_ATTEMPTS).update(
-            attempts=F("attempts") + 1)
+            attempts=F("attempts") + 1
+        )
         code = (code or "").strip()
         if tried and hmac.compare_digest(otp.code_hash, _otp_hash(code, phone)):
             ok = bool(OneTimeCode.objects.filter(pk=otp.pk, used_at__isnull=True).update(used_at=now))
@@ -308,8 +319,13 @@ def otp_verify(*, phone: str, code: str) -> User:
         if ok and user is not None:
             audit.record(Action.LOGIN, actor=user, detail={"method": "sms"})
             return user
-        audit.record(Action.LOGIN_FAILED, actor=user, result="failure", actor_label=mask_phone(phone),
-                     reason="sms_code")
+        audit.record(
+            Action.LOGIN_FAILED,
+            actor=user,
+            result="failure",
+            actor_label=mask_phone(phone),
+            reason="sms_code",
+        )
     raise failure
 
 
@@ -328,14 +344,19 @@ def resident_phone_set(*, user: User, phone: str) -> User:
 
 
 @transaction.atomic
-def token_issue(*, user: User, name: str = "api", scope: str = TokenScope.WRITE,
-                ttl: timedelta | None = None) -> tuple[ApiToken, str]:
+def token_issue(
+    *, user: User, name: str = "api", scope: str = TokenScope.WRITE, ttl: timedelta | None = None
+) -> tuple[ApiToken, str]:
     """Create a bearer token; the raw value is returned once and only its hash is kept."""
     if scope not in TokenScope.values:
         raise ValidationFailed(fields={"scope": [_("可选值：read, write")]})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=(name or "")[:80] or "api", prefix=raw[:12], key_hash=_sha256(raw), scope=scope,
+        user=user,
+        name=(name or "")[:80] or "api",
+        prefix=raw[:12],
+        key_hash=_sha256(raw),
+        scope=scope,
         expires_at=timezone.now() + ttl if ttl else None,
     )
     audit.record(Action.TOKEN_CREATE, actor=user, obj=token, detail={"scope": scope})
@@ -367,8 +388,9 @@ def token_authenticate(*, raw: str, method: str | None = None) -> Actor | None:
     """Resolve a bearer token. With ``method``, a read-only token used for a write is refused (403)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = (ApiToken.objects.select_related("user").filter(key_hash=_sha256(raw), revoked_at__isnull=True)
-             .first())
+    token = (
+        ApiToken.objects.select_related("user").filter(key_hash=_sha256(raw), revoked_at__isnull=True).first()
+    )
     now = timezone.now()
     if token is None or (token.expires_at and token.expires_at <= now) or not token.user.is_active:
         return None

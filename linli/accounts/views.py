@@ -73,19 +73,24 @@ def login_view(request: HttpRequest):
                 return _finish_login(request, user, pending.get("next", ""))
         return render(request, "accounts/login.html", {"step": "totp", "form": form, "next": next_url})
 
-    form = forms.LoginForm(request.POST if request.method == "POST" and request.POST.get("step") != "totp"
-                           else None)
+    form = forms.LoginForm(
+        request.POST if request.method == "POST" and request.POST.get("step") != "totp" else None
+    )
     if form.is_bound and form.is_valid():
         try:
-            user = services.password_verify(username=form.cleaned_data["username"],
-                                            password=form.cleaned_data["password"], ip=ip)
+            user = services.password_verify(
+                username=form.cleaned_data["username"], password=form.cleaned_data["password"], ip=ip
+            )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             if user.totp_confirmed:
                 request.session[PENDING_KEY] = {"uid": user.pk, "at": int(time.time()), "next": next_url}
-                return render(request, "accounts/login.html",
-                              {"step": "totp", "form": forms.CodeForm(), "next": next_url})
+                return render(
+                    request,
+                    "accounts/login.html",
+                    {"step": "totp", "form": forms.CodeForm(), "next": next_url},
+                )
             services.login_complete(user=user, ip=ip, method="password")
             return _finish_login(request, user, next_url)
     return render(request, "accounts/login.html", {"step": "password", "form": form, "next": next_url})
@@ -122,10 +127,14 @@ def security(request: HttpRequest):
             else:
                 messages.success(request, _("已停用动态口令"))
                 return redirect("accounts:security")
-    return render(request, "accounts/security.html", {
-        "code_form": code_form,
-        "attempts": services.login_attempt_list(user=user),
-    })
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "code_form": code_form,
+            "attempts": services.login_attempt_list(user=user),
+        },
+    )
 
 
 @never_cache
@@ -150,9 +159,16 @@ def totp_setup(request: HttpRequest):
     if not user.totp_secret:
         return redirect("accounts:security")
     uri = services.totp_uri(user=user)
-    return render(request, "accounts/totp_setup.html", {
-        "form": form, "uri": uri, "secret": user.totp_secret, "qr_svg": mark_safe(_qr_svg(uri)),  # noqa: S308
-    })
+    return render(
+        request,
+        "accounts/totp_setup.html",
+        {
+            "form": form,
+            "uri": uri,
+            "secret": user.totp_secret,
+            "qr_svg": mark_safe(_qr_svg(uri)),  # noqa: S308
+        },
+    )
 
 
 @never_cache
@@ -161,16 +177,20 @@ def password_change(request: HttpRequest):
     form = forms.PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_change(user=request.user, old_password=form.cleaned_data["old_password"],
-                                     new_password=form.cleaned_data["new_password"])
+            services.password_change(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
         else:
             update_session_auth_hash(request, request.user)
             messages.success(request, _("密码已修改"))
             return redirect("console:home")
-    return render(request, "accounts/password_change.html",
-                  {"form": form, "forced": request.user.must_change_password})
+    return render(
+        request, "accounts/password_change.html", {"form": form, "forced": request.user.must_change_password}
+    )
 
 
 @never_cache
@@ -191,15 +211,22 @@ def tokens(request: HttpRequest):
         form = forms.TokenCreateForm(request.POST)
         if form.is_valid():
             try:
-                _token, created_raw = services.token_create(actor=actor, name=form.cleaned_data["name"],
-                                                            scope=form.cleaned_data["scope"])
+                _token, created_raw = services.token_create(
+                    actor=actor, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+                )
             except ValidationFailed as exc:
                 _apply_errors(form, exc)
             except DomainError as exc:
                 return HttpResponse(exc.message, status=exc.status)
             else:
                 form = forms.TokenCreateForm()
-    return render(request, "accounts/tokens.html", {
-        "form": form, "created_raw": created_raw, "tokens": services.token_list(actor=actor),
-        "can_create": actor.has(Perm.TOKENS_MANAGE),
-    })
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "form": form,
+            "created_raw": created_raw,
+            "tokens": services.token_list(actor=actor),
+            "can_create": actor.has(Perm.TOKENS_MANAGE),
+        },
+    )

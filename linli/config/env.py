@@ -113,7 +113,9 @@ def load_secrets() -> Secrets:
     def pick(name: str) -> str:
         value = _get(name) or stored.get(name)
         if not value:
-            raise ImproperlyConfigured(f"{name} must be set in production (see the Configuration section of README.md)")
+            raise ImproperlyConfigured(
+                f"{name} must be set in production (see the Configuration section of README.md)"
+            )
         return value
 
     keys, primary = _parse_field_keys(pick("LINLI_FIELD_KEYS"))

@@ -45,13 +45,21 @@ def console(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/console/"
-                      or request.path == url})
+        items.append(
+            {
+                "label": label,
+                "url": url,
+                "active": (request.path.startswith(url) and url != "/console/") or request.path == url,
+            }
+        )
     if Role.PLATFORM_ADMIN in actor.roles:
         items.append({"group": _("系统")})
         items.append({"label": _("主数据管理"), "url": reverse("admin:index"), "active": False})
     # Drop group headings with nothing under them.
-    nav = [it for i, it in enumerate(items)
-           if "group" not in it or (i + 1 < len(items) and "group" not in items[i + 1])]
+    nav = [
+        it
+        for i, it in enumerate(items)
+        if "group" not in it or (i + 1 < len(items) and "group" not in items[i + 1])
+    ]
     role_label = dict(Role.choices).get(actor.primary_role, "")
     return {"console_actor": actor, "console_nav": nav, "console_role_label": role_label}

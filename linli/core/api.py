@@ -123,7 +123,7 @@ class Page(PaginationBase):
             "count": queryset.count(),
             "page": pagination.page,
             "page_size": pagination.page_size,
-            "items": list(queryset[offset: offset + pagination.page_size]),
+            "items": list(queryset[offset : offset + pagination.page_size]),
         }
 
 

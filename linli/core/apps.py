@@ -6,7 +6,9 @@ def _register_sqlite_functions(sender, connection, **kwargs):
     if connection.vendor == "sqlite":
         from linli.core.audit import sqlite_audit_locked
 
-        connection.connection.create_function("linli_audit_locked", 0, sqlite_audit_locked, deterministic=False)
+        connection.connection.create_function(
+            "linli_audit_locked", 0, sqlite_audit_locked, deterministic=False
+        )
 
 
 class CoreConfig(AppConfig):

@@ -10,7 +10,8 @@ is missing, so the catalogue cannot drift from the code. Models of Django itself
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from django.db import models
@@ -63,8 +64,14 @@ class FieldDecl:
     note: Any = ""
 
 
-def field(*, pi: str | None = None, level: int | None = None, category: str = "", encrypted: bool = False,
-          note: Any = "") -> FieldDecl:
+def field(
+    *,
+    pi: str | None = None,
+    level: int | None = None,
+    category: str = "",
+    encrypted: bool = False,
+    note: Any = "",
+) -> FieldDecl:
     return FieldDecl(pi=pi, level=level, category=category, encrypted=encrypted, note=note)
 
 
@@ -78,6 +85,7 @@ class Catalog:
     pi: str = PIType.NONE
     note: Any = ""
     fields: dict[str, FieldDecl] = dc_field(default_factory=dict)
+    category: str = ""  # sensitive category of the whole model (when pi is sensitive)
 
 
 @dataclass(frozen=True)

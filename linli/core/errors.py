@@ -14,8 +14,13 @@ class DomainError(Exception):
     code = "invalid"
     default_message = _("请求无效")
 
-    def __init__(self, message: str | None = None, *, code: str | None = None,
-                 fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
         self.message = str(message if message is not None else self.default_message)
         if code:
             self.code = code

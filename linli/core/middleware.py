@@ -6,7 +6,9 @@ import contextvars
 import uuid
 from dataclasses import dataclass
 
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("linli_request", default=None)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "linli_request", default=None
+)
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,22 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True, default="")
     hash = models.CharField(max_length=64, unique=True)
 
-    catalog = Catalog(purpose="安全审计（网络安全法第21条、等保 8.1.4.3）", basis=Basis.LEGAL_DUTY, level=Level.L3,
-                      retention="至少 6 个月，默认 12 个月", recipients="审计管理员", pi=PIType.GENERAL,
-                      note="仅记录对象编号，不记录敏感值；追加写入、哈希链防篡改")
+    catalog = Catalog(
+        purpose="安全审计（网络安全法第21条、等保 8.1.4.3）",
+        basis=Basis.LEGAL_DUTY,
+        level=Level.L3,
+        retention="至少 6 个月，默认 12 个月",
+        recipients="审计管理员",
+        pi=PIType.GENERAL,
+        note="仅记录对象编号，不记录敏感值；追加写入、哈希链防篡改",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["estate_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_label}"
 
 
 class ImportJob(models.Model):
@@ -67,8 +76,17 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     duration_ms = models.PositiveIntegerField(default=0)
 
-    catalog = Catalog(purpose="批量导入记录与错误报告", basis=Basis.CONTRACT, level=Level.L2, retention="1 年",
-                      recipients="物业管理员", note="错误报告只含行号、列名与原因，不含证件号")
+    catalog = Catalog(
+        purpose="批量导入记录与错误报告",
+        basis=Basis.CONTRACT,
+        level=Level.L2,
+        retention="1 年",
+        recipients="物业管理员",
+        note="错误报告只含行号、列名与原因，不含证件号",
+    )
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} ({self.status})"

@@ -86,8 +86,12 @@ def build_actor(user, *, via: str = "session", read_only: bool = False) -> Actor
     platform = False
     org_id = None
     primary = ""
-    memberships = (Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
-                   .select_related("organization").prefetch_related("scope").order_by("pk"))
+    memberships = (
+        Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+        .select_related("organization")
+        .prefetch_related("scope")
+        .order_by("pk")
+    )
     for m in memberships:
         roles.add(m.role)
         perms |= ROLE_PERMISSIONS.get(m.role, frozenset())
@@ -102,8 +106,17 @@ def build_actor(user, *, via: str = "session", read_only: bool = False) -> Actor
         primary = primary or Role.RESIDENT
     # Drop paths already covered by a shorter one.
     minimal = tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
-    return Actor(user=user, roles=frozenset(roles), permissions=frozenset(perms), scope_paths=minimal,
-                 is_platform=platform, read_only=read_only, org_id=org_id, primary_role=primary, via=via)
+    return Actor(
+        user=user,
+        roles=frozenset(roles),
+        permissions=frozenset(perms),
+        scope_paths=minimal,
+        is_platform=platform,
+        read_only=read_only,
+        org_id=org_id,
+        primary_role=primary,
+        via=via,
+    )
 
 
 def get_in_scope(qs: QuerySet, *, actor: Actor, path_field: str, **lookup):

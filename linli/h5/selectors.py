@@ -45,18 +45,34 @@ def resident_home(*, actor: Actor) -> ResidentHome:
     me = mine.person
     if me is None:
         return ResidentHome(person=None)
-    occupancies = (Occupancy.objects.filter(person=me, end_date__isnull=True).select_related("room")
-                   .order_by("room__path", "room__floor", "room__number"))
-    rooms = [{"address": o.room.standard_address, "relation": o.get_relation_display(),
-              "since": o.start_date} for o in occupancies]
+    occupancies = (
+        Occupancy.objects.filter(person=me, end_date__isnull=True)
+        .select_related("room")
+        .order_by("room__path", "room__floor", "room__number")
+    )
+    rooms = [
+        {"address": o.room.standard_address, "relation": o.get_relation_display(), "since": o.start_date}
+        for o in occupancies
+    ]
     households = []
     for hh in mine.households:
-        members = [MemberRow(name=m.person.name if m.person_id == me.pk else mask_name(m.person.name),
-                             relation=m.get_relation_display(), is_me=m.person_id == me.pk)
-                   for m in hh.current_members]
+        members = [
+            MemberRow(
+                name=m.person.name if m.person_id == me.pk else mask_name(m.person.name),
+                relation=m.get_relation_display(),
+                is_me=m.person_id == me.pk,
+            )
+            for m in hh.current_members
+        ]
         households.append(HouseholdRow(address=hh.room.standard_address, members=members))
     vehicles = list(Vehicle.objects.filter(owner=me).order_by("plate"))
     return ResidentHome(
-        person=me, name=me.name, phone_masked=mask_phone(me.phone), id_masked=mask_id(me.id_number),
-        estate_name=me.estate.name, rooms=rooms, households=households, vehicles=vehicles,
+        person=me,
+        name=me.name,
+        phone_masked=mask_phone(me.phone),
+        id_masked=mask_id(me.id_number),
+        estate_name=me.estate.name,
+        rooms=rooms,
+        households=households,
+        vehicles=vehicles,
     )

@@ -61,10 +61,16 @@ def login_view(request: HttpRequest):
         elif action == "change":
             request.session.pop(PHONE_KEY, None)
             phone, step = "", "phone"
-    return render(request, "h5/login.html", {
-        "step": step, "error": error, "phone_masked": mask_phone(phone),
-        "sent_note": _("如该手机号已登记为居民账号，验证码已发送。") if step == "code" else "",
-    })
+    return render(
+        request,
+        "h5/login.html",
+        {
+            "step": step,
+            "error": error,
+            "phone_masked": mask_phone(phone),
+            "sent_note": _("如该手机号已登记为居民账号，验证码已发送。") if step == "code" else "",
+        },
+    )
 
 
 @require_POST

@@ -29,13 +29,19 @@ class Organization(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     credit_code = models.CharField(max_length=18, blank=True, default="", help_text=_("统一社会信用代码"))
     contact_phone = models.CharField(max_length=20, blank=True, default="")
-    regions = models.ManyToManyField(Region, blank=True, related_name="organizations",
-                                     help_text=_("该组织服务或管辖的区域"))
+    regions = models.ManyToManyField(
+        Region, blank=True, related_name="organizations", help_text=_("该组织服务或管辖的区域")
+    )
     is_active = models.BooleanField(default=True)
 
-    catalog = Catalog(purpose=_("组织机构与服务关系管理"), basis=Basis.NOT_PI, level=Level.L1,
-                      retention=_("长期"), recipients=_("平台内各组织"),
-                      fields={"contact_phone": field(pi=PIType.NONE, level=Level.L2, note=_("单位对外电话"))})
+    catalog = Catalog(
+        purpose=_("组织机构与服务关系管理"),
+        basis=Basis.NOT_PI,
+        level=Level.L1,
+        retention=_("长期"),
+        recipients=_("平台内各组织"),
+        fields={"contact_phone": field(pi=PIType.NONE, level=Level.L2, note=_("单位对外电话"))},
+    )
 
     class Meta:
         ordering = ["kind", "name"]
@@ -53,8 +59,14 @@ class Membership(TimeStampedModel):
     scope = models.ManyToManyField(Region, related_name="memberships")
     is_active = models.BooleanField(default=True)
 
-    catalog = Catalog(purpose=_("访问授权与职责划分"), basis=Basis.CONTRACT, level=Level.L3,
-                      retention=_("离职后 1 年"), recipients=_("平台管理员、审计管理员"), pi=PIType.GENERAL)
+    catalog = Catalog(
+        purpose=_("访问授权与职责划分"),
+        basis=Basis.CONTRACT,
+        level=Level.L3,
+        retention=_("离职后 1 年"),
+        recipients=_("平台管理员、审计管理员"),
+        pi=PIType.GENERAL,
+    )
 
     class Meta:
         ordering = ["user", "organization"]

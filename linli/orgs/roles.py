@@ -47,24 +47,51 @@ _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(),
-    Role.PROPERTY_ADMIN: frozenset(_READ | {
-        Perm.PLACES_MANAGE, Perm.PLACES_IMPORT, Perm.PEOPLE_MANAGE, Perm.PEOPLE_IMPORT, Perm.PEOPLE_REVEAL,
-        Perm.PEOPLE_RENTAL, Perm.ORGS_VIEW, Perm.TOKENS_MANAGE,
-    }),
+    Role.PROPERTY_ADMIN: frozenset(
+        _READ
+        | {
+            Perm.PLACES_MANAGE,
+            Perm.PLACES_IMPORT,
+            Perm.PEOPLE_MANAGE,
+            Perm.PEOPLE_IMPORT,
+            Perm.PEOPLE_REVEAL,
+            Perm.PEOPLE_RENTAL,
+            Perm.ORGS_VIEW,
+            Perm.TOKENS_MANAGE,
+        }
+    ),
     Role.CUSTOMER_SERVICE: frozenset(_READ | {Perm.PEOPLE_MANAGE, Perm.PEOPLE_RENTAL}),
     Role.TECHNICIAN: frozenset({Perm.PLACES_VIEW}),
     Role.GUARD: frozenset({Perm.PLACES_VIEW, Perm.PEOPLE_VIEW}),
-    Role.COMMUNITY_WORKER: frozenset(_READ | {
-        Perm.PEOPLE_MANAGE, Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.PEOPLE_RENTAL, Perm.ORGS_VIEW,
-    }),
-    Role.SUBDISTRICT_OFFICER: frozenset(_READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.ORGS_VIEW}),
-    Role.POLICE_OFFICER: frozenset(_READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.PEOPLE_RENTAL}),
+    Role.COMMUNITY_WORKER: frozenset(
+        _READ
+        | {
+            Perm.PEOPLE_MANAGE,
+            Perm.PEOPLE_REVEAL,
+            Perm.PEOPLE_SPECIAL_VIEW,
+            Perm.PEOPLE_RENTAL,
+            Perm.ORGS_VIEW,
+        }
+    ),
+    Role.SUBDISTRICT_OFFICER: frozenset(
+        _READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.ORGS_VIEW}
+    ),
+    Role.POLICE_OFFICER: frozenset(
+        _READ | {Perm.PEOPLE_REVEAL, Perm.PEOPLE_SPECIAL_VIEW, Perm.PEOPLE_RENTAL}
+    ),
     Role.SERVICE_PROVIDER: frozenset({Perm.PLACES_VIEW}),
     # System administration: accounts, organisations, master data. Not the audit log (三权分立, R46).
-    Role.PLATFORM_ADMIN: frozenset(_READ | {
-        Perm.PLACES_MANAGE, Perm.PLACES_IMPORT, Perm.PEOPLE_IMPORT, Perm.ORGS_VIEW, Perm.ORGS_MANAGE,
-        Perm.TOKENS_MANAGE,
-    }),
+    Role.PLATFORM_ADMIN: frozenset(
+        _READ
+        | {
+            Perm.PLACES_MANAGE,
+            Perm.PLACES_IMPORT,
+            Perm.PEOPLE_IMPORT,
+            Perm.ORGS_VIEW,
+            Perm.ORGS_MANAGE,
+            Perm.TOKENS_MANAGE,
+        }
+    ),
     # Audit administration: read-only access to the audit log and the catalogue.
     Role.AUDIT_ADMIN: frozenset({Perm.AUDIT_VIEW, Perm.CATALOG_VIEW}),
 }

@@ -34,8 +34,9 @@ def overlap_q(actor: Actor, region_path_field: str) -> Q:
     return q
 
 
-def organization_list(*, actor: Actor, kind: str | None = None,
-                      q: str | None = None) -> QuerySet[Organization]:
+def organization_list(
+    *, actor: Actor, kind: str | None = None, q: str | None = None
+) -> QuerySet[Organization]:
     """Organisations overlapping the actor's scope, plus the actor's own organisations."""
     actor.require(Perm.ORGS_VIEW)
     visible = overlap_q(actor, "regions__path")
@@ -57,13 +58,20 @@ def organization_get(*, actor: Actor, org_id: int) -> Organization:
     return obj
 
 
-def membership_list(*, actor: Actor, organization_id: int | None = None, user_id: int | None = None,
-                    role: str | None = None, active: bool | None = None) -> QuerySet[Membership]:
+def membership_list(
+    *,
+    actor: Actor,
+    organization_id: int | None = None,
+    user_id: int | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+) -> QuerySet[Membership]:
     """Memberships whose scope overlaps the actor's scope (platform operators: all)."""
     actor.require(Perm.ORGS_VIEW)
     ids = Membership.objects.filter(overlap_q(actor, "scope__path")).values("pk")
-    qs = (Membership.objects.filter(pk__in=ids).select_related("user", "organization")
-          .prefetch_related("scope"))
+    qs = (
+        Membership.objects.filter(pk__in=ids).select_related("user", "organization").prefetch_related("scope")
+    )
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if user_id is not None:

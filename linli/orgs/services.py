@@ -46,8 +46,14 @@ ROLE_ORG_KINDS: dict[str, set[str]] = {
 PLATFORM_ROLES = {Role.PLATFORM_ADMIN, Role.AUDIT_ADMIN}
 # Pairs of roles one person may never hold together (三权分立, R46).
 EXCLUSIVE_ROLES = {Role.PLATFORM_ADMIN: Role.AUDIT_ADMIN, Role.AUDIT_ADMIN: Role.PLATFORM_ADMIN}
-SCOPE_LEVELS = {RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.STREET,
-                RegionLevel.COMMUNITY, RegionLevel.ESTATE}
+SCOPE_LEVELS = {
+    RegionLevel.PROVINCE,
+    RegionLevel.CITY,
+    RegionLevel.DISTRICT,
+    RegionLevel.STREET,
+    RegionLevel.COMMUNITY,
+    RegionLevel.ESTATE,
+}
 
 
 def _require_system_admin(actor: Actor) -> None:
@@ -67,8 +73,9 @@ def _target_user(actor: Actor, user_id: int) -> User:
 
 
 @transaction.atomic
-def membership_grant(*, actor: Actor, user_id: int, organization_id: int, role: str,
-                     scope_ids: list[int]) -> Membership:
+def membership_grant(
+    *, actor: Actor, user_id: int, organization_id: int, role: str, scope_ids: list[int]
+) -> Membership:
     """Give a staff user a role in an organisation over region nodes (estate level or above).
     Re-granting an existing (user, organisation, role) re-activates it with the new scope."""
     _require_system_admin(actor)
@@ -94,15 +101,24 @@ def membership_grant(*, actor: Actor, user_id: int, organization_id: int, role: 
     if exclusive and Membership.objects.filter(user=user, role=exclusive, is_active=True).exists():
         raise Conflict(_("系统管理员与审计管理员不能由同一人兼任"), code="separation_of_duties")
     membership, _created = Membership.objects.select_for_update().get_or_create(
-        user=user, organization=org, role=role)
+        user=user, organization=org, role=role
+    )
     if not membership.is_active:
         membership.is_active = True
         membership.save(update_fields=["is_active", "updated_at"])
     membership.scope.set(regions)
-    audit.record(Action.PERMISSION_CHANGE, actor=actor, obj=membership, detail={
-        "op": "grant", "user_id": user.pk, "organization_id": org.pk, "role": role,
-        "scope_ids": [r.pk for r in regions],
-    })
+    audit.record(
+        Action.PERMISSION_CHANGE,
+        actor=actor,
+        obj=membership,
+        detail={
+            "op": "grant",
+            "user_id": user.pk,
+            "organization_id": org.pk,
+            "role": role,
+            "scope_ids": [r.pk for r in regions],
+        },
+    )
     return membership
 
 
@@ -117,10 +133,18 @@ def membership_revoke(*, actor: Actor, membership_id: int) -> Membership:
         raise Conflict(_("该授权已撤销"))
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
-    audit.record(Action.PERMISSION_CHANGE, actor=actor, obj=membership, detail={
-        "op": "revoke", "user_id": membership.user_id, "organization_id": membership.organization_id,
-        "role": membership.role, "scope_ids": sorted(r.pk for r in membership.scope.all()),
-    })
+    audit.record(
+        Action.PERMISSION_CHANGE,
+        actor=actor,
+        obj=membership,
+        detail={
+            "op": "revoke",
+            "user_id": membership.user_id,
+            "organization_id": membership.organization_id,
+            "role": membership.role,
+            "scope_ids": sorted(r.pk for r in membership.scope.all()),
+        },
+    )
     return membership
 
 
@@ -129,8 +153,12 @@ def initial_password() -> str:
     alphabet = string.ascii_letters + string.digits + "-_.!@#"
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(16))
-        if (any(c.islower() for c in pw) and any(c.isupper() for c in pw) and any(c.isdigit() for c in pw)
-                and any(not c.isalnum() for c in pw)):
+        if (
+            any(c.islower() for c in pw)
+            and any(c.isupper() for c in pw)
+            and any(c.isdigit() for c in pw)
+            and any(not c.isalnum() for c in pw)
+        ):
             return pw
 
 
@@ -154,8 +182,12 @@ def staff_account_create(*, actor: Actor, username: str, display_name: str = "")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(_("用户名已存在"), code="username_taken")
     password = initial_password()
-    user = User(username=username, display_name=(display_name or "").strip()[:60], kind=UserKind.STAFF,
-                must_change_password=True)
+    user = User(
+        username=username,
+        display_name=(display_name or "").strip()[:60],
+        kind=UserKind.STAFF,
+        must_change_password=True,
+    )
     user.set_password(password)
     user.save()
     audit.record(Action.ACCOUNT_CREATE, actor=actor, obj=user, detail={"username": username})
@@ -183,6 +215,11 @@ def account_disable(*, actor: Actor, user_id: int, reason: str = "") -> User:
     user.save(update_fields=["is_active"])
     sessions = _kill_sessions(user)
     tokens = tokens_revoke_all(user=user)
-    audit.record(Action.ACCOUNT_DISABLE, actor=actor, obj=user, reason=reason,
-                 detail={"sessions_ended": sessions, "tokens_revoked": tokens})
+    audit.record(
+        Action.ACCOUNT_DISABLE,
+        actor=actor,
+        obj=user,
+        reason=reason,
+        detail={"sessions_ended": sessions, "tokens_revoked": tokens},
+    )
     return user

@@ -208,6 +208,7 @@ class CareTag(TimeStampedModel):
         retention=_("标签结束后 1 年"),
         recipients=_("居委会、街道、派出所"),
         pi=PIType.SENSITIVE,
+        category=SensitiveCategory.SPECIAL_IDENTITY,
         fields={
             "kind": field(pi=PIType.SENSITIVE, level=Level.L4, category=SensitiveCategory.SPECIAL_IDENTITY),
             "note": field(

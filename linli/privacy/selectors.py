@@ -43,15 +43,8 @@ def _stored_fields(model: type[models.Model]) -> list[models.Field]:
 
 def _model_category(decl: Catalog | None) -> str:
     """Sensitive category of a sensitive model's fields without their own override: the model's
-    ``category`` if the declaration has one, else the category most of its field overrides name
-    (a CareTag row as a whole reveals a special identity, R61)."""
-    if decl is None:
-        return ""
-    explicit = str(getattr(decl, "category", "") or "")
-    if explicit:
-        return explicit
-    counts = Counter(str(f.category) for f in decl.fields.values() if f.category)
-    return counts.most_common(1)[0][0] if counts else ""
+    declared ``category`` (a CareTag row as a whole reveals a special identity, R61)."""
+    return str(decl.category) if decl is not None else ""
 
 
 def _row(model: type[models.Model], f: models.Field, decl: Catalog | None) -> CatalogRow:

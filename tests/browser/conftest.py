@@ -8,15 +8,24 @@ import tempfile
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by fixtures are still
-# synchronous, so Django's async-safety guard is relaxed for browser tests only.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "zh-CN"}
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
 DESKTOP = {"viewport": {"width": 1366, "height": 860}, "locale": "zh-CN"}
 
 
@@ -26,20 +35,27 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread while the ORM calls of fixtures stay
+    # synchronous, so Django's async-safety guard is relaxed for the browser tests only (package scope:
+    # restored before any later test spawns a subprocess).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: ./dev test installs Debian's chromium package")
     profile = tempfile.mkdtemp(prefix="linli-chromium-")
     with sync_playwright() as p:
         # Playwright gives each context a fresh profile; the temp dir keeps Chromium's own state apart.
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True,
-                              env={**os.environ, "HOME": profile})
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=ARGS, headless=True, env={**os.environ, "HOME": profile}
+        )
         yield b
         b.close()
     shutil.rmtree(profile, ignore_errors=True)
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

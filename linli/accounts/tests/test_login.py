@@ -117,11 +117,17 @@ def test_api_token_endpoint_applies_the_same_lockout(world):
     user = world.a.staff[Role.GUARD]
     client = Client()
     for _ in range(5):
-        client.post("/api/v1/auth/token", {"username": user.username, "password": "x"},
-                    content_type="application/json")
+        client.post(
+            "/api/v1/auth/token",
+            {"username": user.username, "password": "x"},
+            content_type="application/json",
+        )
 
-    response = client.post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD},
+        content_type="application/json",
+    )
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_credentials"
@@ -190,11 +196,16 @@ def test_api_token_needs_the_totp_code_once_enabled(world):
     totp = _enable_totp(user)
     client = Client()
 
-    without = client.post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD},
-                          content_type="application/json")
-    with_code = client.post("/api/v1/auth/token",
-                            {"username": user.username, "password": PASSWORD, "otp": totp.now()},
-                            content_type="application/json")
+    without = client.post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD},
+        content_type="application/json",
+    )
+    with_code = client.post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD, "otp": totp.now()},
+        content_type="application/json",
+    )
 
     assert without.status_code == 401
     assert with_code.status_code == 200
@@ -210,8 +221,10 @@ def test_must_change_password_forces_the_change_page_first(world):
     login = _post_login(client, user.username, PASSWORD)
     elsewhere = client.get("/console/")
     new = "Blue-Lantern-42-River"
-    changed = client.post(reverse("accounts:password_change"),
-                          {"old_password": PASSWORD, "new_password": new, "new_password2": new})
+    changed = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password": new, "new_password2": new},
+    )
     after = client.get("/console/")
 
     assert login["Location"] == reverse("accounts:password_change")
@@ -229,8 +242,10 @@ def test_password_change_applies_the_validators(world, login):
     user = world.a.staff[Role.PROPERTY_ADMIN]
     client = login(user)
 
-    response = client.post(reverse("accounts:password_change"), {
-        "old_password": PASSWORD, "new_password": "12345678", "new_password2": "12345678"})
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password": "12345678", "new_password2": "12345678"},
+    )
 
     assert response.status_code == 200
     user.refresh_from_db()

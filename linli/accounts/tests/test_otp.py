@@ -27,8 +27,9 @@ def _request(client: Client, phone: str):
 
 
 def _verify(client: Client, phone: str, code: str):
-    return client.post("/api/v1/auth/otp/verify", {"phone": phone, "code": code},
-                       content_type="application/json")
+    return client.post(
+        "/api/v1/auth/otp/verify", {"phone": phone, "code": code}, content_type="application/json"
+    )
 
 
 def test_resident_signs_in_by_code_end_to_end(world, sms, sent):

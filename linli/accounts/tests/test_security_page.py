@@ -71,8 +71,9 @@ def test_security_page_lists_own_recent_logins_only(world):
 
     user = world.a.staff[Role.PROPERTY_ADMIN]
     other = world.b.staff[Role.PROPERTY_ADMIN]
-    Client(REMOTE_ADDR="10.7.7.7").post("/accounts/login/",
-                                        {"username": other.username, "password": PASSWORD})
+    Client(REMOTE_ADDR="10.7.7.7").post(
+        "/accounts/login/", {"username": other.username, "password": PASSWORD}
+    )
     client = Client(REMOTE_ADDR="10.3.3.3")
     client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
 

@@ -34,8 +34,16 @@ def test_create_list_revoke_through_the_api(world, login, django_assert_max_num_
     assert raw.startswith("lnl_")
     assert created.json()["scope"] == "read"
     assert listed.json()["count"] == 1
-    assert set(listed.json()["items"][0]) == {"id", "name", "prefix", "scope", "created_at", "expires_at",
-                                             "last_used_at", "revoked_at"}
+    assert set(listed.json()["items"][0]) == {
+        "id",
+        "name",
+        "prefix",
+        "scope",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    }
     assert raw not in listed.content.decode()
     assert revoked.status_code == 204
     assert after.status_code == 401
@@ -56,8 +64,9 @@ def test_read_only_token_is_refused_on_writes(world):
     _token, raw = services.token_issue(user=admin, name="ro", scope="read")
 
     read = Client().get(TOKENS, **_bearer(raw))
-    write = Client().post(TOKENS, {"name": "escalate", "scope": "write"}, content_type="application/json",
-                          **_bearer(raw))
+    write = Client().post(
+        TOKENS, {"name": "escalate", "scope": "write"}, content_type="application/json", **_bearer(raw)
+    )
     delete = Client().delete(f"{TOKENS}/{_token.pk}", **_bearer(raw))
 
     assert read.status_code == 200
@@ -126,9 +135,6 @@ def test_token_page_creates_shows_raw_once_and_revokes(world, login):
     assert build_actor(admin).has("tokens.manage")
 
 
-
-
-
 def test_password_token_is_refused_until_the_initial_password_is_changed(world):
     from linli.orgs.tests.factories import PASSWORD
 
@@ -136,8 +142,11 @@ def test_password_token_is_refused_until_the_initial_password_is_changed(world):
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])
 
-    response = Client().post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD},
-                             content_type="application/json")
+    response = Client().post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD},
+        content_type="application/json",
+    )
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "password_change_required"

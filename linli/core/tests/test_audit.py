@@ -19,7 +19,9 @@ def test_audit_rows_cannot_be_updated_or_deleted():
 @pytest.mark.django_db
 def test_chain_verifies_and_detects_an_edited_row():
     for i in range(5):
-        audit.record(audit.Action.SENSITIVE_READ, actor_label=f"u{i}", object_type="people.person", object_id=i)
+        audit.record(
+            audit.Action.SENSITIVE_READ, actor_label=f"u{i}", object_type="people.person", object_id=i
+        )
     ok, bad, count = audit.verify_chain()
     assert (ok, bad, count) == (True, None, 5)
 

@@ -19,10 +19,12 @@ def household(world):
     persons[1] also lives in rooms[1] but outside the household; persons[0] has a car."""
     staff = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
     me, family, outsider = world.a.persons[0], world.a.persons[3], world.a.persons[1]
-    people.occupancy_start(actor=staff, person=me, room=world.a.rooms[1], relation="owner",
-                           start_date=date(2021, 3, 1))
-    people.occupancy_start(actor=staff, person=family, room=world.a.rooms[1], relation="family",
-                           start_date=date(2021, 3, 1))
+    people.occupancy_start(
+        actor=staff, person=me, room=world.a.rooms[1], relation="owner", start_date=date(2021, 3, 1)
+    )
+    people.occupancy_start(
+        actor=staff, person=family, room=world.a.rooms[1], relation="family", start_date=date(2021, 3, 1)
+    )
     people.vehicle_add(actor=staff, owner=me, plate="晋A12345")
     people.vehicle_add(actor=staff, owner=family, plate="晋A54321")
     b_staff = build_actor(world.b.staff[Role.PROPERTY_ADMIN])

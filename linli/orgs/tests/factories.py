@@ -25,16 +25,18 @@ ROLE_ORG_KIND = {
 }
 
 
-def organization(*, kind: str = OrgKind.PROPERTY_COMPANY, name: str | None = None,
-                 regions: list | None = None) -> Organization:
+def organization(
+    *, kind: str = OrgKind.PROPERTY_COMPANY, name: str | None = None, regions: list | None = None
+) -> Organization:
     org = Organization.objects.create(kind=kind, name=name or f"测试组织{next(_seq)}")
     if regions:
         org.regions.set(regions)
     return org
 
 
-def user(*, username: str | None = None, kind: str = UserKind.STAFF, password: str = PASSWORD,
-         **kwargs) -> User:
+def user(
+    *, username: str | None = None, kind: str = UserKind.STAFF, password: str = PASSWORD, **kwargs
+) -> User:
     u = User(username=username or f"user{next(_seq)}", kind=kind, **kwargs)
     u.set_password(password)
     u.save()

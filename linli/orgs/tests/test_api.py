@@ -19,9 +19,16 @@ ORGS = "/api/v1/orgs/organizations"
 MEMBERSHIPS = "/api/v1/orgs/memberships"
 USERS = "/api/v1/orgs/users"
 VIEWERS = {Role.PROPERTY_ADMIN, Role.COMMUNITY_WORKER, Role.SUBDISTRICT_OFFICER}
-ALL_ESTATE_ROLES = [Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE, Role.TECHNICIAN, Role.GUARD,
-                    Role.COMMUNITY_WORKER, Role.SUBDISTRICT_OFFICER, Role.POLICE_OFFICER,
-                    Role.SERVICE_PROVIDER]
+ALL_ESTATE_ROLES = [
+    Role.PROPERTY_ADMIN,
+    Role.CUSTOMER_SERVICE,
+    Role.TECHNICIAN,
+    Role.GUARD,
+    Role.COMMUNITY_WORKER,
+    Role.SUBDISTRICT_OFFICER,
+    Role.POLICE_OFFICER,
+    Role.SERVICE_PROVIDER,
+]
 
 
 def _json(client: Client, method: str, url: str, body: dict | None = None):
@@ -29,8 +36,12 @@ def _json(client: Client, method: str, url: str, body: dict | None = None):
 
 
 def _grant_body(world, orgs, target, role) -> dict:
-    return {"user_id": target.pk, "organization_id": orgs["a"].pk, "role": role,
-            "scope_ids": [world.a.estate.pk]}
+    return {
+        "user_id": target.pk,
+        "organization_id": orgs["a"].pk,
+        "role": role,
+        "scope_ids": [world.a.estate.pk],
+    }
 
 
 @pytest.fixture
@@ -102,8 +113,13 @@ def test_one_person_cannot_be_both_system_and_audit_admin(world, orgs):
     other_admin = orgs_f.staff(role=Role.PLATFORM_ADMIN, scope=[], org=orgs["platform"])
 
     with pytest.raises(services.Conflict):
-        services.membership_grant(actor=actor, user_id=other_admin.pk, organization_id=orgs["platform"].pk,
-                                  role=Role.AUDIT_ADMIN, scope_ids=[])
+        services.membership_grant(
+            actor=actor,
+            user_id=other_admin.pk,
+            organization_id=orgs["platform"].pk,
+            role=Role.AUDIT_ADMIN,
+            scope_ids=[],
+        )
     assert not Membership.objects.filter(user=other_admin, role=Role.AUDIT_ADMIN).exists()
 
 
@@ -130,13 +146,32 @@ def test_platform_admin_grants_and_revokes_with_audit(world, orgs, login):
     assert granted.json()["role"] == Role.CUSTOMER_SERVICE
     assert revoked.status_code == 204
     assert Membership.objects.get(pk=granted.json()["id"]).is_active is False
-    details = list(AuditEvent.objects.filter(action=Action.PERMISSION_CHANGE).order_by("id")
-                   .values_list("actor_id", "detail"))
+    details = list(
+        AuditEvent.objects.filter(action=Action.PERMISSION_CHANGE)
+        .order_by("id")
+        .values_list("actor_id", "detail")
+    )
     assert details == [
-        (world.platform_admin.pk, {"op": "grant", "user_id": target.pk, "organization_id": orgs["a"].pk,
-                                   "role": Role.CUSTOMER_SERVICE, "scope_ids": [world.a.estate.pk]}),
-        (world.platform_admin.pk, {"op": "revoke", "user_id": target.pk, "organization_id": orgs["a"].pk,
-                                   "role": Role.CUSTOMER_SERVICE, "scope_ids": [world.a.estate.pk]}),
+        (
+            world.platform_admin.pk,
+            {
+                "op": "grant",
+                "user_id": target.pk,
+                "organization_id": orgs["a"].pk,
+                "role": Role.CUSTOMER_SERVICE,
+                "scope_ids": [world.a.estate.pk],
+            },
+        ),
+        (
+            world.platform_admin.pk,
+            {
+                "op": "revoke",
+                "user_id": target.pk,
+                "organization_id": orgs["a"].pk,
+                "role": Role.CUSTOMER_SERVICE,
+                "scope_ids": [world.a.estate.pk],
+            },
+        ),
     ]
 
 
@@ -145,25 +180,36 @@ def test_grant_takes_effect_on_the_next_request(world, orgs, login):
     client = login(target)
     before = client.get(ORGS).status_code
 
-    services.membership_grant(actor=build_actor(world.platform_admin), user_id=target.pk,
-                              organization_id=orgs["a"].pk, role=Role.PROPERTY_ADMIN,
-                              scope_ids=[world.a.estate.pk])
+    services.membership_grant(
+        actor=build_actor(world.platform_admin),
+        user_id=target.pk,
+        organization_id=orgs["a"].pk,
+        role=Role.PROPERTY_ADMIN,
+        scope_ids=[world.a.estate.pk],
+    )
 
     assert (before, client.get(ORGS).status_code) == (403, 200)
 
 
-@pytest.mark.parametrize(("role", "org_key", "scope", "field"), [
-    (Role.POLICE_OFFICER, "a", "estate", "role"),  # a property company holds no police role
-    ("no_such_role", "a", "estate", "role"),
-    (Role.CUSTOMER_SERVICE, "a", "building", "scope_ids"),  # scope must be estate level or above
-    (Role.CUSTOMER_SERVICE, "a", "none", "scope_ids"),
-])
+@pytest.mark.parametrize(
+    ("role", "org_key", "scope", "field"),
+    [
+        (Role.POLICE_OFFICER, "a", "estate", "role"),  # a property company holds no police role
+        ("no_such_role", "a", "estate", "role"),
+        (Role.CUSTOMER_SERVICE, "a", "building", "scope_ids"),  # scope must be estate level or above
+        (Role.CUSTOMER_SERVICE, "a", "none", "scope_ids"),
+    ],
+)
 def test_grant_validates_role_org_and_scope(world, orgs, login, role, org_key, scope, field):
     scope_ids = {"estate": [world.a.estate.pk], "building": [world.a.building.pk], "none": []}[scope]
     target = world.a.staff[Role.GUARD]
 
-    response = _json(login(world.platform_admin), "post", MEMBERSHIPS, {
-        "user_id": target.pk, "organization_id": orgs[org_key].pk, "role": role, "scope_ids": scope_ids})
+    response = _json(
+        login(world.platform_admin),
+        "post",
+        MEMBERSHIPS,
+        {"user_id": target.pk, "organization_id": orgs[org_key].pk, "role": role, "scope_ids": scope_ids},
+    )
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == [field]
@@ -196,8 +242,9 @@ def test_staff_account_create_refuses_default_and_bad_names(world, login, userna
 
 
 def test_staff_account_create_refuses_a_taken_name(world, login):
-    response = _json(login(world.platform_admin), "post", USERS,
-                     {"username": world.a.staff[Role.GUARD].username.upper()})
+    response = _json(
+        login(world.platform_admin), "post", USERS, {"username": world.a.staff[Role.GUARD].username.upper()}
+    )
 
     assert response.status_code == 409
 
@@ -253,8 +300,11 @@ def test_cross_scope_probe(world, orgs, login):
     b_membership = Membership.objects.get(user=world.b.staff[Role.GUARD])
     b_own_org = Membership.objects.get(user=world.b.staff[Role.PROPERTY_ADMIN]).organization
 
-    pages = [client.get(f"{ORGS}/{orgs['b'].pk}"), client.get(f"{ORGS}/{b_own_org.pk}"),
-             client.get(f"{ORGS}/{orgs['platform'].pk}")]
+    pages = [
+        client.get(f"{ORGS}/{orgs['b'].pk}"),
+        client.get(f"{ORGS}/{b_own_org.pk}"),
+        client.get(f"{ORGS}/{orgs['platform'].pk}"),
+    ]
     listed_orgs = {o["id"] for o in client.get(ORGS, {"page_size": 100}).json()["items"]}
     listed_members = {m["id"] for m in client.get(MEMBERSHIPS, {"page_size": 100}).json()["items"]}
     by_org = client.get(MEMBERSHIPS, {"organization_id": orgs["b"].pk}).json()["count"]

@@ -72,7 +72,7 @@ def test_purge_deletes_only_old_rows_audits_itself_and_keeps_the_chain_verifiabl
     assert [e.actor_label for e in kept] == ["recent0", "recent1", "system:purge_audit"]
     purge = kept[-1]
     assert (purge.action, purge.object_type, purge.reason) == (
-        Action.DELETE,
+        Action.AUDIT_PURGE,
         "core.auditevent",
         "retention 365 days",
     )

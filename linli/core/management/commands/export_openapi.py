@@ -29,11 +29,16 @@ class Command(BaseCommand):
         if check:
             committed = target.read_text(encoding="utf-8") if target.exists() else ""
             if committed != current:
-                diff = "".join(list(difflib.unified_diff(committed.splitlines(True), current.splitlines(True),
-                                                         "committed", "generated"))[:60])
+                diff = "".join(
+                    list(
+                        difflib.unified_diff(
+                            committed.splitlines(True), current.splitlines(True), "committed", "generated"
+                        )
+                    )[:60]
+                )
                 raise CommandError(
-                    f"{path} is out of date with the API code. Run 'linli export_openapi {path}' and commit it.\n"
-                    + diff
+                    f"{path} is out of date with the API code. "
+                    f"Run 'linli export_openapi {path}' and commit it.\n" + diff
                 )
             self.stdout.write(f"{path} matches the code.")
             return

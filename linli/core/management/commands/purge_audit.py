@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 deleted = AuditEvent.objects.filter(id__lte=last["id"]).delete()[0]
             kept = AuditEvent.objects.order_by("id").values_list("id", flat=True).first()
             audit.record(
-                audit.Action.DELETE,
+                audit.Action.AUDIT_PURGE,
                 actor_label="system:purge_audit",
                 object_type="core.auditevent",
                 reason=f"retention {days} days",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from linli.core import audit
-from linli.core.audit import GENESIS, HASHED_FIELDS, compute_hash
+from linli.core.audit import GENESIS
 from linli.core.models import AuditEvent
 
 PURGE_OBJECT = "core.auditevent"
@@ -17,26 +17,12 @@ def _purge_anchor(first: AuditEvent) -> str | None:
     if first.prev_hash == GENESIS:
         return None
     attested = AuditEvent.objects.filter(
-        action=audit.Action.DELETE,
+        action=audit.Action.AUDIT_PURGE,
         object_type=PURGE_OBJECT,
         detail__anchor_hash=first.prev_hash,
         detail__first_kept_id=first.pk,
     )
     return first.prev_hash if attested.exists() else None
-
-
-def verify_from(anchor: str) -> tuple[bool, int | None, int]:
-    prev, count = anchor, 0
-    for row in (
-        AuditEvent.objects.order_by("id").values("id", "prev_hash", "hash", *HASHED_FIELDS).iterator(2000)
-    ):
-        fields = {k: row[k] for k in HASHED_FIELDS}
-        fields["at"] = row["at"].isoformat()
-        if row["prev_hash"] != prev or compute_hash(prev, fields) != row["hash"]:
-            return False, row["id"], count
-        prev = row["hash"]
-        count += 1
-    return True, None, count
 
 
 class Command(BaseCommand):
@@ -48,7 +34,7 @@ class Command(BaseCommand):
             first = AuditEvent.objects.order_by("id").first()
             anchor = _purge_anchor(first) if first is not None and first.pk == bad_id else None
             if anchor is not None:
-                ok, bad_id, count = verify_from(anchor)
+                ok, bad_id, count = audit.verify_chain(anchor=anchor)
         if not ok:
             raise CommandError(
                 f"audit chain broken at row id={bad_id} (after {count} valid rows): the row was edited, "
