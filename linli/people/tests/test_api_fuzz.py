@@ -5,6 +5,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
 from linli.accounts import services as account_services
@@ -20,13 +22,25 @@ def _people_operations():
     return [op for op in operations if op.path.startswith("/api/v1/people")]
 
 
+@pytest.fixture
+def keep_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose handler would close the
+    test's database connection (inside its transaction) on PostgreSQL; Django's test Client
+    disconnects it the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 def _user(world, who):
     return world.a.resident if who == "resident" else world.a.staff[who]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", [Role.PROPERTY_ADMIN, Role.COMMUNITY_WORKER, "resident"])
-def test_people_api_never_answers_5xx(world, who):
+def test_people_api_never_answers_5xx(world, who, keep_connection):
     _token, raw = account_services.token_issue(user=_user(world, who), name="fuzz")
     headers = {"Authorization": f"Bearer {raw}"}
     operations = _people_operations()
