@@ -38,7 +38,7 @@ def test_person_list_is_masked_paginated_and_scoped(world, login):
     assert body["items"][0] == {
         "id": first.pk,
         "estate_id": world.a.estate.pk,
-        "name": first.name[0] + "***" + first.name[-1],
+        "name": first.name[0] + "*" * (len(first.name) - 2) + first.name[-1],
         "gender": first.gender,
         "id_type": "111",
         "id_number": first.id_number[:4] + "*" * 10 + first.id_number[-4:],
