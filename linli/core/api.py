@@ -125,14 +125,3 @@ class Page(PaginationBase):
             "page_size": pagination.page_size,
             "items": list(queryset[offset : offset + pagination.page_size]),
         }
-
-
-def apply_ordering(qs, ordering: str | None, allowed: dict[str, str], default: str):
-    """Sort by a whitelisted key; ``-key`` for descending. Unknown keys are a 400."""
-    key = ordering or default
-    desc = key.startswith("-")
-    name = key.lstrip("-")
-    if name not in allowed:
-        raise ValidationFailed(fields={"ordering": [_("可选值：") + ", ".join(sorted(allowed))]})
-    column = allowed[name]
-    return qs.order_by(f"-{column}" if desc else column, "-pk" if desc else "pk")

@@ -14,10 +14,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from linli.core import audit, crypto
-from linli.core.api import apply_ordering
 from linli.core.audit import Action
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
 from linli.people import imports

@@ -48,7 +48,7 @@ class Proc:
     """A child process whose output lines are collected by background readers."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        self.popen = subprocess.Popen(
             [sys.executable, "-m", "linli", *args],
             cwd=REPO,
             env=env,
@@ -173,7 +173,7 @@ def test_demo_refuses_a_port_in_use(tmp_path):
     data_dir = tmp_path / "demo"
     try:
         # when the demo is started on it
-        result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        result = subprocess.run(
             [sys.executable, "-m", "linli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
             cwd=REPO,
             env=_env(data_dir),
