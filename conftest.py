@@ -21,6 +21,10 @@ def pytest_configure(config):
     # hash with MD5 unless a test overrides the setting to check the real hasher.
     from django.conf import settings
 
+    # Background tasks run inline in tests (the database backend and `linli worker` are tested apart).
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "ENQUEUE_ON_COMMIT": False}
+    }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 

@@ -6,11 +6,16 @@ OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 from ninja import NinjaAPI
 
 from linli.accounts.api import router as accounts_router
+from linli.billing.api import router as billing_router
 from linli.core.api import AUTH, install_error_handlers
+from linli.notices.api import router as notices_router
 from linli.orgs.api import router as orgs_router
+from linli.patrols.api import router as patrols_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
 from linli.privacy.api import router as privacy_router
+from linli.votes.api import router as votes_router
+from linli.workorders.api import router as workorders_router
 
 api = NinjaAPI(
     title="Linli 邻里 API",
@@ -29,3 +34,8 @@ api.add_router("/places", places_router, tags=["places"])
 api.add_router("/people", people_router, tags=["people"])
 api.add_router("/orgs", orgs_router, tags=["orgs"])
 api.add_router("/privacy", privacy_router, tags=["privacy"])
+api.add_router("/billing", billing_router, tags=["billing"])
+api.add_router("/workorders", workorders_router, tags=["workorders"])
+api.add_router("/patrols", patrols_router, tags=["patrols"])
+api.add_router("/notices", notices_router, tags=["notices"])
+api.add_router("/votes", votes_router, tags=["votes"])

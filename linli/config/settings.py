@@ -28,12 +28,19 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "linli.core",
     "linli.accounts",
     "linli.places",
     "linli.orgs",
     "linli.people",
     "linli.privacy",
+    "linli.billing",
+    "linli.workorders",
+    "linli.patrols",
+    "linli.notices",
+    "linli.votes",
     "linli.console",
     "linli.h5",
     "linli.demo",
@@ -68,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "linli.console.context.console",
+                "linli.h5.context.h5",
             ],
         },
     },
@@ -162,6 +170,25 @@ IMPORT_MAX_BYTES = env.env_int("LINLI_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.env_int("LINLI_IMPORT_MAX_ROWS", 20000)
 
 API_MAX_PAGE_SIZE = 100
+
+# Background work (bill runs, SLA checks, reminders): django-tasks with its database backend, drained by
+# `linli worker` (the demo runs one). LINLI_TASKS_BACKEND=immediate runs tasks inline (tests).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[env.env_str("LINLI_TASKS_BACKEND", "database")],
+        "ENQUEUE_ON_COMMIT": True,
+    }
+}
+
+# Uploaded photos (repairs, patrol findings): size and pixel caps (R71).
+UPLOAD_IMAGE_MAX_BYTES = env.env_int("LINLI_UPLOAD_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+UPLOAD_IMAGE_MAX_PIXELS = env.env_int("LINLI_UPLOAD_IMAGE_MAX_PIXELS", 24_000_000)
+
+# Payments: the simulated provider signs its callbacks with this key (demo and tests).
+PAYMENT_PROVIDER = env.env_str("LINLI_PAYMENT_PROVIDER", "simulated")
 
 LOGGING = {
     "version": 1,

@@ -90,3 +90,23 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name} ({self.status})"
+
+
+class PeriodicRun(models.Model):
+    """When each periodic job (``core.periodic``) last ran and how it ended; the row lock claims a run."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=200, blank=True, default="")
+
+    catalog = Catalog(
+        purpose="后台定时任务运行记录",
+        basis=Basis.NOT_PI,
+        level=Level.L1,
+        retention="长期",
+        recipients="平台管理员",
+    )
+
+    def __str__(self) -> str:
+        return self.name

@@ -41,6 +41,18 @@ class Perm:
     AUDIT_VIEW = "audit.view"
     CATALOG_VIEW = "catalog.view"
     TOKENS_MANAGE = "tokens.manage"
+    # Property services (issue #3)
+    BILLING_VIEW = "billing.view"
+    BILLING_MANAGE = "billing.manage"  # fee items, meter readings, bill runs, counter payments
+    BILLING_APPROVE = "billing.approve"  # approve discounts, waivers and refunds
+    WORKORDERS_VIEW = "workorders.view"
+    WORKORDERS_MANAGE = "workorders.manage"  # create, dispatch, cancel, rosters, SLA settings
+    WORKORDERS_WORK = "workorders.work"  # accept and carry out assigned orders
+    PATROLS_VIEW = "patrols.view"
+    PATROLS_MANAGE = "patrols.manage"
+    PATROLS_CHECKIN = "patrols.checkin"
+    NOTICES_MANAGE = "notices.manage"
+    VOTES_MANAGE = "votes.manage"
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}
@@ -97,3 +109,33 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 STAFF_ROLES = [r for r in Role if r != Role.RESIDENT]
+
+
+# Property services (issue #3), merged into the table above.
+_PROPERTY_SERVICES: dict[str, set[str]] = {
+    Role.PROPERTY_ADMIN: {
+        Perm.BILLING_VIEW,
+        Perm.BILLING_MANAGE,
+        Perm.BILLING_APPROVE,
+        Perm.WORKORDERS_VIEW,
+        Perm.WORKORDERS_MANAGE,
+        Perm.PATROLS_VIEW,
+        Perm.PATROLS_MANAGE,
+        Perm.NOTICES_MANAGE,
+        Perm.VOTES_MANAGE,
+    },
+    Role.CUSTOMER_SERVICE: {
+        Perm.BILLING_VIEW,
+        Perm.BILLING_MANAGE,
+        Perm.WORKORDERS_VIEW,
+        Perm.WORKORDERS_MANAGE,
+        Perm.NOTICES_MANAGE,
+    },
+    Role.TECHNICIAN: {Perm.WORKORDERS_VIEW, Perm.WORKORDERS_WORK},
+    Role.GUARD: {Perm.PATROLS_VIEW, Perm.PATROLS_CHECKIN, Perm.WORKORDERS_VIEW},
+    Role.COMMUNITY_WORKER: {Perm.WORKORDERS_VIEW, Perm.NOTICES_MANAGE, Perm.VOTES_MANAGE},
+    Role.SUBDISTRICT_OFFICER: {Perm.WORKORDERS_VIEW},
+}
+ROLE_PERMISSIONS = {
+    role: frozenset(perms | _PROPERTY_SERVICES.get(role, set())) for role, perms in ROLE_PERMISSIONS.items()
+}

@@ -33,7 +33,7 @@ def test_resident_signs_in_by_code_and_manages_consents(world, live_server, phon
     phone.wait_for_url(re.compile(r"/h5/$"))
     assert me.name in phone.inner_text("main")
 
-    phone.click("nav.h5-tabs >> text=隐私中心")
+    phone.click("nav.h5-tabs a[href='/h5/privacy/']")
     phone.wait_for_url(re.compile(r"/h5/privacy/"))
     assert "我的数据" in phone.inner_text("main")
     row = phone.locator("#consents .switch-row", has_text=purpose.name)
