@@ -75,3 +75,15 @@ declare(
         note=_("对象描述可能含姓名，按一般个人信息管理"),
     ),
 )
+declare(
+    "django_tasks_database.dbtaskresult",
+    Catalog(
+        purpose=_("后台任务队列（出账、提醒、报表等）"),
+        basis=Basis.CONTRACT,
+        level=Level.L2,
+        retention=_("完成后 30 天"),
+        recipients=_("平台管理员"),
+        pi=PIType.NONE,
+        note=_("任务参数只含对象编号，不含个人信息值"),
+    ),
+)
