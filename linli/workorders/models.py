@@ -222,13 +222,18 @@ class WorkOrderEvent(models.Model):
     class Meta:
         ordering = ["order", "at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
 
 class DutyRoster(TimeStampedModel):
     """A technician's shift: on a weekday (every week) or on one date, from start to end time (an end
     before the start means the shift runs past midnight), for some kinds and optionally some buildings."""
 
     estate = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="duty_rosters")
-    technician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_rosters")
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_rosters"
+    )
     weekday = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("0=周一 … 6=周日"))
     date = models.DateField(null=True, blank=True)
     start_time = models.TimeField()
