@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -11,6 +12,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -55,6 +57,9 @@ def login_view(request: HttpRequest):
     if request.user.is_authenticated:
         return redirect("console:home")
     next_url = _next_url(request)
+    if request.method == "GET" and next_url and next_url.startswith("/h5/"):
+        # Resident pages send anonymous visitors here (settings.LOGIN_URL); they sign in by phone.
+        return redirect(f"{reverse('h5:login')}?{urlencode({'next': next_url})}")
     ip = client_ip(request)
     pending = request.session.get(PENDING_KEY)
     if pending and time.time() - pending["at"] > PENDING_SECONDS:

@@ -26,10 +26,16 @@ def _error_text(exc: DomainError) -> str:
     return exc.message
 
 
+NEXT_KEY = "h5_login_next"
+
+
 @never_cache
 def login_view(request: HttpRequest):
     if request.user.is_authenticated:
         return redirect("h5:home" if request.user.kind == "resident" else "console:home")
+    wanted = request.GET.get("next", "")
+    if wanted.startswith("/h5/") and "//" not in wanted and "\\" not in wanted:
+        request.session[NEXT_KEY] = wanted[:300]  # back to the H5 page that asked for sign-in
     phone = request.session.get(PHONE_KEY, "")
     step = "code" if phone else "phone"
     error = ""
@@ -57,7 +63,7 @@ def login_view(request: HttpRequest):
             else:
                 login(request, user, backend=BACKEND)  # new session id
                 request.session.pop(PHONE_KEY, None)
-                return redirect("h5:home")
+                return redirect(request.session.pop(NEXT_KEY, None) or "h5:home")
         elif action == "change":
             request.session.pop(PHONE_KEY, None)
             phone, step = "", "phone"

@@ -142,3 +142,18 @@ def test_logout_is_post_only_and_clears_the_session(world, sms):
     assert post.status_code == 302
     assert post["Clear-Site-Data"] == '"cookies", "storage"'
     assert replay.get(reverse("h5:home"))["Location"].startswith(reverse("h5:login"))
+
+
+@pytest.mark.django_db
+def test_an_anonymous_visit_to_an_h5_page_signs_in_by_phone_and_returns_there(world, sms):
+    client = Client()
+    phone = world.a.persons[0].phone
+
+    first = client.get("/h5/privacy/", follow=True)
+    with sms.sending():
+        client.post(reverse("h5:login"), {"action": "send", "phone": phone})
+    code = re.search(r"\d{6}", sms.outbox[-1].message).group(0)
+    verified = client.post(reverse("h5:login"), {"action": "verify", "code": code})
+
+    assert first.redirect_chain[-1][0] == reverse("h5:login") + "?next=%2Fh5%2Fprivacy%2F"
+    assert verified.status_code == 302 and verified["Location"] == "/h5/privacy/"
