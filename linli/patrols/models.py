@@ -176,7 +176,9 @@ class CheckIn(models.Model):
 
     run = models.ForeignKey(PatrolRun, on_delete=models.CASCADE, related_name="checkins")
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="checkins")
-    guard = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_checkins")
+    guard = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_checkins"
+    )
     at = models.DateTimeField()
     source = models.CharField(max_length=8, choices=CheckInSource.choices, default=CheckInSource.QR)
     note = models.CharField(max_length=200, blank=True, default="")
@@ -207,7 +209,9 @@ class Finding(TimeStampedModel):
     checkpoint = models.ForeignKey(
         Checkpoint, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
     )
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_findings")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_findings"
+    )
     description = models.TextField()
     workorder_id = models.BigIntegerField(null=True, blank=True, help_text=_("生成的工单编号"))
 
@@ -249,3 +253,6 @@ class FindingPhoto(models.Model):
 
     class Meta:
         ordering = ["finding", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id}/{self.pk}"
