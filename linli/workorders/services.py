@@ -159,9 +159,10 @@ def _check_staff(actor: Actor, order: WorkOrder, perm: str) -> None:
     actor.require(perm, write=True)
 
 
-def _check_technician(actor: Actor, order: WorkOrder) -> None:
-    """Technician actions: workorders.work and the order assigned to the actor."""
+def _check_technician(actor: Actor, order: WorkOrder, action: str) -> None:
+    """Technician actions: workorders.work, a legal transition, and the order assigned to the actor."""
     _check_staff(actor, order, Perm.WORKORDERS_WORK)
+    _check_transition(order, action)
     if order.assignee_id != actor.user.pk:
         raise PermissionDenied(_("该工单未派给您"))
 
@@ -602,14 +603,14 @@ def _transition(
 @transaction.atomic
 def workorder_accept(*, actor: Actor, order: WorkOrder) -> WorkOrder:
     order = _lock(order)
-    _check_technician(actor, order)
+    _check_technician(actor, order, "accept")
     return _transition(order, actor=actor, action="accept", event=EventKind.ACCEPTED, stamp="accepted_at")
 
 
 @transaction.atomic
 def workorder_start(*, actor: Actor, order: WorkOrder) -> WorkOrder:
     order = _lock(order)
-    _check_technician(actor, order)
+    _check_technician(actor, order, "start")
     return _transition(order, actor=actor, action="start", event=EventKind.STARTED, stamp="started_at")
 
 
@@ -617,8 +618,7 @@ def workorder_start(*, actor: Actor, order: WorkOrder) -> WorkOrder:
 def workorder_finish(*, actor: Actor, order: WorkOrder, note: str = "") -> WorkOrder:
     """The assigned technician finishes the order; charges of a private repair become a bill."""
     order = _lock(order)
-    _check_technician(actor, order)
-    _check_transition(order, "finish")
+    _check_technician(actor, order, "finish")
     note = _clean_text(note, field="note", max_length=500)
     _transition(order, actor=actor, action="finish", event=EventKind.FINISHED, stamp="done_at", note=note)
     _bill_charges(order, actor=actor)

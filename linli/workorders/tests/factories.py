@@ -1,0 +1,56 @@
+"""Test data for work orders, built through the services."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Role
+from linli.workorders import services
+
+
+def roster(
+    side,
+    *,
+    technician=None,
+    weekday=None,
+    date=None,
+    start=time(0, 0),
+    end=time(23, 59, 59),
+    kinds=(),
+    buildings=(),
+):
+    """A shift in ``side``'s estate made by its property admin; by default all day, every day given."""
+    admin = build_actor(side.staff[Role.PROPERTY_ADMIN])
+    return services.roster_create(
+        actor=admin,
+        estate=side.estate,
+        technician=technician or side.staff[Role.TECHNICIAN],
+        weekday=weekday,
+        date=date,
+        start_time=start,
+        end_time=end,
+        kinds=list(kinds),
+        buildings=list(buildings),
+    )
+
+
+def order(side, *, kind="repair_common", title="楼道灯不亮", room=None, actor_user=None, **kwargs):
+    """An order in ``side``'s estate created by customer service (auto-dispatch runs)."""
+    actor = build_actor(actor_user or side.staff[Role.CUSTOMER_SERVICE])
+    return services.workorder_create(
+        actor=actor, estate=side.estate, kind=kind, title=title, room=room, **kwargs
+    )
+
+
+def resident_order(side, *, kind="repair_private", title="厨房水管漏水", **kwargs):
+    actor = build_actor(side.resident)
+    return services.workorder_create(
+        actor=actor,
+        estate=side.estate,
+        kind=kind,
+        title=title,
+        source="resident",
+        room=side.rooms[0],
+        **kwargs,
+    )
