@@ -15,6 +15,7 @@ import http.client
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import traceback
@@ -187,3 +188,22 @@ def serve_in_child(
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def start_worker() -> subprocess.Popen:
+    """`linli worker` (task queue + periodic jobs) beside the demo's web server, stopped with it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "linli", "worker", "--tick-seconds", "30"],
+        env=os.environ.copy(),
+        preexec_fn=_die_with_parent,
+    )
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -47,3 +47,16 @@ def test_a_failing_job_is_recorded_and_does_not_stop_others(counter_job):
 
     assert results["test.broken"] == "error: RuntimeError: boom"
     assert results["test.counter"] == "run 1"
+
+
+@pytest.mark.django_db
+def test_tick_command_runs_a_due_job_once(counter_job):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("tick", only="test.counter", stdout=out)
+    call_command("tick", only="test.counter", stdout=out)
+
+    assert out.getvalue().splitlines() == ["test.counter: run 1", "no job due"]

@@ -106,9 +106,13 @@ class Command(BaseCommand):
             self.stdout.write(_("居民在 %sh5/login 用手机号登录，验证码打印在服务器日志中。") % url)
             self.stdout.flush()
 
-        code = server.serve_in_child(
-            sock, workers=WORKERS, threads=THREADS, proc_name="linli-demo", on_ready=ready
-        )
+        worker = server.start_worker()
+        try:
+            code = server.serve_in_child(
+                sock, workers=WORKERS, threads=THREADS, proc_name="linli-demo", on_ready=ready
+            )
+        finally:
+            server.stop_worker(worker)
         if code:
             raise SystemExit(code)
 
