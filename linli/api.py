@@ -6,8 +6,10 @@ OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 from ninja import NinjaAPI
 
 from linli.accounts.api import router as accounts_router
+from linli.alarms.api import router as alarms_router
 from linli.billing.api import router as billing_router
 from linli.core.api import AUTH, install_error_handlers
+from linli.devices.api import router as devices_router
 from linli.notices.api import router as notices_router
 from linli.orgs.api import router as orgs_router
 from linli.patrols.api import router as patrols_router
@@ -39,3 +41,5 @@ api.add_router("/workorders", workorders_router, tags=["workorders"])
 api.add_router("/patrols", patrols_router, tags=["patrols"])
 api.add_router("/notices", notices_router, tags=["notices"])
 api.add_router("/votes", votes_router, tags=["votes"])
+api.add_router("/devices", devices_router, tags=["devices"])
+api.add_router("/alarms", alarms_router, tags=["alarms"])

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "linli.patrols",
     "linli.notices",
     "linli.votes",
+    "linli.devices",
+    "linli.alarms",
     "linli.console",
     "linli.h5",
     "linli.demo",

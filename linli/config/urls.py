@@ -22,6 +22,8 @@ urlpatterns = [
     path("console/patrols/", include("linli.patrols.urls")),
     path("console/notices/", include("linli.notices.urls")),
     path("console/votes/", include("linli.votes.urls")),
+    path("console/devices/", include("linli.devices.urls")),
+    path("console/alarms/", include("linli.alarms.urls")),
     path("h5/billing/", include("linli.billing.urls_h5")),
     path("h5/repairs/", include("linli.workorders.urls_h5")),
     path("h5/notices/", include("linli.notices.urls_h5")),

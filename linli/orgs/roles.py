@@ -53,6 +53,13 @@ class Perm:
     PATROLS_CHECKIN = "patrols.checkin"
     NOTICES_MANAGE = "notices.manage"
     VOTES_MANAGE = "votes.manage"
+    # Safety monitoring (issue #4)
+    DEVICES_VIEW = "devices.view"
+    DEVICES_MANAGE = "devices.manage"  # register, import, rotate/revoke credentials
+    ALARMS_VIEW = "alarms.view"
+    ALARMS_HANDLE = "alarms.handle"  # acknowledge, clear, comment, assign
+    ALARMS_RULES = "alarms.rules"  # edit rules and overrides
+    ALARMS_HEALTH_VIEW = "alarms.health_view"  # health/behaviour alarms of elderly residents (R65)
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}
@@ -136,6 +143,23 @@ _PROPERTY_SERVICES: dict[str, set[str]] = {
     Role.COMMUNITY_WORKER: {Perm.WORKORDERS_VIEW, Perm.NOTICES_MANAGE, Perm.VOTES_MANAGE},
     Role.SUBDISTRICT_OFFICER: {Perm.WORKORDERS_VIEW},
 }
+# Safety monitoring (issue #4). Health/behaviour alarms (R65) go to government care roles only.
+_SAFETY: dict[str, set[str]] = {
+    Role.PROPERTY_ADMIN: {
+        Perm.DEVICES_VIEW,
+        Perm.DEVICES_MANAGE,
+        Perm.ALARMS_VIEW,
+        Perm.ALARMS_HANDLE,
+        Perm.ALARMS_RULES,
+    },
+    Role.CUSTOMER_SERVICE: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HANDLE},
+    Role.TECHNICIAN: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HANDLE},
+    Role.GUARD: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HANDLE},
+    Role.COMMUNITY_WORKER: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HANDLE, Perm.ALARMS_HEALTH_VIEW},
+    Role.SUBDISTRICT_OFFICER: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HEALTH_VIEW},
+    Role.PLATFORM_ADMIN: {Perm.DEVICES_VIEW, Perm.DEVICES_MANAGE},
+}
 ROLE_PERMISSIONS = {
-    role: frozenset(perms | _PROPERTY_SERVICES.get(role, set())) for role, perms in ROLE_PERMISSIONS.items()
+    role: frozenset(perms | _PROPERTY_SERVICES.get(role, set()) | _SAFETY.get(role, set()))
+    for role, perms in ROLE_PERMISSIONS.items()
 }

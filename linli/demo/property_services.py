@@ -1,0 +1,38 @@
+"""Demo data of the property-service modules (issue #3): billed history, work orders, patrols, notices, votes.
+
+Each module owns its demo data in ``linli/<app>/demo.py``; this file only finds the demo estates and
+the staff who work there and calls them in order (billing first: private repairs bill into it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from linli.orgs.models import Membership
+from linli.orgs.roles import Role
+from linli.places.models import Region, RegionLevel
+
+
+def _staff(estate: Region, role: str):
+    memberships = (Membership.objects.filter(role=role, is_active=True, scope=estate)
+                   .select_related("user").order_by("user__username"))
+    return [m.user for m in memberships]
+
+
+def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -> None:
+    from linli.billing import demo as billing_demo
+    from linli.notices import demo as notices_demo
+    from linli.patrols import demo as patrols_demo
+    from linli.votes import demo as votes_demo
+    from linli.workorders import demo as workorders_demo
+
+    for estate in Region.objects.filter(level=RegionLevel.ESTATE).order_by("path"):
+        started = time.monotonic()
+        billing_demo.seed(estate, months=6, today=today)
+        workorders_demo.seed(estate, technicians=_staff(estate, Role.TECHNICIAN), today=today)
+        patrols_demo.seed(estate, guards=_staff(estate, Role.GUARD), today=today)
+        notices_demo.seed(estate)
+        votes_demo.seed(estate)
+        log(f"  {estate.name}: billing, work orders, patrols, notices, votes ({time.monotonic() - started:.1f} s)")
