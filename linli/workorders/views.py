@@ -23,6 +23,7 @@ from linli.orgs.roles import Perm
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders import selectors, services
 from linli.workorders.models import Charge, Kind, Source, State
+from linli.workorders.schemas import technician_label
 
 PAGE_SIZE = 20
 MAX_UPLOAD_READ = 64 * 1024 * 1024
@@ -65,14 +66,6 @@ def _error_text(exc: DomainError) -> str:
     if exc.fields:
         return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
     return exc.message
-
-
-def technician_label(user) -> str:
-    """How residents see a technician: family name + 师傅 (王师傅)."""
-    if user is None:
-        return ""
-    name = (user.display_name or "").strip()
-    return f"{name[0]}师傅" if name else _("维修师傅")
 
 
 def _order_row(order) -> dict:
