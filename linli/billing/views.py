@@ -1,0 +1,472 @@
+"""Console pages for billing (dashboard with bill runs, fee items, bills, arrears, approvals, counter
+payments, refunds, receipts) and the resident's H5 pages (my bills, pay, simulated cashier, history)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from linli.billing import receipts, selectors, services
+from linli.billing.models import Adjustment, ApprovalStatus, BillStatus, Channel, FeeKind
+from linli.billing.money import month_of, months_back, yuan
+from linli.billing.providers import get_provider
+from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Perm
+
+PAGE_SIZE = 20
+
+
+def _page(request, actor, view, *args, **kwargs):
+    try:
+        return view(request, actor, *args, **kwargs)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+
+
+def console_page(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return _page(request, build_actor(request.user), view, *args, **kwargs)
+
+    return wrapper
+
+
+def h5_page(view):
+    @login_required(login_url="h5:login")
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        actor = build_actor(request.user)
+        if not actor.is_resident:
+            raise Http404()
+        return _page(request, actor, view, *args, **kwargs)
+
+    return wrapper
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        n = int(value or "")
+    except ValueError:
+        return None
+    return n if 1 <= n <= 2**63 - 1 else None
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [n for n in (_int(v) for v in values[:200]) if n is not None]
+
+
+def _fen_from_yuan(text: str) -> int | None:
+    try:
+        d = Decimal((text or "").strip())
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or d <= 0 or d != d.quantize(Decimal("0.01")) or d > Decimal("10000000000"):
+        return None
+    return int(d * 100)
+
+
+def _error_text(exc: DomainError) -> str:
+    if exc.fields:
+        return "；".join(msg for msgs in exc.fields.values() for msg in msgs)
+    return exc.message
+
+
+def _estate_choice(request, actor):
+    estates = selectors.estates(actor=actor)
+    chosen = _int(request.GET.get("estate") or request.POST.get("estate"))
+    estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
+    return estates, estate
+
+
+def _paged(request, qs):
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- console -------------------------------------------------------------------------------------
+
+
+@console_page
+def dashboard(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    estates, estate = _estate_choice(request, actor)
+    context = {"estates": estates, "estate": estate, "can_manage": actor.has(Perm.BILLING_MANAGE)}
+    if estate is not None:
+        by_month = selectors.collection_rate(actor=actor, estate_id=estate.pk, group_by="period")[-12:]
+        last = by_month[-1]["key"] if by_month else None
+        context.update(
+            by_month=by_month,
+            period=last,
+            by_building=selectors.collection_rate(
+                actor=actor, estate_id=estate.pk, group_by="building", period=last
+            )
+            if last
+            else [],
+            ageing=selectors.arrears_ageing(actor=actor, estate_id=estate.pk),
+            recent=selectors.recent_payments(actor=actor, estate_id=estate.pk),
+            runs=list(selectors.bill_run_list(actor=actor, estate_id=estate.pk)[:5]),
+            next_period=month_of(timezone.localdate()),
+            previous_period=months_back(timezone.localdate(), 1)[0],
+        )
+    return render(request, "billing/dashboard.html", context)
+
+
+@console_page
+@require_POST
+def run_start(request, actor):
+    estate = selectors.estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
+    try:
+        run = services.bill_run_start(actor=actor, estate=estate, period=request.POST.get("period", "")[:10])
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}")
+    return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}&run={run.pk}")
+
+
+@console_page
+def run_progress(request, actor, pk: int):
+    run = selectors.bill_run_get(actor=actor, pk=pk)
+    return render(request, "billing/_run_progress.html", {"run": run})
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def fee_items(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    estates, estate = _estate_choice(request, actor)
+    error = ""
+    if request.method == "POST":
+        try:
+            if estate is None:
+                raise NotFound()
+            services.fee_item_create(
+                actor=actor,
+                estate=estate,
+                name=request.POST.get("name", "")[:100],
+                kind=request.POST.get("kind", ""),
+                unit_price=request.POST.get("unit_price", "")[:20],
+                due_days=_int(request.POST.get("due_days")) or 0,
+                late_fee_per_mille=request.POST.get("late_fee_per_mille", "0")[:10] or "0",
+                late_fee_grace_days=_int(request.POST.get("late_fee_grace_days")) or 0,
+                one_off_period=request.POST.get("one_off_period", "")[:10],
+            )
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied):
+                raise
+            error = _error_text(exc)
+        else:
+            messages.success(request, _("收费项目已创建"))
+            return redirect(f"{reverse('billing:fee_items')}?estate={estate.pk}")
+    items = selectors.fee_item_list(actor=actor, estate_id=estate.pk if estate else None)
+    return render(
+        request,
+        "billing/fee_items.html",
+        {
+            "estates": estates,
+            "estate": estate,
+            "items": items,
+            "kinds": [(k.value, k.label) for k in FeeKind if k != FeeKind.CHARGE],
+            "error": error,
+            "can_manage": actor.has(Perm.BILLING_MANAGE),
+        },
+    )
+
+
+@console_page
+def bills(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    g = request.GET
+    status = g.get("status") if g.get("status") in BillStatus.values else None
+    filters = {
+        "estate_id": _int(g.get("estate")),
+        "building_id": _int(g.get("building")),
+        "room_id": _int(g.get("room")),
+        "period": (g.get("period") or "")[:7] or None,
+        "status": status,
+    }
+    ordering = g.get("ordering") if (g.get("ordering") or "").lstrip("-") in selectors.BILL_ORDERING else None
+    qs = selectors.bill_list(actor=actor, ordering=ordering, **filters)
+    return render(
+        request,
+        "billing/bills.html",
+        {
+            "page": _paged(request, qs),
+            "filters": filters,
+            "estates": selectors.estates(actor=actor),
+            "statuses": BillStatus.choices,
+        },
+    )
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def bill_detail(request, actor, pk: int):
+    bill = selectors.bill_get(actor=actor, pk=pk)
+    if request.method == "POST":
+        try:
+            amount = _fen_from_yuan(request.POST.get("amount", ""))
+            if amount is None:
+                raise ValidationFailed(fields={"amount": [_("请输入大于 0、最多两位小数的金额")]})
+            services.adjustment_request(
+                actor=actor,
+                bill=bill,
+                kind=request.POST.get("kind", ""),
+                amount_fen=amount,
+                reason=request.POST.get("reason", "")[:300],
+            )
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("减免申请已提交，等待其他有审批权限的人员审批"))
+        return redirect("billing:bill_detail", pk=bill.pk)
+    return render(
+        request,
+        "billing/bill_detail.html",
+        {
+            "bill": bill,
+            "ledger": selectors.bill_ledger(bill=bill),
+            "kinds": Adjustment.Kind.choices,
+            "can_manage": actor.has(Perm.BILLING_MANAGE),
+        },
+    )
+
+
+@console_page
+def arrears(request, actor):
+    estates, estate = _estate_choice(request, actor)
+    actor.require(Perm.BILLING_VIEW)
+    qs = selectors.arrears_list(
+        actor=actor, estate_id=estate.pk if estate else None, building_id=_int(request.GET.get("building"))
+    )
+    return render(
+        request, "billing/arrears.html", {"estates": estates, "estate": estate, "page": _paged(request, qs)}
+    )
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def adjustments(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    if request.method == "POST":
+        adj = selectors.adjustment_get(actor=actor, pk=_int(request.POST.get("id")) or 0)
+        decide = (
+            services.adjustment_approve
+            if request.POST.get("decision") == "approve"
+            else services.adjustment_reject
+        )
+        try:
+            decide(actor=actor, adjustment=adj, note=request.POST.get("note", "")[:300])
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("已处理"))
+        return redirect("billing:adjustments")
+    status = request.GET.get("status", ApprovalStatus.PENDING)
+    status = status if status in ApprovalStatus.values else ApprovalStatus.PENDING
+    qs = selectors.adjustment_list(actor=actor, status=status)
+    return render(
+        request,
+        "billing/adjustments.html",
+        {
+            "page": _paged(request, qs),
+            "status": status,
+            "statuses": ApprovalStatus.choices,
+            "can_approve": actor.has(Perm.BILLING_APPROVE),
+        },
+    )
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def counter(request, actor):
+    actor.require(Perm.BILLING_MANAGE)
+    room_id = _int(request.GET.get("room") or request.POST.get("room"))
+    room = selectors.room_get(actor=actor, pk=room_id) if room_id else None
+    if request.method == "POST" and room is not None:
+        try:
+            bills_ = selectors.bills_for_write(actor=actor, ids=_ids(request.POST.getlist("bill")))
+            amount = _fen_from_yuan(request.POST.get("amount", ""))
+            if amount is None:
+                raise ValidationFailed(fields={"amount": [_("请输入大于 0、最多两位小数的金额")]})
+            payment = services.payment_record_counter(
+                actor=actor,
+                bills=bills_,
+                amount_fen=amount,
+                channel=request.POST.get("channel", ""),
+                note=request.POST.get("note", "")[:200],
+            )
+        except NotFound:
+            messages.error(request, _("请选择本房屋的账单"))
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("已收款，收据编号 %(no)s") % {"no": payment.receipt_no})
+            return redirect("billing:payments")
+        return redirect(f"{reverse('billing:counter')}?room={room.pk}")
+    open_bills = (
+        selectors.bill_list(actor=actor, room_id=room.pk, ordering="due_date").filter(
+            status__in=["unpaid", "partial"]
+        )
+        if room
+        else []
+    )
+    return render(
+        request,
+        "billing/counter.html",
+        {
+            "room": room,
+            "bills": open_bills,
+            "channels": [(Channel.CASH, _("现金")), (Channel.TRANSFER, _("转账"))],
+        },
+    )
+
+
+@console_page
+def payments(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    qs = selectors.payment_list(actor=actor, estate_id=_int(request.GET.get("estate")))
+    return render(
+        request,
+        "billing/payments.html",
+        {"page": _paged(request, qs), "can_manage": actor.has(Perm.BILLING_MANAGE)},
+    )
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def refunds(request, actor):
+    actor.require(Perm.BILLING_VIEW)
+    if request.method == "POST":
+        try:
+            if request.POST.get("decision"):
+                refund = selectors.refund_get(actor=actor, pk=_int(request.POST.get("id")) or 0)
+                if request.POST["decision"] == "approve":
+                    services.refund_approve(actor=actor, refund=refund)
+                else:
+                    services.refund_reject(actor=actor, refund=refund)
+            else:
+                payment = selectors.payment_get(actor=actor, pk=_int(request.POST.get("payment")) or 0)
+                amount = _fen_from_yuan(request.POST.get("amount", ""))
+                if amount is None:
+                    raise ValidationFailed(fields={"amount": [_("请输入大于 0、最多两位小数的金额")]})
+                services.refund_request(
+                    actor=actor,
+                    payment=payment,
+                    amount_fen=amount,
+                    reason=request.POST.get("reason", "")[:300],
+                )
+        except (NotFound, PermissionDenied):
+            raise
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("已提交"))
+        return redirect("billing:refunds")
+    qs = selectors.refund_list(actor=actor)
+    return render(
+        request,
+        "billing/refunds.html",
+        {"page": _paged(request, qs), "can_approve": actor.has(Perm.BILLING_APPROVE)},
+    )
+
+
+def _pdf(payment) -> HttpResponse:
+    response = HttpResponse(receipts.receipt_pdf(payment), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{payment.receipt_no}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@console_page
+def receipt(request, actor, pk: int):
+    payment = selectors.payment_get(actor=actor, pk=pk)
+    try:
+        return _pdf(payment)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+
+
+# --- resident H5 ---------------------------------------------------------------------------------
+
+
+@h5_page
+def h5_home(request, actor):
+    return render(
+        request,
+        "billing/h5_home.html",
+        {
+            "h5_tab": "billing",
+            "bills": list(selectors.my_bills(actor=actor)[:100]),
+            "totals": selectors.my_totals(actor=actor),
+            "reminders": selectors.my_reminders(actor=actor),
+        },
+    )
+
+
+@h5_page
+@require_POST
+def h5_pay(request, actor):
+    try:
+        bills_ = selectors.my_bills_for_payment(actor=actor, ids=_ids(request.POST.getlist("bill")))
+        _payment, order = services.payment_create_online(actor=actor, bills=bills_)
+    except NotFound:
+        messages.error(request, _("请选择要缴纳的账单"))
+        return redirect("h5billing:home")
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("h5billing:home")
+    return redirect(order.pay_url)
+
+
+@h5_page
+@require_http_methods(["GET", "POST"])
+def h5_cashier(request, actor, out_trade_no: str):
+    """The simulated provider's cashier: confirming makes the provider send its signed notification."""
+    payment = selectors.my_payment_by_trade_no(actor=actor, out_trade_no=out_trade_no[:64])
+    if request.method == "POST" and payment.status == payment.Status.PENDING:
+        provider = get_provider(payment.provider)
+        note = provider.notification_for(out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen)
+        services.payment_notify_apply(provider_name=provider.name, payload=note)
+        messages.success(request, _("支付成功"))
+        return redirect("h5billing:payments")
+    return render(
+        request,
+        "billing/h5_cashier.html",
+        {"h5_tab": "billing", "payment": payment, "amount": yuan(payment.amount_fen)},
+    )
+
+
+@h5_page
+def h5_payments(request, actor):
+    return render(
+        request,
+        "billing/h5_payments.html",
+        {"h5_tab": "billing", "payments": list(selectors.my_payments(actor=actor)[:100])},
+    )
+
+
+@h5_page
+def h5_receipt(request, actor, pk: int):
+    payment = selectors.my_payment_get(actor=actor, pk=pk)
+    try:
+        return _pdf(payment)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
