@@ -1,8 +1,6 @@
 """Patrols API: routes, checkpoints and schedules (CRUD), runs, guard check-ins by QR code, findings
 with photos (they become work orders) and completion statistics."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from django.http import FileResponse

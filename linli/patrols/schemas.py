@@ -1,7 +1,5 @@
 """API shapes for patrols. A checkpoint's ``code`` is present only for ``patrols.manage`` holders."""
 
-from __future__ import annotations
-
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 

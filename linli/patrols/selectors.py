@@ -74,9 +74,18 @@ def route_list(
     ).order_by("estate__path", "name", "pk")
 
 
+def _with_counts(qs: QuerySet[PatrolRoute]) -> QuerySet[PatrolRoute]:
+    return qs.annotate(
+        checkpoint_count=Count("checkpoints", filter=Q(checkpoints__active=True), distinct=True)
+    )
+
+
 def route_get(*, actor: Actor, pk: int) -> PatrolRoute:
     obj = get_in_scope(
-        PatrolRoute.objects.select_related("estate"), actor=actor, path_field="estate__path", pk=_pk(pk)
+        _with_counts(PatrolRoute.objects.select_related("estate")),
+        actor=actor,
+        path_field="estate__path",
+        pk=_pk(pk),
     )
     _view(actor)
     return obj
