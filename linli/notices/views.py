@@ -1,0 +1,308 @@
+"""Console pages for notices (list, create/edit, publish/withdraw, receipt statistics) and the staff
+inbox; H5 pages for residents (my notices, reading one marks it read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.scoping import build_actor
+from linli.notices import selectors, services
+from linli.notices.models import NoticeCategory, NoticeStatus
+from linli.places.models import Region, RegionLevel
+
+PAGE_SIZE = 20
+
+
+def console_page(view):
+    """Signed-in staff page: out-of-scope → 404, missing permission → 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.kind == "resident":
+            raise Http404()
+        actor = build_actor(request.user)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def h5_page(view):
+    """Signed-in resident page (staff are sent to the console); out-of-scope → 404."""
+
+    @never_cache
+    @login_required(login_url="h5:login")
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.kind != "resident":
+            return redirect("console:home")
+        actor = build_actor(request.user)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def int_or_none(value) -> int | None:
+    try:
+        n = int(value or "")
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= 2**63 - 1 else None
+
+
+def parse_local_datetime(value: str | None) -> datetime | None:
+    """``<input type="datetime-local">`` value → aware datetime (None when empty or invalid)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if not (2000 <= dt.year <= 2200):
+        return None
+    return timezone.make_aware(dt) if timezone.is_naive(dt) else dt
+
+
+def error_text(exc) -> str:
+    if getattr(exc, "fields", None):
+        return "；".join(m for msgs in exc.fields.values() for m in msgs)
+    return exc.message
+
+
+def _targets(actor, estate_id: int | None) -> list[Region]:
+    if not estate_id:
+        return []
+    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    return list(
+        Region.objects.filter(
+            path__startswith=estate.path, level__in=[RegionLevel.BUILDING, RegionLevel.UNIT]
+        ).order_by("path")
+    )
+
+
+def _estates(actor) -> list[Region]:
+    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
+
+
+# --- console: notices --------------------------------------------------------------------------
+
+
+@console_page
+def notice_list(request, actor):
+    g = request.GET
+    filters = {
+        "estate_id": int_or_none(g.get("estate")),
+        "status": g.get("status") if g.get("status") in NoticeStatus.values else None,
+        "category": g.get("category") if g.get("category") in NoticeCategory.values else None,
+        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
+    }
+    qs = selectors.notice_list(actor=actor, **filters)
+    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "notices/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "estates": _estates(actor),
+            "statuses": NoticeStatus.choices,
+            "categories": NoticeCategory.choices,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _form_values(post) -> dict:
+    return {
+        "title": post.get("title", "")[:200],
+        "body": post.get("body", "")[:20001],
+        "category": post.get("category", ""),
+        "pinned": post.get("pinned") == "on",
+        "expires_at": parse_local_datetime(post.get("expires_at")),
+    }
+
+
+@console_page
+def notice_create(request, actor):
+    actor.require("notices.manage")
+    estates = _estates(actor)
+    estate_id = int_or_none(request.POST.get("estate") or request.GET.get("estate")) or (
+        estates[0].pk if len(estates) == 1 else None
+    )
+    errors: dict = {}
+    values = {"category": NoticeCategory.NOTICE}
+    if request.method == "POST":
+        values = _form_values(request.POST)
+        try:
+            estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
+            target_id = int_or_none(request.POST.get("target"))
+            target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
+            notice = services.notice_create(
+                actor=actor,
+                estate=estate,
+                target=target,
+                publish=request.POST.get("action") == "publish",
+                **values,
+            )
+        except ValidationFailed as exc:
+            errors = exc.fields or {"__all__": [exc.message]}
+        else:
+            messages.success(request, _("通知已保存"))
+            return redirect("notices:detail", pk=notice.pk)
+    return render(
+        request,
+        "notices/form.html",
+        {
+            "estates": estates,
+            "estate_id": estate_id,
+            "targets": _targets(actor, estate_id),
+            "categories": NoticeCategory.choices,
+            "values": values,
+            "errors": errors,
+        },
+    )
+
+
+@console_page
+def notice_detail(request, actor, pk: int):
+    notice = selectors.notice_get(actor=actor, pk=pk)
+    errors: dict = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "save":
+                values = _form_values(request.POST)
+                target_id = int_or_none(request.POST.get("target"))
+                target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
+                if notice.status == NoticeStatus.DRAFT:
+                    services.notice_update(actor=actor, notice=notice, target=target, **values)
+                else:
+                    services.notice_update(
+                        actor=actor, notice=notice, pinned=values["pinned"], expires_at=values["expires_at"]
+                    )
+                messages.success(request, _("已保存"))
+            elif action == "publish":
+                services.notice_publish(actor=actor, notice=notice)
+                messages.success(request, _("通知已发布"))
+            elif action == "withdraw":
+                services.notice_withdraw(
+                    actor=actor, notice=notice, reason=request.POST.get("reason", "")[:300]
+                )
+                messages.success(request, _("通知已撤回"))
+            else:
+                raise ValidationFailed(_("未知操作"))
+        except ValidationFailed as exc:
+            errors = exc.fields or {"__all__": [exc.message]}
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("notices:detail", pk=notice.pk)
+        else:
+            return redirect("notices:detail", pk=notice.pk)
+    stats = selectors.notice_receipts(actor=actor, pk=pk) if notice.status != NoticeStatus.DRAFT else None
+    return render(
+        request,
+        "notices/detail.html",
+        {
+            "notice": notice,
+            "stats": stats,
+            "targets": _targets(actor, notice.estate_id),
+            "categories": NoticeCategory.choices,
+            "errors": errors,
+        },
+    )
+
+
+# --- console: staff inbox ----------------------------------------------------------------------
+
+
+@console_page
+def inbox(request, actor):
+    unread = {"1": True, "0": False}.get(request.GET.get("unread", ""))
+    page = Paginator(selectors.staff_notification_list(actor=actor, unread=unread), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "notices/inbox.html",
+        {
+            "page": page,
+            "unread": unread,
+            "unread_count": selectors.staff_notification_unread_count(request.user),
+        },
+    )
+
+
+@console_page
+@require_POST
+def inbox_read(request, actor, pk: int):
+    n = services.staff_notification_mark_read(actor=actor, notification_id=pk)
+    if (
+        request.POST.get("go")
+        and n.link
+        and url_has_allowed_host_and_scheme(n.link, allowed_hosts={request.get_host()})
+    ):
+        return redirect(n.link)
+    return redirect("notices:inbox")
+
+
+@console_page
+@require_POST
+def inbox_read_all(request, actor):
+    services.staff_notification_mark_all_read(actor=actor)
+    return redirect("notices:inbox")
+
+
+# --- H5 ----------------------------------------------------------------------------------------
+
+
+@h5_page
+def h5_home(request, actor):
+    from linli.votes.selectors import open_vote_count
+
+    page = Paginator(selectors.my_notices(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notices/h5_home.html",
+        {
+            "page": page,
+            "unread_count": selectors.my_unread_count(actor=actor),
+            "open_votes": open_vote_count(actor=actor),
+            "h5_tab": "notices",
+        },
+    )
+
+
+@h5_page
+def h5_detail(request, actor, pk: int):
+    notice = selectors.my_notice_get(actor=actor, pk=pk)
+    receipt = services.notice_mark_read(actor=actor, notice=notice)
+    return render(
+        request, "notices/h5_detail.html", {"notice": notice, "receipt": receipt, "h5_tab": "notices"}
+    )
