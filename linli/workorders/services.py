@@ -285,7 +285,7 @@ def _store_photo(order: WorkOrder, *, actor: Actor | None, data: bytes, stage: s
         stage=stage,
         uploaded_by=actor.user if actor is not None else None,
     )
-    name = f"workorders/{order.estate_id}/{order.pk}/{uuid.uuid4().hex}.{image.extension}"
+    name = f"{order.estate_id}/{order.pk}/{uuid.uuid4().hex}.{image.extension}"  # under upload_to
     photo.image.save(name, ContentFile(image.data), save=False)
     photo.save()
     return photo
