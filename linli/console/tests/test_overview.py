@@ -40,3 +40,15 @@ def test_console_requires_login(client):
     response = client.get("/console/")
 
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_header_shows_unread_staff_notifications(world, login):
+    from linli.notices.services import staff_notify
+
+    admin = world.a.staff[Role.PROPERTY_ADMIN]
+    staff_notify(users=[admin], title="巡检漏检", body="1号楼", estate=world.a.estate)
+
+    body = login(admin).get("/console/").content.decode()
+
+    assert '消息 <span class="badge danger">1</span>' in body
