@@ -160,6 +160,24 @@ def _receipt() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+def _insert_ballot(vote: Vote, entry: ElectorateEntry, choice: str, cast_by) -> Ballot:
+    """Insert the entry's ballot (the caller holds the vote row lock and checked the vote is open)."""
+    if choice not in Choice.values:
+        raise ValidationFailed(fields={"choice": [_("请选择同意、反对或弃权")]})
+    if vote.status != VoteStatus.OPEN or timezone.now() >= vote.closes_at:
+        raise Conflict(_("表决已结束，不能再投票"))
+    if Ballot.objects.filter(entry=entry).exists():
+        raise Conflict(_("该房屋已投票，每户仅可投一次且不能修改"))
+    return Ballot.objects.create(
+        vote=vote,
+        entry=entry,
+        choice=choice,
+        cast_at=timezone.now(),
+        receipt=_receipt(),
+        cast_by=None if vote.secret else cast_by,
+    )
+
+
 def ballot_cast(*, actor: Actor, vote: Vote, choice: str) -> Ballot:
     """Cast the one, final ballot of the resident's electorate entry. A second cast (by the same
     owner or a co-owner of the entry) answers 409."""
@@ -174,19 +192,7 @@ def ballot_cast(*, actor: Actor, vote: Vote, choice: str) -> Ballot:
             member = ElectorateMember.objects.filter(vote=vote, person=person).select_related("entry").first()
             if member is None:
                 raise NotFound()
-            now = timezone.now()
-            if vote.status != VoteStatus.OPEN or now >= vote.closes_at:
-                raise Conflict(_("表决已结束，不能再投票"))
-            if Ballot.objects.filter(entry=member.entry).exists():
-                raise Conflict(_("该房屋已投票，每户仅可投一次且不能修改"))
-            ballot = Ballot.objects.create(
-                vote=vote,
-                entry=member.entry,
-                choice=choice,
-                cast_at=now,
-                receipt=_receipt(),
-                cast_by=None if vote.secret else person,
-            )
+            ballot = _insert_ballot(vote, member.entry, choice, person)
             # The audit record never holds the choice of a secret ballot.
             audit.record(
                 Action.CREATE,
@@ -198,6 +204,31 @@ def ballot_cast(*, actor: Actor, vote: Vote, choice: str) -> Ballot:
             )
             return ballot
     except IntegrityError as exc:  # a co-owner's concurrent ballot won the unique constraint
+        raise Conflict(_("该房屋已投票，每户仅可投一次且不能修改")) from exc
+
+
+def ballot_record_paper(*, actor: Actor, vote: Vote, entry_seq: int, choice: str) -> Ballot:
+    """Staff enter a signed paper ballot (书面表决票) collected from the owners of entry ``entry_seq``.
+    Same rules as ``ballot_cast``: one final ballot per entry, only while the vote is open."""
+    _check_estate(actor, vote.estate)
+    actor.require(Perm.VOTES_MANAGE, write=True)
+    try:
+        with transaction.atomic():
+            vote = _locked(vote)
+            entry = ElectorateEntry.objects.filter(vote=vote, seq=entry_seq).first()
+            if entry is None:
+                raise NotFound()
+            ballot = _insert_ballot(vote, entry, choice, entry.members.order_by("pk").first().person)
+            audit.record(
+                Action.CREATE,
+                actor=actor,
+                object_type="votes.ballot",
+                object_id=vote.pk,
+                estate_id=vote.estate_id,
+                detail={"paper": True, "entry": entry_seq, **({} if vote.secret else {"choice": choice})},
+            )
+            return ballot
+    except IntegrityError as exc:
         raise Conflict(_("该房屋已投票，每户仅可投一次且不能修改")) from exc
 
 
