@@ -173,11 +173,27 @@ class WorkOrderOut(WorkOrderListOut):
         return list(obj.charges.order_by("pk"))
 
 
+PUBLIC_NOTE_KINDS = ("comment", "finished", "cancelled", "reopened", "rated")
+
+
 class MyEventOut(Schema):
+    """An event as the reporter sees it: staff shown as 王师傅, internal notes left out."""
+
     at: datetime
     kind: str
     to_state: str
+    who: str
     note: str
+
+    @staticmethod
+    def resolve_who(obj) -> str:
+        if obj.actor is None:
+            return ""
+        return technician_label(obj.actor) if obj.actor.kind == "staff" else ""
+
+    @staticmethod
+    def resolve_note(obj) -> str:
+        return obj.note if obj.kind in PUBLIC_NOTE_KINDS else ""
 
 
 class MyWorkOrderOut(Schema):
@@ -211,7 +227,7 @@ class MyWorkOrderOut(Schema):
     @staticmethod
     def resolve_history(obj) -> list:
         hidden = ("response_breach", "completion_breach", "undispatched")
-        return [e for e in obj.events.order_by("at", "pk") if e.kind not in hidden]
+        return [e for e in obj.events.select_related("actor").order_by("at", "pk") if e.kind not in hidden]
 
     @staticmethod
     def resolve_photos(obj) -> list:

@@ -201,7 +201,10 @@ def board(
     }
     columns = {
         s: BoardColumn(
-            state=s, label=State(s).label, count=counts.get(s, (0, 0))[0], breached=counts.get(s, (0, 0))[1]
+            state=s,
+            label=str(State(s).label),
+            count=counts.get(s, (0, 0))[0],
+            breached=counts.get(s, (0, 0))[1],
         )
         for s in BOARD_COLUMNS
     }
@@ -387,5 +390,5 @@ def sla_policies(*, actor: Actor, estate: Region) -> list[SlaRow]:
     for k in Kind:
         p = own.get(k.value)
         resp, comp = (p.response_minutes, p.completion_minutes) if p else DEFAULT_SLA[k.value]
-        rows.append(SlaRow(estate.pk, k.value, k.label, resp, comp, p is None))
+        rows.append(SlaRow(estate.pk, k.value, str(k.label), resp, comp, p is None))
     return rows
