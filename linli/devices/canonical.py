@@ -1,0 +1,219 @@
+"""The canonical device protocol (pure: no Django).
+
+Topics: ``{root}/{estate_code}/{device_key}/{telemetry|event|status}`` with ``root`` = ``linli/v1``
+(``LINLI_MQTT_TOPIC_ROOT`` overrides it, e.g. for tests sharing one broker).
+
+Payloads are JSON objects:
+
+* telemetry ``{"seq": 12, "ts": "2026-05-01T08:00:00+08:00", "values": {"smoke_density": 0.1}, "sig": "…"}``
+* event ``{"seq": 13, "ts": 1777593600000, "event": "smoke_alarm", "data": {…}, "sig": "…"}``
+* status ``{"seq": 14, "ts": …, "online": true, "battery": 87, "signal": 21, "sig": "…"}``
+
+``sig`` is the lowercase hex HMAC-SHA256, keyed with the device's secret, of
+``f"{topic}\\n" + json.dumps(body_without_sig, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``.
+It binds the message to its topic, so a device holding only its own secret cannot publish as another
+device or into another estate, even on a broker without per-device ACLs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import orjson
+
+MAX_PAYLOAD = 8 * 1024
+MAX_FUTURE = timedelta(hours=24)
+MAX_SEQ = 2**63 - 1
+KINDS = ("telemetry", "event", "status")
+DEFAULT_ROOT = "linli/v1"
+
+Kind = Literal["telemetry", "event", "status"]
+Value = float | int | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One canonical message of one device."""
+
+    device_key: str
+    kind: Kind
+    seq: int
+    ts: datetime
+    values: dict[str, Value] = field(default_factory=dict)
+    event: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+class Rejected(Exception):
+    """A message that must not be stored; ``reason`` is a short machine code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def topic_root() -> str:
+    return os.environ.get("LINLI_MQTT_TOPIC_ROOT", DEFAULT_ROOT).strip("/")
+
+
+def make_topic(estate_code: str, device_key: str, kind: str, root: str | None = None) -> str:
+    return f"{root if root is not None else topic_root()}/{estate_code}/{device_key}/{kind}"
+
+
+def parse_topic(topic: str, root: str | None = None) -> tuple[str, str, Kind]:
+    """``linli/v1/<estate>/<device>/<kind>`` → (estate_code, device_key, kind)."""
+    root = root if root is not None else topic_root()
+    prefix = root + "/"
+    if not topic.startswith(prefix):
+        raise Rejected("bad_topic", topic[:100])
+    parts = topic[len(prefix):].split("/")
+    if len(parts) != 3 or not parts[0] or not parts[1] or parts[2] not in KINDS:
+        raise Rejected("bad_topic", topic[:100])
+    return parts[0], parts[1], parts[2]  # type: ignore[return-value]
+
+
+def signing_text(topic: str, body: dict) -> bytes:
+    """The exact bytes the signature covers (the reference serialisation, ``json.dumps``)."""
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{topic}\n{text}".encode()
+
+
+def sign(topic: str, body: dict, secret: str) -> str:
+    return hmac.new(secret.encode(), signing_text(topic, body), hashlib.sha256).hexdigest()
+
+
+def verify(topic: str, body: dict, sig: str, secret: str) -> bool:
+    if not isinstance(sig, str) or not sig or not secret:
+        return False
+    key = secret.encode()
+    # Fast path: orjson renders small JSON objects byte-identically to the reference json.dumps in
+    # nearly every case; when it does not (key order of non-ASCII keys, float exponents), fall back
+    # to the reference serialisation before refusing.
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    try:
+        fast = topic.encode() + b"\n" + orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        fast = b""
+    if fast and hmac.compare_digest(hmac.new(key, fast, hashlib.sha256).hexdigest(), sig):
+        return True
+    return hmac.compare_digest(hmac.new(key, signing_text(topic, body), hashlib.sha256).hexdigest(), sig)
+
+
+def parse_ts(value: Any, *, now: datetime | None = None) -> datetime:
+    """ISO-8601 with an offset, or epoch milliseconds → aware UTC datetime (refuses >24 h ahead)."""
+    if isinstance(value, bool):
+        raise Rejected("bad_ts", "boolean")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0 or value > 32503680000000:
+            raise Rejected("bad_ts", str(value)[:40])
+        ts = datetime.fromtimestamp(value / 1000, tz=UTC)
+    elif isinstance(value, str):
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            raise Rejected("bad_ts", value[:40]) from None
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise Rejected("bad_ts", "no offset")
+        ts = ts.astimezone(UTC)
+    else:
+        raise Rejected("bad_ts", type(value).__name__)
+    if ts - (now or datetime.now(UTC)) > MAX_FUTURE:
+        raise Rejected("bad_ts", "in the future")
+    return ts
+
+
+def parse_seq(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_SEQ:
+        raise Rejected("bad_seq", str(value)[:40])
+    return value
+
+
+def _scalar_dict(value: Any, reason: str) -> dict[str, Value]:
+    if not isinstance(value, dict):
+        raise Rejected(reason, "not an object")
+    for k, v in value.items():
+        if not isinstance(v, bool | int | float | str) or (isinstance(v, float) and not math.isfinite(v)):
+            raise Rejected(reason, f"{k}: not a scalar")
+        if isinstance(v, str) and len(v) > 200:
+            raise Rejected(reason, f"{k}: too long")
+    return value
+
+
+def message_from_body(device_key: str, kind: Kind, body: dict, *, now: datetime | None = None) -> Message:
+    """Validate a canonical body (already parsed JSON) for ``kind`` and build the Message."""
+    if not isinstance(body, dict):
+        raise Rejected("bad_json", "not an object")
+    seq = parse_seq(body.get("seq"))
+    ts = parse_ts(body.get("ts"), now=now)
+    if kind == "telemetry":
+        values = _scalar_dict(body.get("values"), "bad_values")
+        if not values:
+            raise Rejected("bad_values", "empty")
+        return Message(device_key, "telemetry", seq, ts, values, None, {})
+    if kind == "event":
+        event = body.get("event")
+        if not isinstance(event, str) or not event or len(event) > 64:
+            raise Rejected("bad_event", str(event)[:64])
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise Rejected("bad_event", "data not an object")
+        return Message(device_key, "event", seq, ts, {}, event, data)
+    values: dict[str, Value] = {}
+    if "online" in body:
+        if not isinstance(body["online"], bool):
+            raise Rejected("bad_status", "online")
+        values["online"] = body["online"]
+    for key in ("battery", "signal"):
+        if key in body:
+            v = body[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not -200 <= v <= 200:
+                raise Rejected("bad_status", key)
+            values[key] = v
+    if not values:
+        raise Rejected("bad_status", "empty")
+    return Message(device_key, "status", seq, ts, values, None, {})
+
+
+def decode(topic: str, payload: bytes, *, now: datetime | None = None) -> tuple[str, Message, dict, str]:
+    """Parse topic and payload → (estate_code, message, body, sig). Does not check the signature."""
+    if len(payload) > MAX_PAYLOAD:
+        raise Rejected("oversize", str(len(payload)))
+    estate_code, device_key, kind = parse_topic(topic)
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise Rejected("bad_json") from None
+    if not isinstance(body, dict):
+        raise Rejected("bad_json", "not an object")
+    sig = body.get("sig")
+    message = message_from_body(device_key, kind, body, now=now)
+    return estate_code, message, body, sig if isinstance(sig, str) else ""
+
+
+def decode_payload(topic: str, payload: bytes) -> tuple[Message, str]:
+    """Contract entry point: (Message, sig); raises Rejected."""
+    _, message, _, sig = decode(topic, payload)
+    return message, sig
+
+
+def encode(topic: str, body: dict, secret: str) -> bytes:
+    """Sign ``body`` for ``topic`` and serialise it (what a device or the simulator publishes)."""
+    signed = dict(body)
+    signed.pop("sig", None)
+    signed["sig"] = sign(topic, signed, secret)
+    return json.dumps(signed, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def seq_from_key(*parts: Any) -> int:
+    """A stable non-negative int64 sequence from a vendor idempotency key (first 8 bytes of SHA-256)."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") & MAX_SEQ
