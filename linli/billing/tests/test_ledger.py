@@ -95,7 +95,9 @@ def test_ledger_balances_and_notifications_apply_once(world, ops):
     # the world fixture lives across examples: count this example's rows only
     mine = Payment.objects.filter(channel="online", allocations__bill__in=[b.pk for b in bills]).distinct()
     trade_nos = list(mine.values_list("out_trade_no", flat=True))
-    assert PaymentNotification.objects.filter(outcome="applied", out_trade_no__in=trade_nos).count() == applied
+    assert (
+        PaymentNotification.objects.filter(outcome="applied", out_trade_no__in=trade_nos).count() == applied
+    )
     assert mine.filter(status="paid").count() == applied
 
 
