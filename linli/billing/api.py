@@ -2,7 +2,6 @@
 adjustments, payments (counter, online), the simulated provider's notify endpoint, refunds,
 receipts, and the resident's own bills and payments under /billing/me/."""
 
-
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
