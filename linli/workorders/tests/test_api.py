@@ -1,11 +1,12 @@
 """Work-orders API: staff flow, resident endpoints, masking, validation, photos, rosters, SLA, board."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from linli.orgs.roles import Role
 from linli.workorders.models import WorkOrder
@@ -113,7 +114,7 @@ def test_resident_endpoints(world, login):
         data={
             "title": "厨房水管漏水",
             "description": "水槽下",
-            "preferred_time": "2026-12-01T10:00+08:00",
+            "preferred_time": (timezone.now() + timedelta(days=2)).isoformat(),
             "photos": [SimpleUploadedFile("a.jpg", image_bytes("JPEG"), content_type="image/jpeg")],
         },
     )
