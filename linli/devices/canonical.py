@@ -74,7 +74,7 @@ def parse_topic(topic: str, root: str | None = None) -> tuple[str, str, Kind]:
     prefix = root + "/"
     if not topic.startswith(prefix):
         raise Rejected("bad_topic", topic[:100])
-    parts = topic[len(prefix):].split("/")
+    parts = topic[len(prefix) :].split("/")
     if len(parts) != 3 or not parts[0] or not parts[1] or parts[2] not in KINDS:
         raise Rejected("bad_topic", topic[:100])
     return parts[0], parts[1], parts[2]  # type: ignore[return-value]

@@ -130,7 +130,9 @@ class Device(TimeStampedModel):
         fields={
             "room": field(pi=PIType.GENERAL, level=Level.L3, note=_("户内设备关联房屋")),
             "secret": field(
-                level=Level.L4, category=SensitiveCategory.AUTH_SECRET, encrypted=True,
+                level=Level.L4,
+                category=SensitiveCategory.AUTH_SECRET,
+                encrypted=True,
                 note=_("设备密钥（MQTT 口令、HMAC 签名密钥），仅创建/轮换时显示一次"),
             ),
         },
