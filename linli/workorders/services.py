@@ -169,7 +169,11 @@ def _check_technician(actor: Actor, order: WorkOrder, action: str) -> None:
 
 def _lock(order: WorkOrder) -> WorkOrder:
     """Re-read the order under a row lock so two concurrent transitions cannot both pass the check."""
-    return WorkOrder.objects.select_for_update().select_related("estate", "reporter").get(pk=order.pk)
+    return (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .select_related("estate", "reporter")
+        .get(pk=order.pk)
+    )
 
 
 def sla_minutes(estate: Region, kind: str) -> tuple[int, int]:
@@ -813,7 +817,7 @@ def workorder_sla_check(*, now: datetime | None = None) -> dict[str, int]:
         for pk in ids:
             with transaction.atomic():
                 order = (
-                    WorkOrder.objects.select_for_update()
+                    WorkOrder.objects.select_for_update(of=("self",))
                     .select_related("estate", "assignee")
                     .filter(pk=pk, state__in=states, **{f"{flag}__isnull": True})
                     .first()
