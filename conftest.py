@@ -28,6 +28,14 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    """Background tasks run inline in tests (the database backend and `linli worker` are tested apart)."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "ENQUEUE_ON_COMMIT": False}
+    }
+
+
 # Roles scoped to one estate (platform and audit admins see everything by design).
 ESTATE_ROLES = [
     Role.PROPERTY_ADMIN,

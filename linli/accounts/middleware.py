@@ -16,7 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 # Path prefixes of each area (kept in step with linli/config/urls.py).
-STAFF_AREAS = ("/console/", "/accounts/", "/admin/")
+STAFF_AREAS = ("/console/", "/accounts/", "/admin/", "/m/")
 RESIDENT_AREAS = ("/h5/",)
 # Pages open to both kinds: signing out must always work.
 OPEN_PATHS = ("/accounts/logout/", "/h5/logout/")

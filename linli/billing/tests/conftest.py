@@ -15,12 +15,3 @@ def mgr(world):
 @pytest.fixture
 def clerk(world):
     return f.clerk(world.a.estate)
-
-
-@pytest.fixture(autouse=True)
-def _immediate_tasks(settings):
-    """Run tasks inline. The root conftest sets TASKS in pytest_configure, after django_tasks has
-    already read its settings, so re-assigning here fires ``setting_changed`` and resets its backends."""
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "ENQUEUE_ON_COMMIT": False}
-    }

@@ -178,10 +178,13 @@ def test_staff_with_an_initial_password_change_it_before_using_the_phone_pages(p
     )
 
 
-def test_residents_cannot_use_the_guard_pages(patrol, world, login):
+def test_residents_are_sent_home_from_the_guard_pages(patrol, world, login):
     c = login(world.a.resident)
-    assert c.get("/m/patrols/").status_code == 403
-    assert c.get(f"/m/patrols/scan/{patrol.cps[0].code}").status_code == 403
+
+    pages = [c.get("/m/patrols/"), c.get(f"/m/patrols/scan/{patrol.cps[0].code}")]
+
+    assert [(r.status_code, r["Location"]) for r in pages] == [(302, "/h5/")] * 2
+    assert not patrol.run.checkins.exists()
 
 
 def test_finding_page_reports_with_a_photo(patrol, login):
