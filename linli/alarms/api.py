@@ -286,9 +286,7 @@ def alarm_ack(request, pk: PkPath, body: NoteIn):
     return detail_out(selectors.alarm_get(actor=actor, pk=pk))
 
 
-@router.post(
-    "/{pk}/clear", response={200: AlarmDetailOut, **WRITE_ERRORS}, summary="消除告警（不确认）"
-)
+@router.post("/{pk}/clear", response={200: AlarmDetailOut, **WRITE_ERRORS}, summary="消除告警（不确认）")
 def alarm_clear(request, pk: PkPath, body: NoteIn):
     actor = actor_of(request)
     services.alarm_clear(actor=actor, alarm=selectors.alarm_get(actor=actor, pk=pk), note=body.note)

@@ -331,3 +331,10 @@ def estate_in_scope(*, actor: Actor, pk: int):
     if e is None:
         raise NotFound()
     return e
+
+
+def fire_overview_estates(*, actor: Actor) -> list:
+    """Estates the actor may filter the live list by."""
+    from linli.places.models import Region, RegionLevel
+
+    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")[:100])

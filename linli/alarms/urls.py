@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from linli.alarms import views
 
 app_name = "alarms"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.live, name="live"),
+    path("history/", views.history, name="history"),
+    path("rules/", views.rules, name="rules"),
+    path("rules/<int:pk>/toggle/", views.rule_toggle, name="rule_toggle"),
+    path("fire/", views.fire_overview, name="fire_overview"),
+    path("fire/<int:estate_id>/scenario/", views.fire_scenario, name="fire_scenario"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/<str:op>/", views.act, name="act"),
+]

@@ -35,7 +35,9 @@ def dev(world):
         smoke=mk(admin=admin, estate=a.estate, profile_key="smoke", room=a.rooms[0], name="1-101 烟感"),
         temp=mk(admin=admin, estate=a.estate, profile_key="temperature", room=a.rooms[0], name="1-101 温度"),
         gas=mk(admin=admin, estate=a.estate, profile_key="gas", building=a.building),
-        hydrant=mk(admin=admin, estate=a.estate, profile_key="water_pressure", building=a.building, name="1号消火栓"),
+        hydrant=mk(
+            admin=admin, estate=a.estate, profile_key="water_pressure", building=a.building, name="1号消火栓"
+        ),
         elec=mk(admin=admin, estate=a.estate, profile_key="electrical_fire", building=a.building),
         lift=mk(admin=admin, estate=a.estate, profile_key="elevator", building=a.building, name="1号梯"),
         door=mk(admin=admin, estate=a.estate, profile_key="door_magnet", building=a.building),

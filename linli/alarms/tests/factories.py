@@ -22,14 +22,21 @@ def device(*, admin, estate, profile_key: str, room=None, building=None, name: s
 
     n = next(_seq)
     creds = device_create(
-        actor=build_actor(admin), estate=estate, profile=profile(profile_key), name=name or f"{profile_key}-{n}",
-        key=f"t-{profile_key.replace('_', '-')}-{n}", room=room, building=building,
+        actor=build_actor(admin),
+        estate=estate,
+        profile=profile(profile_key),
+        name=name or f"{profile_key}-{n}",
+        key=f"t-{profile_key.replace('_', '-')}-{n}",
+        room=room,
+        building=building,
     )
     return creds.device
 
 
 def telemetry(dev, ts: datetime, **values) -> StoredItem:
-    return StoredItem(device_id=dev.pk, kind="telemetry", seq=next(_seq), ts=ts, values=values, event=None, data={})
+    return StoredItem(
+        device_id=dev.pk, kind="telemetry", seq=next(_seq), ts=ts, values=values, event=None, data={}
+    )
 
 
 def event(dev, ts: datetime, name: str, **data) -> StoredItem:

@@ -38,21 +38,26 @@ def _phone(user, number):
     user.save(update_fields=["phone"])
 
 
-def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(dev, world,
-                                                                         django_capture_on_commit_callbacks):
+def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(
+    dev, world, django_capture_on_commit_callbacks
+):
     guard, admin = world.a.staff[Role.GUARD], world.a.staff[Role.PROPERTY_ADMIN]
     _phone(guard, "13800001111")
     alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
 
     assert sorted(StaffNotification.objects.values_list("user__username", flat=True)) == sorted(
-        [guard.username, admin.username])
+        [guard.username, admin.username]
+    )
     assert [(s.phone, "1-101" in s.message) for s in MemorySmsSender.outbox] == [("13800001111", False)]
     assert "甲小区" in MemorySmsSender.outbox[0].message
     rows = sorted(alarm.notifications.values_list("channel", "target", "status"))
-    assert rows == sorted([
-        ("console", guard.username, "sent"), ("console", admin.username, "sent"),
-        ("sms", f"{guard.username}:138****1111", "sent"),
-    ])
+    assert rows == sorted(
+        [
+            ("console", guard.username, "sent"),
+            ("console", admin.username, "sent"),
+            ("sms", f"{guard.username}:138****1111", "sent"),
+        ]
+    )
     services.alarm_dispatch(alarm_id=alarm.pk)  # a retried task sends nothing twice
     assert len(MemorySmsSender.outbox) == 1 and StaffNotification.objects.count() == 2
 
@@ -75,7 +80,11 @@ def test_equipment_fault_opens_exactly_one_work_order(dev, django_capture_on_com
     alarm = Alarm.objects.get()
     order = WorkOrder.objects.get()
     assert (order.source, order.source_ref, order.kind, alarm.workorder_id) == (
-        "device", f"alarm:{alarm.pk}", "repair_common", order.pk)
+        "device",
+        f"alarm:{alarm.pk}",
+        "repair_common",
+        order.pk,
+    )
     services.alarm_dispatch(alarm_id=alarm.pk)
     services.alarm_open_workorder(alarm=alarm)
     assert WorkOrder.objects.count() == 1
@@ -104,7 +113,7 @@ def test_acknowledged_alarm_does_not_escalate(dev, world, django_capture_on_comm
 class _Hook(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append((dict(self.headers), body))
         self.send_response(204)
@@ -114,20 +123,24 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_webhook_is_signed_and_verified_by_a_local_server(dev, world, monkeypatch,
-                                                          django_capture_on_commit_callbacks):
+def test_webhook_is_signed_and_verified_by_a_local_server(
+    dev, world, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setenv("LINLI_WEBHOOK_ALLOW_PRIVATE", "1")
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.received = []
     try:
-        hook, secret = services.webhook_create(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="城市平台",
-            url=f"http://127.0.0.1:{server.server_port}/hook?x=1")
+        _hook, secret = services.webhook_create(
+            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+            estate=world.a.estate,
+            name="城市平台",
+            url=f"http://127.0.0.1:{server.server_port}/hook?x=1",
+        )
         alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
     finally:
         server.shutdown()
-    (headers, body), = _Hook.received
+    ((headers, body),) = _Hook.received
     msg = f"{headers['X-Linli-Timestamp']}.{headers['X-Linli-Nonce']}.".encode() + body
     expected = hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
     assert headers["X-Linli-Signature"] == "sha256=" + expected
@@ -135,12 +148,21 @@ def test_webhook_is_signed_and_verified_by_a_local_server(dev, world, monkeypatc
     assert alarm.notifications.get(channel="webhook").status == "sent"
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/x",
-                                 "http://127.0.0.1:8000/", "ftp://example.com/", "http://user:pw@8.8.8.8/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.1/x",
+        "http://127.0.0.1:8000/",
+        "ftp://example.com/",
+        "http://user:pw@8.8.8.8/",
+    ],
+)
 def test_webhook_to_private_or_metadata_address_is_refused(world, url):
     with pytest.raises(ValidationFailed):
-        services.webhook_create(actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate,
-                                name="x", url=url)
+        services.webhook_create(
+            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="x", url=url
+        )
     assert AlarmNotification.objects.count() == 0
 
 

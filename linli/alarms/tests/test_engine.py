@@ -19,7 +19,9 @@ def m(minutes: float):
 
 
 def open_alarms():
-    return list(Alarm.objects.filter(cleared_at__isnull=True).order_by("pk").values_list("cause", "severity", "count"))
+    return list(
+        Alarm.objects.filter(cleared_at__isnull=True).order_by("pk").values_list("cause", "severity", "count")
+    )
 
 
 def test_threshold_raises_once_while_high_and_auto_clears(dev):
@@ -80,9 +82,17 @@ def test_rate_rule(dev, world):
     from linli.orgs.roles import Role
 
     rule_create(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), profile=dev.temp.profile, device=dev.temp,
-        cause="fast_rise", name="温度上升过快", kind="rate", point="temperature", operator="ge", value=2.0,
-        window_s=300, severity="major",
+        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        profile=dev.temp.profile,
+        device=dev.temp,
+        cause="fast_rise",
+        name="温度上升过快",
+        kind="rate",
+        point="temperature",
+        operator="ge",
+        value=2.0,
+        window_s=300,
+        severity="major",
     )
     engine.evaluate([f.telemetry(dev.temp, m(0), temperature=20.0)])
     engine.evaluate([f.telemetry(dev.temp, m(2), temperature=23.0)])  # 1.5 °C/min
@@ -128,7 +138,9 @@ def test_combination_from_stored_event_after_restart(dev):
     from linli.alarms.tests.factories import _seq
     from linli.devices.models import DeviceEvent
 
-    DeviceEvent.objects.create(device=dev.smoke, seq=next(_seq), ts=m(0), received_at=m(0), event="smoke_alarm")
+    DeviceEvent.objects.create(
+        device=dev.smoke, seq=next(_seq), ts=m(0), received_at=m(0), event="smoke_alarm"
+    )
     f.stored_telemetry(dev.smoke, m(0), temperature=25.0)
     engine.evaluate([f.telemetry(dev.smoke, m(2), temperature=36.0)])
     assert open_alarms() == [("fire", "critical", 1)]
@@ -160,7 +172,9 @@ def test_offline_raises_and_back_online_clears(dev):
     engine.offline_changed([dev.gas.pk, dev.smoke.pk], [])
     assert sorted(open_alarms()) == [("offline", "minor", 1), ("offline", "minor", 1)]
     engine.offline_changed([], [dev.gas.pk])
-    assert list(Alarm.objects.filter(cleared_at__isnull=True).values_list("device_id", flat=True)) == [dev.smoke.pk]
+    assert list(Alarm.objects.filter(cleared_at__isnull=True).values_list("device_id", flat=True)) == [
+        dev.smoke.pk
+    ]
 
 
 def test_health_alarm_is_marked_sensitive(dev):
@@ -176,8 +190,13 @@ def test_device_override_replaces_profile_rule(dev, world):
     from linli.orgs.roles import Role
 
     base = AlarmRule.objects.get(profile=dev.gas.profile, kind="threshold", cause="gas_leak", device=None)
-    rule_create(actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), profile=dev.gas.profile, device=dev.gas,
-                base=base, value=50.0)
+    rule_create(
+        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        profile=dev.gas.profile,
+        device=dev.gas,
+        base=base,
+        value=50.0,
+    )
     engine.evaluate([f.telemetry(dev.gas, m(0), gas_concentration=30.0)])
     assert open_alarms() == []
     engine.evaluate([f.telemetry(dev.gas, m(1), gas_concentration=55.0)])
@@ -190,8 +209,16 @@ def test_unique_constraint_refuses_a_second_open_alarm(dev):
     engine.evaluate([f.event(dev.smoke, m(0), "smoke_alarm")])
     a = Alarm.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Alarm.objects.create(device=a.device, estate=a.estate, path=a.path, cause="fire", severity="critical",
-                             title="x", first_at=m(1), last_at=m(1))
+        Alarm.objects.create(
+            device=a.device,
+            estate=a.estate,
+            path=a.path,
+            cause="fire",
+            severity="critical",
+            title="x",
+            first_at=m(1),
+            last_at=m(1),
+        )
     assert AlarmEvent.objects.filter(kind="raised").count() == 1
 
 

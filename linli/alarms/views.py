@@ -1,0 +1,229 @@
+"""Alarm console pages: the live list (htmx poll every 2 s), detail with ack/clear/comment/assign,
+history with statistics, rules, and the fire-safety overview per estate."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from linli.alarms import selectors, services
+from linli.alarms.models import Severity
+from linli.core.errors import DomainError, NotFound, PermissionDenied
+from linli.core.scoping import build_actor
+from linli.orgs.roles import Perm, Role
+
+PAGE_SIZE = 30
+
+
+def page(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.must_change_password:
+            return redirect("accounts:password_change")
+        actor = build_actor(request.user)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def _int(value) -> int | None:
+    try:
+        n = int(value or "")
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= 2**63 - 1 else None
+
+
+def _day(value, *, end=False) -> datetime | None:
+    try:
+        d = datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    moment = timezone.make_aware(datetime.combine(d, time.min))
+    return moment + timedelta(days=1) if end else moment
+
+
+def _error(exc: DomainError) -> str:
+    if exc.fields:
+        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
+    return exc.message
+
+
+@page
+@never_cache
+def live(request, actor):
+    estate_id = _int(request.GET.get("estate"))
+    items = selectors.alarm_live(actor=actor, estate_id=estate_id, limit=100)
+    ctx = {
+        "items": items,
+        "estate_id": estate_id,
+        "can_handle": actor.has(Perm.ALARMS_HANDLE),
+        "estates": selectors.fire_overview_estates(actor=actor),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "alarms/_live_rows.html", ctx)
+    return render(request, "alarms/live.html", ctx)
+
+
+@page
+def detail(request, actor, pk: int):
+    alarm = selectors.alarm_get(actor=actor, pk=pk)
+    return render(
+        request,
+        "alarms/detail.html",
+        {
+            "alarm": alarm,
+            "history": selectors.alarm_history(alarm=alarm),
+            "comments": selectors.alarm_comments(alarm=alarm),
+            "notifications": selectors.alarm_notifications(alarm=alarm),
+            "can_handle": actor.has(Perm.ALARMS_HANDLE),
+        },
+    )
+
+
+@page
+@require_POST
+def act(request, actor, pk: int, op: str):
+    alarm = selectors.alarm_get(actor=actor, pk=pk)
+    try:
+        if op == "ack":
+            services.alarm_ack(actor=actor, alarm=alarm, note=request.POST.get("note", ""))
+        elif op == "clear":
+            services.alarm_clear(actor=actor, alarm=alarm, note=request.POST.get("note", ""))
+        elif op == "comment":
+            services.alarm_comment(actor=actor, alarm=alarm, body=request.POST.get("body", ""))
+        elif op == "assign":
+            services.alarm_assign(actor=actor, alarm=alarm, assignee_id=_int(request.POST.get("assignee_id")))
+        else:
+            raise Http404()
+    except DomainError as exc:
+        if isinstance(exc, PermissionDenied | NotFound):
+            raise
+        messages.error(request, _error(exc))
+    else:
+        messages.success(request, _("已保存"))
+    if request.headers.get("HX-Request"):
+        return live(request)
+    target = request.POST.get("next")
+    return redirect(
+        "alarms:live" if target == "live" else "alarms:detail", *([] if target == "live" else [pk])
+    )
+
+
+@page
+def history(request, actor):
+    g = request.GET
+    state = g.get("state") if g.get("state") in selectors.STATES else "all"
+    severity = g.get("severity") if g.get("severity") in Severity.values else None
+    since, until = _day(g.get("since")), _day(g.get("until"), end=True)
+    qs = selectors.alarm_list(
+        actor=actor,
+        estate_id=_int(g.get("estate")),
+        state=state,
+        severity=severity,
+        cause=(g.get("cause") or "").strip()[:48] or None,
+        building_id=_int(g.get("building")),
+        device_id=_int(g.get("device")),
+        since=since,
+        until=until,
+    )
+    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    try:
+        stats = selectors.alarm_stats(actor=actor, since=since, until=until, estate_id=_int(g.get("estate")))
+    except DomainError:
+        stats = None
+    query = "&".join(f"{k}={v}" for k, v in g.items() if k != "page")
+    return render(
+        request,
+        "alarms/history.html",
+        {
+            "page": pg,
+            "stats": stats,
+            "state": state,
+            "severity": severity,
+            "severities": Severity.choices,
+            "query": query,
+            "f": g,
+        },
+    )
+
+
+@page
+def rules(request, actor):
+    qs = selectors.rule_list(
+        actor=actor, profile_id=_int(request.GET.get("profile")), device_id=_int(request.GET.get("device"))
+    )
+    return render(
+        request, "alarms/rules.html", {"rules": qs[:500], "can_edit_device": actor.has(Perm.ALARMS_RULES)}
+    )
+
+
+@page
+@require_http_methods(["POST"])
+def rule_toggle(request, actor, pk: int):
+    rule = selectors.rule_get(actor=actor, pk=pk)
+    try:
+        services.rule_update(actor=actor, rule=rule, enabled=not rule.enabled)
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        messages.error(request, _error(exc))
+    return redirect("alarms:rules")
+
+
+def _fire_scenario():
+    """The demo's fire-scenario service (helper F's simulator), when installed."""
+    try:
+        from linli.devices.simulator import fire_scenario_trigger
+    except ImportError:
+        return None
+    return fire_scenario_trigger
+
+
+def _demo_allowed(actor) -> bool:
+    return (
+        _fire_scenario() is not None
+        and bool(actor.roles & {Role.PLATFORM_ADMIN, Role.PROPERTY_ADMIN})
+        and actor.has(Perm.ALARMS_HANDLE)
+    )
+
+
+@page
+def fire_overview(request, actor):
+    cards = selectors.fire_overview(actor=actor, estate_id=_int(request.GET.get("estate")))
+    return render(request, "alarms/fire_overview.html", {"cards": cards, "demo_button": _demo_allowed(actor)})
+
+
+@page
+@require_POST
+def fire_scenario(request, actor, estate_id: int):
+    estate = selectors.estate_in_scope(actor=actor, pk=estate_id)
+    trigger = _fire_scenario()
+    if trigger is None or not _demo_allowed(actor):
+        raise PermissionDenied()
+    try:
+        trigger(actor=actor, estate=estate)
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        messages.error(request, _error(exc))
+    else:
+        messages.success(request, _("已触发演示火警场景，告警将在数秒内出现"))
+    return redirect("alarms:fire_overview")
