@@ -72,9 +72,11 @@ class _DeviceCache:
             self._by_key.clear()
             self._by_vendor.clear()
 
-    def invalidate(self, key: str) -> None:
+    def invalidate(self, key: str, vendor: tuple[str, str] | None = None) -> None:
         with self._lock:
             self._by_key.pop(key, None)
+            if vendor is not None:
+                self._by_vendor.pop(vendor, None)
 
     def get_many(self, keys: set[str]) -> dict[str, CachedDevice | None]:
         now = time.monotonic()
@@ -167,9 +169,9 @@ def _load_devices(keys: list[str]) -> dict[str, CachedDevice]:
 cache = _DeviceCache()
 
 
-def invalidate_device(key: str) -> None:
-    """Forget a device's cached credentials in this process (after rotate / revoke / disable / edit)."""
-    cache.invalidate(key)
+def invalidate_device(key: str, vendor: tuple[str, str] | None = None) -> None:
+    """Forget a device's cached credentials in this process (after create / rotate / revoke / disable)."""
+    cache.invalidate(key, vendor)
 
 
 def device_keys_for_vendor(adapter: str, vendor_ids: set[str]) -> dict[str, str | None]:

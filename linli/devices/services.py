@@ -60,8 +60,8 @@ def new_key(device_type: str) -> str:
     return f"{device_type.replace('_', '-')}-{secrets.token_hex(5)}"
 
 
-def _invalidate_on_commit(key: str) -> None:
-    transaction.on_commit(lambda: ingest.invalidate_device(key))
+def _invalidate_on_commit(key: str, vendor: tuple[str, str] | None = None) -> None:
+    transaction.on_commit(lambda: ingest.invalidate_device(key, vendor))
 
 
 def _estate_in_scope(actor: Actor, estate: Region) -> None:
@@ -140,7 +140,7 @@ def device_create(
     )
     device.save()
     audit.record(Action.CREATE, actor=actor, obj=device, detail={"key": key, "profile": profile.key})
-    _invalidate_on_commit(key)
+    _invalidate_on_commit(key, (adapter, vendor_id) if vendor_id else None)
     return Credentials(device=device, secret=secret)
 
 
@@ -505,6 +505,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
                 )
                 creds.append(Credentials(device=device, secret=secret))
             Device.objects.bulk_create([c.device for c in creds])
+            transaction.on_commit(ingest.cache.clear)  # negative cache entries of the new keys / vendor ids
             job = ImportJob.objects.create(
                 kind=DEVICES_IMPORT_KIND,
                 estate=estate,

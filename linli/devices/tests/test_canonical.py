@@ -52,7 +52,9 @@ def test_malformed_payloads_are_rejected(topic, payload, reason):
 
 
 def test_ts_with_offset_is_converted_to_utc():
-    message, _sig = canonical.decode_payload(TOPIC, b'{"seq": 3, "ts": "2026-05-01T08:00:00+08:00", "values": {"a": 1}}')
+    message, _sig = canonical.decode_payload(
+        TOPIC, b'{"seq": 3, "ts": "2026-05-01T08:00:00+08:00", "values": {"a": 1}}'
+    )
     assert message.ts == datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
 
 

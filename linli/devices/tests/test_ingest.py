@@ -28,7 +28,11 @@ def test_stores_once_per_device_and_seq(world):
     assert sorted(Telemetry.objects.filter(device=dev).values_list("seq", flat=True)) == [1, 2, 3]
     dev.refresh_from_db()
     assert (dev.accepted_count, dev.last_seq, dev.online, dev.battery) == (3, 3, True, 90)
-    assert Telemetry.objects.get(device=dev, seq=1).values == {"smoke_density": 0.2, "temperature": 24.5, "battery": 90}
+    assert Telemetry.objects.get(device=dev, seq=1).values == {
+        "smoke_density": 0.2,
+        "temperature": 24.5,
+        "battery": 90,
+    }
 
 
 def test_events_and_status_update_health(world):
@@ -81,10 +85,13 @@ def test_device_publishing_as_another_is_rejected(world):
 
 
 def test_unknown_device_and_garbage_are_sampled_without_device(world):
-    result = ingest([("linli/v1/x/nobody/telemetry", b'{"seq":1,"ts":1,"values":{"a":1}}'), ("bad", b"zz")], via="mqtt")
+    result = ingest(
+        [("linli/v1/x/nobody/telemetry", b'{"seq":1,"ts":1,"values":{"a":1}}'), ("bad", b"zz")], via="mqtt"
+    )
     assert (result.stored, result.rejected) == (0, 2)
     assert sorted(RejectedMessage.objects.values_list("device_id", "reason")) == [
-        (None, "bad_topic"), (None, "unknown_device")
+        (None, "bad_topic"),
+        (None, "unknown_device"),
     ]
 
 
