@@ -121,11 +121,27 @@ class AlarmFilters(Schema):
     ordering: str | None = Field(None, max_length=20)
 
 
-class ItemsPage(Page):
+class _MappedPage(Page):
+    """``Page`` over a queryset, each item turned into a dict by ``mapper``."""
+
+    mapper = staticmethod(lambda x: x)
+
     def paginate_queryset(self, queryset, pagination, **params):
         out = super().paginate_queryset(queryset, pagination, **params)
-        out["items"] = [alarm_out(a) for a in out["items"]]
+        out["items"] = [self.mapper(a) for a in out["items"]]
         return out
+
+
+class ItemsPage(_MappedPage):
+    mapper = staticmethod(lambda a: alarm_out(a))
+
+
+class RulesPage(_MappedPage):
+    mapper = staticmethod(lambda r: rule_out(r))
+
+
+class HooksPage(_MappedPage):
+    mapper = staticmethod(lambda h: hook_out(h))
 
 
 @router.get("", response={200: list[AlarmOut], **ERRORS}, summary="告警列表")
@@ -188,10 +204,9 @@ class RuleFilters(Schema):
 
 
 @router.get("/rules", response={200: list[RuleOut], **ERRORS}, summary="告警规则列表")
-@paginate(Page)
+@paginate(RulesPage)
 def rule_list(request, filters: Query[RuleFilters]):
-    qs = selectors.rule_list(actor=actor_of(request), profile_id=filters.profile, device_id=filters.device)
-    return [rule_out(r) for r in qs]
+    return selectors.rule_list(actor=actor_of(request), profile_id=filters.profile, device_id=filters.device)
 
 
 def _fields(body: RuleFields) -> dict:
@@ -245,9 +260,9 @@ def hook_out(h) -> dict:
 
 
 @router.get("/webhooks", response={200: list[WebhookOut], **ERRORS}, summary="告警推送地址")
-@paginate(Page)
+@paginate(HooksPage)
 def webhook_list(request, filters: Query[EstateFilter]):
-    return [hook_out(h) for h in selectors.webhook_list(actor=actor_of(request), estate_id=filters.estate)]
+    return selectors.webhook_list(actor=actor_of(request), estate_id=filters.estate)
 
 
 @router.post(
