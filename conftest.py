@@ -36,6 +36,22 @@ def _immediate_tasks(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Reset what lives in the process between tests: the active language (a request in English leaves
+    it set on the thread) and the alarm engine's in-memory caches (row ids are reused after rollbacks)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from linli.alarms import engine
+
+    translation.activate(settings.LANGUAGE_CODE)
+    engine.reset()
+    yield
+    engine.reset()
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 # Roles scoped to one estate (platform and audit admins see everything by design).
 ESTATE_ROLES = [
     Role.PROPERTY_ADMIN,

@@ -16,8 +16,11 @@ from linli.places.models import Region, RegionLevel
 
 
 def _staff(estate: Region, role: str):
-    memberships = (Membership.objects.filter(role=role, is_active=True, scope=estate)
-                   .select_related("user").order_by("user__username"))
+    memberships = (
+        Membership.objects.filter(role=role, is_active=True, scope=estate)
+        .select_related("user")
+        .order_by("user__username")
+    )
     return [m.user for m in memberships]
 
 
@@ -35,4 +38,5 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
         patrols_demo.seed(estate, guards=_staff(estate, Role.GUARD), today=today)
         notices_demo.seed(estate)
         votes_demo.seed(estate)
-        log(f"  {estate.name}: billing, work orders, patrols, notices, votes ({time.monotonic() - started:.1f} s)")
+        seconds = time.monotonic() - started
+        log(f"  {estate.name}: billing, work orders, patrols, notices, votes ({seconds:.1f} s)")

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from linli.demo import generator, server
+from linli.demo import generator, property_services, server
 
 WORKERS = 2
 THREADS = 4
@@ -133,6 +133,9 @@ class Command(BaseCommand):
                 log=self._log,
             )
             generator.write_accounts(path, result.accounts)
+            self.stdout.write(_("正在生成物业服务演示数据（账单、工单、巡检、公告、投票）…"))
+            self.stdout.flush()
+            property_services.seed_all(log=self._log)
             counts = result.counts
             self.stdout.write(
                 _(
