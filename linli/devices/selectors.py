@@ -1,0 +1,391 @@
+"""Reads of the device registry, always through the actor's scope (``Device.path``).
+
+Visibility: ``devices.view`` and the device's path under one of the actor's scope paths; a device of
+another estate is simply not found. Telemetry and events of health-sensitive devices (R65: elderly
+wearables, SOS buttons) additionally need ``alarms.health_view``: the device itself (where it hangs,
+whether it is online) is registry data, what it measured about a person is health data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.models import ImportJob
+from linli.core.querying import apply_ordering
+from linli.core.scoping import Actor
+from linli.devices.models import Device, DeviceEvent, DeviceProfile, DeviceStatus, RejectedMessage, Telemetry
+from linli.devices.services import DEVICES_IMPORT_KIND
+from linli.orgs.roles import Perm
+from linli.places.models import Region, RegionLevel
+
+MAX_ID = 2**63 - 1
+ORDERING = {
+    "name": "name",
+    "key": "key",
+    "floor": "floor",
+    "location": "path",
+    "last_seen_at": "last_seen_at",
+    "battery": "battery",
+    "signal": "signal",
+    "status": "status",
+    "rejected_count": "rejected_count",
+    "created_at": "created_at",
+    "id": "id",
+}
+SERIES_MAX_POINTS = 500
+SERIES_MAX_ROWS = 50_000  # raw rows read for one chart at most (the most recent ones in the range)
+SERIES_MAX_SPAN = timedelta(days=31)
+SERIES_DEFAULT_SPAN = timedelta(hours=24)
+
+
+def _pk(value) -> int:
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    return pk
+
+
+def visible(actor: Actor) -> QuerySet[Device]:
+    actor.require(Perm.DEVICES_VIEW)
+    return actor.scoped(Device.objects.all(), "path")
+
+
+def device_list(
+    *,
+    actor: Actor,
+    estate: int | None = None,
+    building: int | None = None,
+    floor: int | None = None,
+    device_type: str | None = None,
+    profile: int | None = None,
+    online: bool | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[Device]:
+    """Devices in scope, filtered; ``ordering`` is one of ``ORDERING`` (``-`` for descending)."""
+    qs = visible(actor)
+    if status is not None and status not in DeviceStatus.values:
+        raise ValidationFailed(fields={"status": [_("可选值：") + ", ".join(DeviceStatus.values)]})
+    if estate:
+        qs = qs.filter(estate_id=estate)
+    if building:
+        qs = qs.filter(building_id=building)
+    if floor is not None:
+        qs = qs.filter(floor=floor)
+    if device_type:
+        qs = qs.filter(profile__device_type=device_type)
+    if profile:
+        qs = qs.filter(profile_id=profile)
+    if online is not None:
+        qs = qs.filter(online=online)
+    if status:
+        qs = qs.filter(status=status)
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(key__icontains=q) | Q(location__icontains=q))
+    qs = qs.select_related("estate", "building", "profile", "room", "facility")
+    if not ordering:
+        return qs.order_by("path", "floor", "name", "pk")
+    return apply_ordering(qs, ordering, ORDERING, "path")
+
+
+def device_get(*, actor: Actor, pk) -> Device:
+    device = (
+        visible(actor)
+        .select_related("estate", "building", "profile", "room", "facility")
+        .filter(pk=_pk(pk))
+        .first()
+    )
+    if device is None:
+        raise NotFound()
+    return device
+
+
+def can_see_readings(actor: Actor, device: Device) -> bool:
+    """R65: readings and events of health-sensitive devices only for carers / community workers."""
+    return not device.profile.health_sensitive or actor.has(Perm.ALARMS_HEALTH_VIEW)
+
+
+def _require_readings(actor: Actor, device: Device) -> None:
+    if not can_see_readings(actor, device):
+        raise PermissionDenied(_("该设备的数据属于健康信息，仅授权照护人员可见"))
+
+
+def numeric_points_of(profile: DeviceProfile) -> list[dict]:
+    return [p for p in profile.points if p.get("kind", "number") == "number"]
+
+
+def numeric_points(device: Device) -> list[dict]:
+    return numeric_points_of(device.profile)
+
+
+def telemetry_series(
+    *,
+    actor: Actor,
+    device: Device,
+    point: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_points: int = SERIES_MAX_POINTS,
+) -> dict:
+    """One numeric point of a device over [since, until) (default: the last 24 h, at most 31 days),
+    downsampled to at most ``max_points`` bucket averages (with each bucket's min and max).
+
+    Reads at most ``SERIES_MAX_ROWS`` rows (the most recent in the range; ``truncated`` says so), and
+    only the point's value (``values ->> point``), so the cost is bounded whatever the device sends.
+    """
+    _require_readings(actor, device)
+    spec = device.profile.point(point)
+    if spec is None or spec.get("kind", "number") != "number":
+        raise ValidationFailed(fields={"point": [_("不是该设备的数值监测点")]})
+    until = until or timezone.now()
+    since = since or until - SERIES_DEFAULT_SPAN
+    if since >= until or until - since > SERIES_MAX_SPAN:
+        raise ValidationFailed(fields={"since": [_("时间范围无效（最长 31 天）")]})
+    max_points = max(1, min(max_points, SERIES_MAX_POINTS))
+    rows = list(
+        Telemetry.objects.filter(device=device, ts__gte=since, ts__lt=until, values__has_key=point)
+        .annotate(v=KeyTextTransform(point, "values"))
+        .order_by("-ts")
+        .values_list("ts", "v")[: SERIES_MAX_ROWS + 1]
+    )
+    truncated = len(rows) > SERIES_MAX_ROWS
+    rows = rows[:SERIES_MAX_ROWS]
+    rows.reverse()
+    samples: list[tuple[float, float]] = []
+    for ts, raw in rows:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value):
+            samples.append((ts.timestamp(), value))
+    start, end = since.timestamp(), until.timestamp()
+    if len(samples) <= max_points:
+        bucket = 0
+        out = [{"t": t, "value": v, "min": v, "max": v, "count": 1} for t, v in samples]
+    else:
+        bucket = max(1, math.ceil((end - start) / max_points))
+        acc: dict[int, list[float]] = {}
+        for t, v in samples:
+            b = int((t - start) // bucket)
+            slot = acc.get(b)
+            if slot is None:
+                acc[b] = [v, v, v, 1]
+            else:
+                slot[0] += v
+                slot[1] = min(slot[1], v)
+                slot[2] = max(slot[2], v)
+                slot[3] += 1
+        out = [
+            {"t": start + b * bucket, "value": s / n, "min": lo, "max": hi, "count": int(n)}
+            for b, (s, lo, hi, n) in sorted(acc.items())
+        ]
+    return {
+        "device_id": device.pk,
+        "point": point,
+        "name": spec.get("name", point),
+        "unit": spec.get("unit", ""),
+        "min": spec.get("min"),
+        "max": spec.get("max"),
+        "since": since,
+        "until": until,
+        "bucket_seconds": bucket,
+        "raw_count": len(samples),
+        "truncated": truncated,
+        "points": [{**p, "ts": datetime.fromtimestamp(p["t"], tz=since.tzinfo)} for p in out],
+    }
+
+
+def device_events(*, actor: Actor, device: Device, limit: int | None = None) -> QuerySet[DeviceEvent]:
+    _require_readings(actor, device)
+    qs = DeviceEvent.objects.filter(device=device).order_by("-ts", "-id")
+    return qs[:limit] if limit else qs
+
+
+def device_telemetry_recent(*, actor: Actor, device: Device, limit: int = 10) -> list[Telemetry]:
+    _require_readings(actor, device)
+    return list(Telemetry.objects.filter(device=device).order_by("-ts", "-id")[:limit])
+
+
+def rejected_messages(
+    *, actor: Actor, device: Device | None = None, estate: int | None = None, limit: int | None = None
+) -> QuerySet[RejectedMessage]:
+    """Rejected-message samples of one device, or of every device in scope (optionally one estate).
+
+    Samples without a known device (unknown key, forged topic) belong to no estate and are never
+    listed here: they are platform operations data.
+    """
+    if device is not None:
+        qs = RejectedMessage.objects.filter(device=device)
+    else:
+        devices = visible(actor)
+        if estate:
+            devices = devices.filter(estate_id=estate)
+        qs = RejectedMessage.objects.filter(device__in=devices.values("pk"))
+    qs = qs.select_related("device").order_by("-received_at", "-id")
+    return qs[:limit] if limit else qs
+
+
+# --- profiles ------------------------------------------------------------------------------------
+
+
+def profile_list(*, actor: Actor, device_type: str | None = None) -> QuerySet[DeviceProfile]:
+    """Profiles are shared catalogue data (no estate): every actor with ``devices.view`` sees them."""
+    actor.require(Perm.DEVICES_VIEW)
+    qs = DeviceProfile.objects.all()
+    if device_type:
+        qs = qs.filter(device_type=device_type)
+    return qs.order_by("device_type", "key")
+
+
+def profile_get(*, actor: Actor, pk) -> DeviceProfile:
+    actor.require(Perm.DEVICES_VIEW)
+    profile = DeviceProfile.objects.filter(pk=_pk(pk)).first()
+    if profile is None:
+        raise NotFound()
+    return profile
+
+
+# --- places the console filters by ---------------------------------------------------------------
+
+
+def estate_list(*, actor: Actor) -> QuerySet[Region]:
+    actor.require(Perm.DEVICES_VIEW)
+    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+
+
+def estate_get(*, actor: Actor, pk) -> Region:
+    estate = estate_list(actor=actor).filter(pk=_pk(pk)).first()
+    if estate is None:
+        raise NotFound()
+    return estate
+
+
+def building_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Region]:
+    actor.require(Perm.DEVICES_VIEW)
+    qs = actor.scoped(Region.objects.filter(level=RegionLevel.BUILDING), "path")
+    if estate:
+        qs = qs.filter(parent_id=estate)
+    return qs.select_related("parent").order_by("path")
+
+
+# --- console grouping ----------------------------------------------------------------------------
+
+
+@dataclass
+class FloorGroup:
+    floor: int | None
+    devices: list[Device] = field(default_factory=list)
+
+    @property
+    def online(self) -> int:
+        return sum(1 for d in self.devices if d.online)
+
+
+@dataclass
+class BuildingGroup:
+    estate: Region
+    building: Region | None
+    floors: list[FloorGroup] = field(default_factory=list)
+
+    @property
+    def devices(self) -> int:
+        return sum(len(f.devices) for f in self.floors)
+
+    @property
+    def online(self) -> int:
+        return sum(f.online for f in self.floors)
+
+
+def devices_by_building(devices) -> list[BuildingGroup]:
+    """Group devices (already ordered by path, floor, name) by building, then by floor (top first;
+    devices without a floor last). Devices without a building form the estate's own group."""
+    groups: dict[tuple[int, int | None], BuildingGroup] = {}
+    for d in devices:
+        g = groups.get((d.estate_id, d.building_id))
+        if g is None:
+            g = groups[(d.estate_id, d.building_id)] = BuildingGroup(estate=d.estate, building=d.building)
+        if not g.floors or g.floors[-1].floor != d.floor:
+            match = next((f for f in g.floors if f.floor == d.floor), None)
+            if match is None:
+                match = FloorGroup(floor=d.floor)
+                g.floors.append(match)
+        else:
+            match = g.floors[-1]
+        match.devices.append(d)
+    out = list(groups.values())
+    for g in out:
+        g.floors.sort(key=lambda f: (f.floor is None, -(f.floor or 0)))
+    out.sort(key=lambda g: (g.estate.path, g.building is not None, g.building.path if g.building else ""))
+    return out
+
+
+def device_counts(qs: QuerySet[Device]) -> dict:
+    total = qs.count()
+    online = qs.filter(online=True).count()
+    return {"total": total, "online": online, "offline": total - online}
+
+
+# --- imports -------------------------------------------------------------------------------------
+
+
+def import_job_list(*, actor: Actor) -> QuerySet[ImportJob]:
+    actor.require(Perm.DEVICES_MANAGE)
+    qs = ImportJob.objects.filter(kind=DEVICES_IMPORT_KIND)
+    return (
+        actor.scoped(qs, "estate__path").select_related("estate", "created_by").order_by("-created_at", "-pk")
+    )
+
+
+# --- references of a new device --------------------------------------------------------------------
+
+
+@dataclass
+class Placement:
+    estate: Region
+    profile: DeviceProfile
+    building: Region | None = None
+    room: object | None = None
+    facility: object | None = None
+
+
+def placement_resolve(
+    *,
+    actor: Actor,
+    estate: int,
+    profile: int,
+    building: int | None = None,
+    room: int | None = None,
+    facility: int | None = None,
+) -> Placement:
+    """The objects a new device refers to, each looked up in the actor's scope (404 otherwise).
+    That they belong together (room in the building, building in the estate) is the service's check."""
+    from linli.places.models import Facility, Room
+
+    out = Placement(estate=estate_get(actor=actor, pk=estate), profile=profile_get(actor=actor, pk=profile))
+    if building:
+        out.building = building_list(actor=actor).filter(pk=_pk(building)).first()
+        if out.building is None:
+            raise NotFound()
+    if room:
+        out.room = actor.scoped(Room.objects.all(), "path").filter(pk=_pk(room)).first()
+        if out.room is None:
+            raise NotFound()
+    if facility:
+        out.facility = actor.scoped(Facility.objects.all(), "estate__path").filter(pk=_pk(facility)).first()
+        if out.facility is None:
+            raise NotFound()
+    return out
