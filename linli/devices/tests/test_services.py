@@ -125,7 +125,9 @@ def test_disable_rejects_messages_until_enabled_again(world, django_capture_on_c
 
 
 def _csv(*rows: str) -> bytes:
-    return ("\n".join(["名称,设备类型,设备标识,楼栋,楼层,房号,位置,接入方式,厂商设备号", *rows]) + "\n").encode()
+    return (
+        "\n".join(["名称,设备类型,设备标识,楼栋,楼层,房号,位置,接入方式,厂商设备号", *rows]) + "\n"
+    ).encode()
 
 
 def test_import_registers_every_row_with_its_own_secret(world):
@@ -136,7 +138,9 @@ def test_import_registers_every_row_with_its_own_secret(world):
         f"泵房水压,water_pressure,,{building},-1,,地下泵房,ctwing,860000000000003",
         f"户内燃气,点型可燃气体探测器,imp-gas-1,{building},1,{room},厨房,generic,",
     )
-    outcome = services.devices_import(actor=_admin(world.a), estate=world.a.estate, file_name="d.csv", data=data)
+    outcome = services.devices_import(
+        actor=_admin(world.a), estate=world.a.estate, file_name="d.csv", data=data
+    )
     assert outcome.job.status == ImportJob.Status.APPLIED
     assert (outcome.job.total_rows, outcome.job.created_count) == (3, 3)
     devices = {c.device.name: c for c in outcome.credentials}
@@ -169,7 +173,9 @@ def test_import_with_several_bad_rows_changes_nothing(world):
         f"未知接入,smoke,,{building},3,,,nosuch,",  # row 8
         f"与上行重复,smoke,good-1,{building},3,,,generic,",  # row 9
     )
-    outcome = services.devices_import(actor=_admin(world.a), estate=world.a.estate, file_name="d.csv", data=data)
+    outcome = services.devices_import(
+        actor=_admin(world.a), estate=world.a.estate, file_name="d.csv", data=data
+    )
     assert outcome.job.status == ImportJob.Status.REJECTED
     assert outcome.credentials == []
     assert [(e["row"], e["column"]) for e in outcome.job.errors] == [
@@ -237,7 +243,10 @@ def test_offline_check_marks_silent_devices_offline_after_their_profile_delay(wo
         temp, temp_secret = f.device(world.a, profile="temperature")  # offline after 60 min
         smoke, smoke_secret = f.device(world.a, profile="smoke")  # offline after 1500 min
         ms = int(start.timestamp() * 1000)
-        ingest([_telemetry(temp, temp_secret, 1, ts_ms=ms), _telemetry(smoke, smoke_secret, 1, ts_ms=ms)], via="t")
+        ingest(
+            [_telemetry(temp, temp_secret, 1, ts_ms=ms), _telemetry(smoke, smoke_secret, 1, ts_ms=ms)],
+            via="t",
+        )
     with time_machine.travel(start + timedelta(minutes=59), tick=False):
         early = services.devices_offline_check()
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
