@@ -131,7 +131,7 @@ class Gateway:
             client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
             client.tls_set(ca_certs=os.environ.get("LINLI_MQTT_CA") or None)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=0.2, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -219,7 +219,7 @@ class Gateway:
 
     def _store(self, raw: list[tuple[str, bytes]]) -> None:
         """Ingest ``raw`` until it is committed; bisect around a message that makes ingest fail."""
-        from django.db import close_old_connections, connection
+        from django.db import connection
         from django.db.utils import InterfaceError, OperationalError
 
         ingest = self._ingest_fn()
@@ -234,7 +234,6 @@ class Gateway:
                     connection.close()
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
-                close_old_connections()
                 continue
             except Exception:
                 if len(raw) == 1:
