@@ -134,15 +134,16 @@ def free_port() -> int:
 class PrivateMosquitto:
     """A Mosquitto on a free port with persistence, started and killed by the test only."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: list[str] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="linli-mosq-"))
+        extra = extra or ["allow_anonymous true"]
         self.port = free_port()
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
-                    "allow_anonymous true",
+                    *extra,
                     "persistence true",
                     f"persistence_location {self.dir}/",
                     "autosave_interval 1",
