@@ -281,6 +281,20 @@ def import_template(request):
     return response
 
 
+class RejectedFilters(Schema):
+    estate: Id | None = None
+
+
+@router.get(
+    "/rejected",
+    response={200: list[RejectedOut], **ERRORS},
+    summary="辖区内设备被拒绝的消息样本（可按小区筛选，最新在前）",
+)
+@paginate(Page)
+def rejected_list(request, filters: Query[RejectedFilters]):
+    return selectors.rejected_messages(actor=actor_of(request), estate=filters.estate)
+
+
 @router.get(
     "/{pk}", response={200: DeviceDetailOut, **ERRORS}, summary="设备详情（含运行状态与收发计数，不含密钥）"
 )

@@ -275,3 +275,13 @@ def test_anonymous_is_401(world, client):
     assert client.get(API).status_code == 401
     assert client.get(f"{API}/{dev.pk}").status_code == 401
     assert client.post(f"{API}/{dev.pk}/rotate").status_code == 401
+
+
+def test_rejected_per_estate_lists_only_devices_in_scope(world, admin):
+    mine, _s = f.device(world.a)
+    other, _o = f.device(world.b)
+    _send(mine, "forged", items=[{"values": {"temperature": 1}}])
+    _send(other, "forged", items=[{"values": {"temperature": 1}}])
+    body = admin.get(f"{API}/rejected").json()
+    assert [(r["device_id"], r["reason"]) for r in body["items"]] == [(mine.pk, "bad_signature")]
+    assert admin.get(f"{API}/rejected", {"estate": world.b.estate.pk}).json()["count"] == 0

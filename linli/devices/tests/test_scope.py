@@ -24,7 +24,10 @@ def _expected(role: str, perm: str) -> int:
 
 @pytest.fixture
 def b_device(world):
+    from linli.devices.ingest import record_rejected
+
     dev, secret = f.device(world.b, profile="temperature")
+    record_rejected(reason="bad_signature", topic="linli/v1/b/x/telemetry", sample=b"{}", device_id=dev.pk)
     services.devices_import(
         actor=build_actor(world.b.staff[Role.PROPERTY_ADMIN]),
         estate=world.b.estate,
@@ -83,6 +86,7 @@ def test_api_lists_never_contain_another_estates_devices(world, login, b_device,
     assert [d["id"] for d in response.json()["items"]] == [mine.pk]
     assert client.get(API, {"estate": world.b.estate.pk}).json()["count"] == 0
     assert client.get(API, {"building": world.b.building.pk}).json()["count"] == 0
+    assert client.get(f"{API}/rejected", {"estate": world.b.estate.pk}).json()["count"] == 0
 
 
 @pytest.mark.parametrize("role", ESTATE_ROLES)
