@@ -150,10 +150,14 @@ def telemetry_series(
     spec = device.profile.point(point)
     if spec is None or spec.get("kind", "number") != "number":
         raise ValidationFailed(fields={"point": [_("不是该设备的数值监测点")]})
-    until = until or timezone.now()
-    since = since or until - SERIES_DEFAULT_SPAN
+    bad_range = ValidationFailed(fields={"since": [_("时间范围无效（最长 31 天）")]})
+    try:
+        until = _aware(until) if until else timezone.now()
+        since = _aware(since) if since else until - SERIES_DEFAULT_SPAN
+    except (OverflowError, ValueError):
+        raise bad_range from None
     if since >= until or until - since > SERIES_MAX_SPAN:
-        raise ValidationFailed(fields={"since": [_("时间范围无效（最长 31 天）")]})
+        raise bad_range
     max_points = max(1, min(max_points, SERIES_MAX_POINTS))
     rows = list(
         Telemetry.objects.filter(device=device, ts__gte=since, ts__lt=until, values__has_key=point)
@@ -207,6 +211,11 @@ def telemetry_series(
         "truncated": truncated,
         "points": [{**p, "ts": datetime.fromtimestamp(p["t"], tz=since.tzinfo)} for p in out],
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """Query datetimes without an offset are read in the server's time zone."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def device_events(*, actor: Actor, device: Device, limit: int | None = None) -> QuerySet[DeviceEvent]:

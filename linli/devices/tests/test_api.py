@@ -285,3 +285,18 @@ def test_rejected_per_estate_lists_only_devices_in_scope(world, admin):
     body = admin.get(f"{API}/rejected").json()
     assert [(r["device_id"], r["reason"]) for r in body["items"]] == [(mine.pk, "bad_signature")]
     assert admin.get(f"{API}/rejected", {"estate": world.b.estate.pk}).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"point": "temperature", "since": "2026-01-01T00:00:00", "until": "2026-01-02T00:00:00Z"},
+        {"point": "temperature", "until": "0001-01-01T00:00:00Z"},
+        {"point": "temperature", "since": "9999-12-31T23:59:59", "until": "9999-12-31T23:59:59+14:00"},
+    ],
+)
+def test_telemetry_series_edge_datetimes_are_400_or_read_as_local_time(world, admin, query):
+    dev, _s = f.device(world.a, profile="temperature")
+    response = admin.get(f"{API}/{dev.pk}/telemetry", query)
+    expected = 200 if query.get("since") == "2026-01-01T00:00:00" else 400
+    assert response.status_code == expected
