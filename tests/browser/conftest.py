@@ -74,3 +74,28 @@ def phone(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def resident_sign_in(page, live_server, person) -> None:
+    """Sign a resident in on the H5 login page with the code the in-memory SMS sender received."""
+    import re
+
+    from linli.accounts.sms import MemorySmsSender
+
+    page.goto(f"{live_server.url}/h5/login/")
+    page.fill("#id_phone", person.phone)
+    page.click("button[type=submit]")
+    message = next(m for m in reversed(MemorySmsSender.outbox) if m.phone == person.phone)
+    page.fill("#id_code", re.search(r"\b(\d{6})\b", message.message).group(1))
+    page.click("button[type=submit] >> text=登录")
+    page.wait_for_url(re.compile(r"/h5/$"))
+
+
+@pytest.fixture
+def sms_memory(settings):
+    from linli.accounts.sms import MemorySmsSender
+
+    settings.SMS_BACKEND = "linli.accounts.sms.MemorySmsSender"
+    MemorySmsSender.outbox.clear()
+    yield MemorySmsSender.outbox
+    MemorySmsSender.outbox.clear()
