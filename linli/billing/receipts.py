@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A5, landscape
@@ -50,7 +49,10 @@ def receipt_pdf(payment: Payment) -> bytes:
     c.setTitle(f"{_('收据')} {payment.receipt_no}")
     c.setSubject(payment.receipt_no)
     width, height = size
-    company = getattr(settings, "LINLI_COMPANY_NAME", "") or _("物业服务中心")
+    from linli.orgs.selectors import property_company_of
+
+    serving = property_company_of(payment.estate)
+    company = serving.name if serving is not None else _("物业服务中心")
     y = height - 18 * mm
     c.setFont(font, 16)
     c.drawCentredString(width / 2, y, f"{payment.estate.name} {company} {_('收款收据')}")

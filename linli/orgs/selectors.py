@@ -11,8 +11,9 @@ from django.db.models import Q, QuerySet
 
 from linli.core.errors import NotFound
 from linli.core.scoping import Actor
-from linli.orgs.models import Membership, Organization
+from linli.orgs.models import Membership, Organization, OrgKind
 from linli.orgs.roles import Perm
+from linli.places.models import Region
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -88,3 +89,12 @@ def membership_get(*, actor: Actor, membership_id: int) -> Membership:
     if obj is None:
         raise NotFound()
     return obj
+
+
+def property_company_of(estate: Region) -> Organization | None:
+    """The active property company serving ``estate`` (its name goes on receipts and notices)."""
+    return (
+        Organization.objects.filter(kind=OrgKind.PROPERTY_COMPANY, is_active=True, regions=estate)
+        .order_by("pk")
+        .first()
+    )
