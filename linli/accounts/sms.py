@@ -28,8 +28,11 @@ class ConsoleSmsSender(SmsSender):
     """Demo sender: logs the whole message (with the code) at WARNING instead of sending it."""
 
     def send(self, phone: str, message: str) -> None:
-        # The full number is shown on purpose: this sender exists only for demos on one machine.
-        log.warning("SMS to %s: %s", phone, message)
+        # The number is masked like everywhere else (logs hold no raw personal data, R49); the last four
+        # digits are enough for a demo user to find their code.
+        from linli.people.validators import mask_phone
+
+        log.warning("SMS to %s: %s", mask_phone(phone), message)
 
 
 @dataclass(frozen=True)
