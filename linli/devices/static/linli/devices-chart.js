@@ -12,7 +12,7 @@
       })
       .then(function (s) {
         if (!s.points.length) {
-          box.textContent = box.dataset.empty || "暂无数据";
+          box.textContent = box.dataset.empty;
           return;
         }
         var xs = [], avg = [], lo = [], hi = [];
@@ -37,7 +37,7 @@
         new uPlot({ width: width, height: 220, series: series, scales: { x: { time: true } } }, data, box);
       })
       .catch(function (err) {
-        box.textContent = "无法加载数据（" + err.message + "）";
+        box.textContent = box.dataset.error + " (" + err.message + ")";
       });
   }
 
