@@ -1,29 +1,44 @@
-"""Console pages for billing (dashboard with bill runs, fee items, bills, arrears, approvals, counter
-payments, refunds, receipts) and the resident's H5 pages (my bills, pay, simulated cashier, history)."""
+"""Console pages for billing (dashboard with bill runs, fee items, meter readings, bills, arrears,
+approvals, counter payments, refunds, receipts) and the resident's H5 pages (my bills, pay,
+simulated cashier, history)."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linli.billing import receipts, selectors, services
+from linli.billing import imports, receipts, selectors, services
 from linli.billing.models import Adjustment, ApprovalStatus, BillStatus, Channel, FeeKind
-from linli.billing.money import month_of, months_back, yuan
+from linli.billing.money import month_of, months_back, parse_period, yuan
 from linli.billing.providers import get_provider
-from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ValidationFailed,
+)
+from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
 from linli.orgs.roles import Perm
+from linli.places import selectors as places_selectors
+from linli.places.imports import XLSX_CONTENT_TYPE
 
 PAGE_SIZE = 20
 
@@ -184,6 +199,196 @@ def fee_items(request, actor):
             "can_manage": actor.has(Perm.BILLING_MANAGE),
         },
     )
+
+
+READING_KINDS = {FeeKind.WATER.value: gettext_lazy("水表"), FeeKind.ELECTRICITY.value: gettext_lazy("电表")}
+
+
+def _reading_filters(request, actor) -> dict:
+    """Estate (an id outside the scope is a 404), month, meter kind and building of the readings page."""
+    src = request.POST if request.method == "POST" else request.GET
+    estates = selectors.estates(actor=actor)
+    estate_id = _int(src.get("estate"))
+    if estate_id is not None:
+        estate = selectors.estate_get(actor=actor, pk=estate_id)
+    else:
+        estate = estates[0] if estates else None
+    raw_period = (src.get("period") or "").strip()[:10]
+    p = parse_period(raw_period) if raw_period else None
+    period_error = ""
+    if p is not None and p.month_count == 1:
+        period = p.code
+    else:
+        period = months_back(timezone.localdate(), 1)[0]
+        if raw_period:
+            period_error = _("月份格式为 2026-10")
+    kind = src.get("kind") if src.get("kind") in READING_KINDS else FeeKind.WATER.value
+    return {
+        "estates": estates,
+        "estate": estate,
+        "period": period,
+        "period_error": period_error,
+        "kind": kind,
+        "building_id": _int(src.get("building")),
+        "page_number": _int(src.get("page")) or 1,
+    }
+
+
+def _reading_query(f: dict, **extra) -> str:
+    params = {"estate": f["estate"].pk if f["estate"] else "", "period": f["period"], "kind": f["kind"]}
+    if f["building_id"]:
+        params["building"] = f["building_id"]
+    params.update(extra)
+    return urlencode(params)
+
+
+def _reading_rows(actor, *, estate, period: str, kind: str, rooms: list) -> list[dict]:
+    """One row per room: the month's reading (if any), the latest earlier reading, and whether the month is
+    already billed (then the reading is read-only). Three queries whatever the number of rooms."""
+    ids = [r.pk for r in rooms]
+    readings = selectors.meter_reading_list(actor=actor, estate_id=estate.pk).filter(
+        kind=kind, room_id__in=ids
+    )
+    current = {m.room_id: m for m in readings.filter(period=period)}
+    earlier = readings.filter(period__lt=period)
+    latest = earlier.filter(room_id=OuterRef("room_id")).order_by("-period").values("period")[:1]
+    previous = {m.room_id: m for m in earlier.filter(period=Subquery(latest))}
+    year, month = period.split("-")
+    covering = [period, f"{year}-Q{(int(month) - 1) // 3 + 1}"]
+    billed = set(
+        selectors.bill_list(actor=actor, estate_id=estate.pk)
+        .filter(kind=kind, period__in=covering, room_id__in=ids)
+        .values_list("room_id", flat=True)
+    )
+    rows = []
+    for room in rooms:
+        cur, prev = current.get(room.pk), previous.get(room.pk)
+        start = cur.previous if cur is not None else (prev.current if prev is not None else "")
+        rows.append(
+            {
+                "room": room,
+                "current": cur,
+                "previous": prev,
+                "billed": room.pk in billed,
+                "form_previous": start,
+                "form_current": cur.current if cur is not None else "",
+                "errors": [],
+            }
+        )
+    return rows
+
+
+def _reading_enter(request, actor, f: dict):
+    """Enter or correct one room's reading through the service. Returns (room_id, posted, errors, status)
+    on failure, or a redirect."""
+    room = selectors.room_get(actor=actor, pk=_int(request.POST.get("room")) or 0)
+    posted = {
+        "previous": request.POST.get("previous", "").strip()[:30],
+        "current": request.POST.get("current", "").strip()[:30],
+    }
+    try:
+        services.meter_reading_enter(
+            actor=actor,
+            room=room,
+            kind=request.POST.get("kind", "")[:20],
+            period=request.POST.get("period", "")[:10],
+            previous=posted["previous"],
+            current=posted["current"],
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        errors = [m for msgs in exc.fields.values() for m in msgs] if exc.fields else [exc.message]
+        return room.pk, posted, errors, 409 if isinstance(exc, Conflict) else 400
+    messages.success(
+        request,
+        _("已保存 %(room)s %(period)s 的读数") % {"room": room.standard_address, "period": f["period"]},
+    )
+    return redirect(f"{reverse('billing:readings')}?{_reading_query(f, page=f['page_number'])}")
+
+
+def _reading_import(request, actor, f: dict):
+    """Upload a spreadsheet to the all-or-nothing import service. Returns (job, error, status) or a
+    redirect."""
+    upload = request.FILES.get("file")
+    if upload is None or f["estate"] is None:
+        return None, _("请选择要上传的文件"), 400
+    try:
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise PayloadTooLarge(
+                _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
+            )
+        job = services.meter_readings_import(
+            actor=actor, estate=f["estate"], file_name=upload.name or "", data=upload.read()
+        )
+    except PayloadTooLarge as exc:
+        return None, exc.message, 413
+    if job.status != ImportJob.Status.APPLIED:
+        return job, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}, 422
+    messages.success(request, _("导入成功：新增 %(n)d 条读数") % {"n": job.created_count})
+    return redirect(f"{reverse('billing:readings')}?{_reading_query(f)}")
+
+
+@console_page
+@require_http_methods(["GET", "POST"])
+def readings(request, actor):
+    """抄表: pick estate, month and meter kind; enter or correct each room's reading (read-only once
+    billed) and import a spreadsheet (all or nothing, every rejected row listed)."""
+    actor.require(Perm.BILLING_VIEW)
+    f = _reading_filters(request, actor)
+    estate = f["estate"]
+    status = 200
+    failed_room, posted, row_errors = None, {}, []
+    job, import_error = None, ""
+    if request.method == "POST":
+        actor.require(Perm.BILLING_MANAGE, write=True)
+        if request.POST.get("action") == "import":
+            result = _reading_import(request, actor, f)
+            if not isinstance(result, tuple):
+                return result
+            job, import_error, status = result
+        else:
+            result = _reading_enter(request, actor, f)
+            if not isinstance(result, tuple):
+                return result
+            failed_room, posted, row_errors, status = result
+    context = {
+        **f,
+        "kinds": list(READING_KINDS.items()),
+        "can_manage": actor.has(Perm.BILLING_MANAGE) and not actor.read_only,
+        "job": job,
+        "import_error": import_error,
+        "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        "max_rows": settings.IMPORT_MAX_ROWS,
+        "columns": [h for h, _a in imports.COLUMNS.values()],
+    }
+    if estate is not None:
+        rooms_qs = places_selectors.room_list(actor=actor, estate=estate.pk, building=f["building_id"])
+        page = Paginator(rooms_qs, PAGE_SIZE).get_page(f["page_number"])
+        rows = _reading_rows(actor, estate=estate, period=f["period"], kind=f["kind"], rooms=list(page))
+        for row in rows:
+            if row["room"].pk == failed_room:
+                row.update(
+                    form_previous=posted["previous"], form_current=posted["current"], errors=row_errors
+                )
+        if failed_room is not None and failed_room not in {row["room"].pk for row in rows}:
+            context["enter_error"] = "；".join(row_errors)  # the room is not on this page: show it on top
+        context.update(
+            buildings=list(places_selectors.building_list(actor=actor, estate=estate.pk)),
+            page=page,
+            rows=rows,
+            query=_reading_query(f),
+        )
+    return render(request, "billing/readings.html", context, status=status)
+
+
+@console_page
+def readings_template(request, actor):
+    """The import spreadsheet template, with the headers ``imports.parse_readings`` expects."""
+    actor.require(Perm.BILLING_MANAGE)
+    response = HttpResponse(imports.template_xlsx(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="meter-readings-template.xlsx"'
+    return response
 
 
 @console_page
