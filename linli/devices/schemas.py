@@ -120,7 +120,6 @@ class SeriesOut(Schema):
     until: datetime
     bucket_seconds: int = Field(..., description="0：原始数据点；否则为每个平均值覆盖的秒数")
     raw_count: int
-    truncated: bool
     points: list[SeriesPointOut]
 
 

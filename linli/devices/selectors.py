@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +41,6 @@ ORDERING = {
     "id": "id",
 }
 SERIES_MAX_POINTS = 500
-SERIES_MAX_ROWS = 50_000  # raw rows read for one chart at most (the most recent ones in the range)
 SERIES_MAX_SPAN = timedelta(days=31)
 SERIES_DEFAULT_SPAN = timedelta(hours=24)
 
@@ -143,8 +142,10 @@ def telemetry_series(
     """One numeric point of a device over [since, until) (default: the last 24 h, at most 31 days),
     downsampled to at most ``max_points`` bucket averages (with each bucket's min and max).
 
-    Reads at most ``SERIES_MAX_ROWS`` rows (the most recent in the range; ``truncated`` says so), and
-    only the point's value (``values ->> point``), so the cost is bounded whatever the device sends.
+    At most ``max_points`` readings: returned as they are (``bucket_seconds`` 0). More: the database
+    averages them per bucket over the (device, ts) index range and returns ≤ ``max_points`` rows, so
+    neither the transfer nor the Python work grows with the number of readings. Only the point's
+    value is read, and a non-numeric value is skipped (never a cast error).
     """
     _require_readings(actor, device)
     spec = device.profile.point(point)
@@ -159,44 +160,16 @@ def telemetry_series(
     if since >= until or until - since > SERIES_MAX_SPAN:
         raise bad_range
     max_points = max(1, min(max_points, SERIES_MAX_POINTS))
-    rows = list(
-        Telemetry.objects.filter(device=device, ts__gte=since, ts__lt=until, values__has_key=point)
-        .annotate(v=KeyTextTransform(point, "values"))
-        .order_by("-ts")
-        .values_list("ts", "v")[: SERIES_MAX_ROWS + 1]
-    )
-    truncated = len(rows) > SERIES_MAX_ROWS
-    rows = rows[:SERIES_MAX_ROWS]
-    rows.reverse()
-    samples: list[tuple[float, float]] = []
-    for ts, raw in rows:
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(value):
-            samples.append((ts.timestamp(), value))
     start, end = since.timestamp(), until.timestamp()
-    if len(samples) <= max_points:
+    raw = _series_raw(device.pk, point, since, until, max_points + 1)
+    if len(raw) <= max_points:
         bucket = 0
-        out = [{"t": t, "value": v, "min": v, "max": v, "count": 1} for t, v in samples]
+        out = [{"t": t, "value": v, "min": v, "max": v, "count": 1} for t, v in raw]
+        raw_count = len(raw)
     else:
         bucket = max(1, math.ceil((end - start) / max_points))
-        acc: dict[int, list[float]] = {}
-        for t, v in samples:
-            b = int((t - start) // bucket)
-            slot = acc.get(b)
-            if slot is None:
-                acc[b] = [v, v, v, 1]
-            else:
-                slot[0] += v
-                slot[1] = min(slot[1], v)
-                slot[2] = max(slot[2], v)
-                slot[3] += 1
-        out = [
-            {"t": start + b * bucket, "value": s / n, "min": lo, "max": hi, "count": int(n)}
-            for b, (s, lo, hi, n) in sorted(acc.items())
-        ]
+        out = _series_buckets(device.pk, point, since, until, start, bucket)
+        raw_count = sum(p["count"] for p in out)
     return {
         "device_id": device.pk,
         "point": point,
@@ -207,10 +180,68 @@ def telemetry_series(
         "since": since,
         "until": until,
         "bucket_seconds": bucket,
-        "raw_count": len(samples),
-        "truncated": truncated,
+        "raw_count": raw_count,
         "points": [{**p, "ts": datetime.fromtimestamp(p["t"], tz=since.tzinfo)} for p in out],
     }
+
+
+# The point's numeric value, NULL when the row lacks it or holds a non-number (never a cast error).
+_VALUE_SQL = {
+    "postgresql": "CASE WHEN jsonb_typeof(t.\"values\" -> %s) = 'number' "
+    'THEN (t."values" ->> %s)::double precision END',
+    "sqlite": "CASE WHEN json_type(t.\"values\", %s) IN ('integer', 'real') "
+    'THEN CAST(json_extract(t."values", %s) AS REAL) END',
+}
+_EPOCH_SQL = {
+    "postgresql": "EXTRACT(EPOCH FROM t.ts)::double precision",
+    # Whole seconds plus milliseconds, exact (julianday arithmetic would be off by microseconds).
+    "sqlite": "(CAST(strftime('%%s', t.ts) AS REAL)"
+    " + strftime('%%f', t.ts) - CAST(strftime('%%S', t.ts) AS REAL))",
+}
+
+
+def _series_sql(point: str) -> tuple[str, str, list]:
+    vendor = connection.vendor if connection.vendor in _VALUE_SQL else "sqlite"
+    arg = point if vendor == "postgresql" else '$."' + point + '"'
+    return _VALUE_SQL[vendor], _EPOCH_SQL[vendor], [arg, arg]
+
+
+def _db_dt(moment: datetime):
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _series_raw(device_id: int, point: str, since: datetime, until: datetime, limit: int) -> list:
+    """Up to ``limit`` raw (epoch seconds, value) pairs of the point, oldest first."""
+    value, epoch, args = _series_sql(point)
+    table = Telemetry._meta.db_table
+    sql = (
+        f"SELECT {epoch} AS e, v FROM (SELECT t.ts, {value} AS v FROM {table} t "  # noqa: S608
+        "WHERE t.device_id = %s AND t.ts >= %s AND t.ts < %s) t WHERE v IS NOT NULL ORDER BY t.ts LIMIT %s"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [*args, device_id, _db_dt(since), _db_dt(until), limit])
+        return [(float(e), float(v)) for e, v in cur.fetchall() if math.isfinite(float(v))]
+
+
+def _series_buckets(
+    device_id: int, point: str, since: datetime, until: datetime, start: float, bucket: int
+) -> list[dict]:
+    """Average, min, max and count of the point per ``bucket`` seconds from ``start``, computed by
+    the database over the (device, ts) index range: one row per non-empty bucket."""
+    value, epoch, args = _series_sql(point)
+    table = Telemetry._meta.db_table
+    sql = (
+        f"SELECT b, AVG(v), MIN(v), MAX(v), COUNT(v) FROM (SELECT FLOOR(({epoch} - %s) / %s) AS b, "  # noqa: S608
+        f"{value} AS v FROM {table} t WHERE t.device_id = %s AND t.ts >= %s AND t.ts < %s) x "
+        "WHERE v IS NOT NULL GROUP BY b ORDER BY b"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [start, bucket, *args, device_id, _db_dt(since), _db_dt(until)])
+        rows = cur.fetchall()
+    return [
+        {"t": start + int(b) * bucket, "value": float(a), "min": float(lo), "max": float(hi), "count": int(n)}
+        for b, a, lo, hi, n in rows
+    ]
 
 
 def _aware(moment: datetime) -> datetime:
