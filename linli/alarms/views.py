@@ -4,11 +4,8 @@ history with statistics, rules, and the fire-safety overview per estate."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,27 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.alarms import selectors, services
 from linli.alarms.models import Severity
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.scoping import build_actor
+from linli.core.views import staff_page
 from linli.orgs.roles import Perm, Role
 
 PAGE_SIZE = 30
-
-
-def page(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.must_change_password:
-            return redirect("accounts:password_change")
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
 
 
 def _int(value) -> int | None:
@@ -66,7 +46,7 @@ def _error(exc: DomainError) -> str:
     return exc.message
 
 
-@page
+@staff_page
 @never_cache
 def live(request, actor):
     estate_id = _int(request.GET.get("estate"))
@@ -82,7 +62,7 @@ def live(request, actor):
     return render(request, "alarms/live.html", ctx)
 
 
-@page
+@staff_page
 def detail(request, actor, pk: int):
     alarm = selectors.alarm_get(actor=actor, pk=pk)
     return render(
@@ -98,7 +78,7 @@ def detail(request, actor, pk: int):
     )
 
 
-@page
+@staff_page
 @require_POST
 def act(request, actor, pk: int, op: str):
     alarm = selectors.alarm_get(actor=actor, pk=pk)
@@ -127,7 +107,7 @@ def act(request, actor, pk: int, op: str):
     )
 
 
-@page
+@staff_page
 def history(request, actor):
     g = request.GET
     state = g.get("state") if g.get("state") in selectors.STATES else "all"
@@ -165,7 +145,7 @@ def history(request, actor):
     )
 
 
-@page
+@staff_page
 def rules(request, actor):
     qs = selectors.rule_list(
         actor=actor, profile_id=_int(request.GET.get("profile")), device_id=_int(request.GET.get("device"))
@@ -175,7 +155,7 @@ def rules(request, actor):
     )
 
 
-@page
+@staff_page
 @require_http_methods(["POST"])
 def rule_toggle(request, actor, pk: int):
     rule = selectors.rule_get(actor=actor, pk=pk)
@@ -205,13 +185,13 @@ def _demo_allowed(actor) -> bool:
     )
 
 
-@page
+@staff_page
 def fire_overview(request, actor):
     cards = selectors.fire_overview(actor=actor, estate_id=_int(request.GET.get("estate")))
     return render(request, "alarms/fire_overview.html", {"cards": cards, "demo_button": _demo_allowed(actor)})
 
 
-@page
+@staff_page
 @require_POST
 def fire_scenario(request, actor, estate_id: int):
     estate = selectors.estate_in_scope(actor=actor, pk=estate_id)

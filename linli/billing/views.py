@@ -5,13 +5,10 @@ simulated cashier, history)."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
@@ -35,42 +32,12 @@ from linli.core.errors import (
     ValidationFailed,
 )
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
+from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
 from linli.places.imports import XLSX_CONTENT_TYPE
 
 PAGE_SIZE = 20
-
-
-def _page(request, actor, view, *args, **kwargs):
-    try:
-        return view(request, actor, *args, **kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
-
-
-def console_page(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        return _page(request, build_actor(request.user), view, *args, **kwargs)
-
-    return wrapper
-
-
-def h5_page(view):
-    @login_required(login_url="h5:login")
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        actor = build_actor(request.user)
-        if not actor.is_resident:
-            raise Http404()
-        return _page(request, actor, view, *args, **kwargs)
-
-    return wrapper
 
 
 def _int(value: str | None) -> int | None:
@@ -115,7 +82,7 @@ def _paged(request, qs):
 # --- console -------------------------------------------------------------------------------------
 
 
-@console_page
+@staff_page
 def dashboard(request, actor):
     actor.require(Perm.BILLING_VIEW)
     estates, estate = _estate_choice(request, actor)
@@ -140,7 +107,7 @@ def dashboard(request, actor):
     return render(request, "billing/dashboard.html", context)
 
 
-@console_page
+@staff_page
 @require_POST
 def run_start(request, actor):
     estate = selectors.estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
@@ -152,13 +119,13 @@ def run_start(request, actor):
     return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}&run={run.pk}")
 
 
-@console_page
+@staff_page
 def run_progress(request, actor, pk: int):
     run = selectors.bill_run_get(actor=actor, pk=pk)
     return render(request, "billing/_run_progress.html", {"run": run})
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def fee_items(request, actor):
     actor.require(Perm.BILLING_VIEW)
@@ -329,7 +296,7 @@ def _reading_import(request, actor, f: dict):
     return redirect(f"{reverse('billing:readings')}?{_reading_query(f)}")
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def readings(request, actor):
     """抄表: pick estate, month and meter kind; enter or correct each room's reading (read-only once
@@ -382,7 +349,7 @@ def readings(request, actor):
     return render(request, "billing/readings.html", context, status=status)
 
 
-@console_page
+@staff_page
 def readings_template(request, actor):
     """The import spreadsheet template, with the headers ``imports.parse_readings`` expects."""
     actor.require(Perm.BILLING_MANAGE)
@@ -391,7 +358,7 @@ def readings_template(request, actor):
     return response
 
 
-@console_page
+@staff_page
 def bills(request, actor):
     actor.require(Perm.BILLING_VIEW)
     g = request.GET
@@ -417,7 +384,7 @@ def bills(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def bill_detail(request, actor, pk: int):
     bill = selectors.bill_get(actor=actor, pk=pk)
@@ -452,7 +419,7 @@ def bill_detail(request, actor, pk: int):
     )
 
 
-@console_page
+@staff_page
 def arrears(request, actor):
     estates, estate = _estate_choice(request, actor)
     actor.require(Perm.BILLING_VIEW)
@@ -464,7 +431,7 @@ def arrears(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def adjustments(request, actor):
     actor.require(Perm.BILLING_VIEW)
@@ -497,7 +464,7 @@ def adjustments(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def counter(request, actor):
     actor.require(Perm.BILLING_MANAGE)
@@ -544,7 +511,7 @@ def counter(request, actor):
     )
 
 
-@console_page
+@staff_page
 def payments(request, actor):
     actor.require(Perm.BILLING_VIEW)
     qs = selectors.payment_list(actor=actor, estate_id=_int(request.GET.get("estate")))
@@ -555,7 +522,7 @@ def payments(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def refunds(request, actor):
     actor.require(Perm.BILLING_VIEW)
@@ -600,7 +567,7 @@ def _pdf(payment) -> HttpResponse:
     return response
 
 
-@console_page
+@staff_page
 def receipt(request, actor, pk: int):
     payment = selectors.payment_get(actor=actor, pk=pk)
     try:
@@ -612,7 +579,7 @@ def receipt(request, actor, pk: int):
 # --- resident H5 ---------------------------------------------------------------------------------
 
 
-@h5_page
+@resident_page
 def h5_home(request, actor):
     return render(
         request,
@@ -626,7 +593,7 @@ def h5_home(request, actor):
     )
 
 
-@h5_page
+@resident_page
 @require_POST
 def h5_pay(request, actor):
     try:
@@ -641,7 +608,7 @@ def h5_pay(request, actor):
     return redirect(order.pay_url)
 
 
-@h5_page
+@resident_page
 @require_http_methods(["GET", "POST"])
 def h5_cashier(request, actor, out_trade_no: str):
     """The simulated provider's cashier: confirming makes the provider send its signed notification."""
@@ -659,7 +626,7 @@ def h5_cashier(request, actor, out_trade_no: str):
     )
 
 
-@h5_page
+@resident_page
 def h5_payments(request, actor):
     return render(
         request,
@@ -668,7 +635,7 @@ def h5_payments(request, actor):
     )
 
 
-@h5_page
+@resident_page
 def h5_receipt(request, actor, pk: int):
     payment = selectors.my_payment_get(actor=actor, pk=pk)
     try:

@@ -4,66 +4,22 @@ inbox; H5 pages for residents (my notices, reading one marks it read)."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.scoping import build_actor
+from linli.core.errors import Conflict, ValidationFailed
+from linli.core.views import resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
 from linli.places.models import Region, RegionLevel
 
 PAGE_SIZE = 20
-
-
-def console_page(view):
-    """Signed-in staff page: out-of-scope → 404, missing permission → 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.kind == "resident":
-            raise Http404()
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
-def h5_page(view):
-    """Signed-in resident page (staff are sent to the console); out-of-scope → 404."""
-
-    @never_cache
-    @login_required(login_url="h5:login")
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.kind != "resident":
-            return redirect("console:home")
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
 
 
 def int_or_none(value) -> int | None:
@@ -112,7 +68,7 @@ def _estates(actor) -> list[Region]:
 # --- console: notices --------------------------------------------------------------------------
 
 
-@console_page
+@staff_page
 def notice_list(request, actor):
     g = request.GET
     filters = {
@@ -149,7 +105,7 @@ def _form_values(post) -> dict:
     }
 
 
-@console_page
+@staff_page
 def notice_create(request, actor):
     actor.require("notices.manage")
     estates = _estates(actor)
@@ -190,7 +146,7 @@ def notice_create(request, actor):
     )
 
 
-@console_page
+@staff_page
 def notice_detail(request, actor, pk: int):
     notice = selectors.notice_get(actor=actor, pk=pk)
     errors: dict = {}
@@ -242,7 +198,7 @@ def notice_detail(request, actor, pk: int):
 # --- console: staff inbox ----------------------------------------------------------------------
 
 
-@console_page
+@staff_page
 def inbox(request, actor):
     unread = {"1": True, "0": False}.get(request.GET.get("unread", ""))
     page = Paginator(selectors.staff_notification_list(actor=actor, unread=unread), PAGE_SIZE).get_page(
@@ -259,7 +215,7 @@ def inbox(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_POST
 def inbox_read(request, actor, pk: int):
     n = services.staff_notification_mark_read(actor=actor, notification_id=pk)
@@ -272,7 +228,7 @@ def inbox_read(request, actor, pk: int):
     return redirect("notices:inbox")
 
 
-@console_page
+@staff_page
 @require_POST
 def inbox_read_all(request, actor):
     services.staff_notification_mark_all_read(actor=actor)
@@ -282,7 +238,7 @@ def inbox_read_all(request, actor):
 # --- H5 ----------------------------------------------------------------------------------------
 
 
-@h5_page
+@resident_page
 def h5_home(request, actor):
     from linli.votes.selectors import open_vote_count
 
@@ -299,7 +255,7 @@ def h5_home(request, actor):
     )
 
 
-@h5_page
+@resident_page
 def h5_detail(request, actor, pk: int):
     notice = selectors.my_notice_get(actor=actor, pk=pk)
     receipt = services.notice_mark_read(actor=actor, notice=notice)

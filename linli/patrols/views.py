@@ -5,13 +5,10 @@ page opened by the phone camera from a checkpoint's QR code, and reporting a fin
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.scoping import build_actor
+from linli.core.views import staff_page
 from linli.orgs.roles import Perm
 from linli.patrols import qr, selectors, services
 from linli.patrols.models import RunStatus
@@ -33,26 +30,6 @@ def _error_text(exc: DomainError) -> str:
     if exc.fields:
         return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
     return exc.message
-
-
-def page(view):
-    """Signed-in page: resolves the actor; out of scope → 404, missing permission → 403. Staff with an
-    initial password change it first (the session middleware does so only for /console/)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.must_change_password:
-            return redirect("accounts:password_change")
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
 
 
 def _int(value) -> int | None:
@@ -81,7 +58,7 @@ def _time(value) -> time | None:
 # --- console -------------------------------------------------------------------------------------
 
 
-@page
+@staff_page
 def home(request, actor):
     """Completion dashboard: today's runs with their status; the last 30 days by route and by guard."""
     actor.require(Perm.PATROLS_VIEW)
@@ -108,7 +85,7 @@ def home(request, actor):
     )
 
 
-@page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def routes(request, actor):
     actor.require(Perm.PATROLS_VIEW)
@@ -208,7 +185,7 @@ def _route_post(request, actor, route) -> str:
     return ""
 
 
-@page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def route_detail(request, actor, pk: int):
     route = selectors.route_get(actor=actor, pk=pk)
@@ -242,7 +219,7 @@ def route_detail(request, actor, pk: int):
     return render(request, "patrols/route_detail.html", ctx, status=400 if error else 200)
 
 
-@page
+@staff_page
 def qr_sheet(request, actor, pk: int):
     """Printable sheet: every active checkpoint of a route with its QR code (inline SVG) encoding the
     absolute URL of the scan page."""
@@ -256,7 +233,7 @@ def qr_sheet(request, actor, pk: int):
     return response
 
 
-@page
+@staff_page
 def runs(request, actor):
     actor.require(Perm.PATROLS_VIEW)
     g = request.GET
@@ -286,7 +263,7 @@ def runs(request, actor):
     )
 
 
-@page
+@staff_page
 def run_detail(request, actor, pk: int):
     run = selectors.run_get(actor=actor, pk=pk)
     return render(
@@ -296,7 +273,7 @@ def run_detail(request, actor, pk: int):
     )
 
 
-@page
+@staff_page
 def photo(request, actor, pk: int):
     p = selectors.photo_get(actor=actor, pk=pk)
     response = FileResponse(p.file.open("rb"), content_type=p.content_type)
@@ -315,7 +292,7 @@ def _m_context(**extra) -> dict:
     return {"h5_tabs": tabs, "h5_tab": "runs", **extra}
 
 
-@page
+@staff_page
 @never_cache
 def m_home(request, actor):
     """My runs today, each with its progress."""
@@ -332,7 +309,7 @@ def m_home(request, actor):
     return render(request, "patrols/m_home.html", _m_context(rows=rows, today=timezone.localdate(now)))
 
 
-@page
+@staff_page
 @never_cache
 def m_run(request, actor, pk: int):
     run = selectors.run_get(actor=actor, pk=pk)
@@ -345,7 +322,7 @@ def m_run(request, actor, pk: int):
     )
 
 
-@page
+@staff_page
 @never_cache
 def m_scan(request, actor, code: str):
     """Opened by the phone camera from a checkpoint's QR code: records the check-in (idempotent) and
@@ -362,7 +339,7 @@ def m_scan(request, actor, code: str):
     return render(request, "patrols/m_scan.html", _m_context(result=result))
 
 
-@page
+@staff_page
 @never_cache
 @require_http_methods(["GET", "POST"])
 def m_finding(request, actor, pk: int):

@@ -3,21 +3,17 @@ form, and resident imports with their per-row error report."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, ValidationFailed
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
+from linli.core.views import staff_page
 from linli.orgs.roles import Perm
 from linli.people import imports, selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
@@ -25,23 +21,6 @@ from linli.people.validators import mask_id, mask_name, mask_phone
 from linli.places import selectors as places_selectors
 
 PAGE_SIZE = 20
-
-
-def console_page(view):
-    """Signed-in page: resolves the actor, turns out-of-scope into 404 and missing permission into 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
 
 
 def _int(value: str | None) -> int | None:
@@ -69,7 +48,7 @@ def _person_row(p) -> dict:
     }
 
 
-@console_page
+@staff_page
 def persons(request, actor):
     actor.require(Perm.PEOPLE_VIEW)
     g = request.GET
@@ -142,7 +121,7 @@ def _households_of(actor, person) -> list[dict]:
     ]
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def person_detail(request, actor, pk: int):
     person = selectors.person_get(actor=actor, pk=pk)
@@ -178,7 +157,7 @@ def person_detail(request, actor, pk: int):
     return response
 
 
-@console_page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
     if request.method == "POST":
@@ -210,13 +189,13 @@ def imports_page(request, actor):
     return render(request, "people/imports.html", {"page": page, "estates": estates})
 
 
-@console_page
+@staff_page
 def import_detail(request, actor, pk: int):
     job = selectors.import_get(actor=actor, pk=pk)
     return render(request, "people/import_detail.html", {"job": job})
 
 
-@console_page
+@staff_page
 def import_template(request, actor):
     content = selectors.import_template(actor=actor)
     response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)

@@ -6,50 +6,26 @@ the selectors and services; a domain NotFound becomes a 404 page, PermissionDeni
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from linli.core.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
-from linli.core.scoping import build_actor
+from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.views import staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
 
 PAGE_SIZE = 50
-
-
-def staff_page(view):
-    """Login required, staff only; the actor is passed in; domain errors become 404/403/400 pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.kind != "staff":
-            raise DjangoPermissionDenied(_("仅限工作人员使用"))
-        try:
-            actor = build_actor(request.user)
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except ValidationFailed as exc:
-            return render(request, "places/invalid.html", {"error": exc}, status=400)
-
-    return wrapper
 
 
 def _int(value: str | None) -> int | None:

@@ -3,12 +3,10 @@ residents' privacy centre (隐私中心) in H5."""
 
 from __future__ import annotations
 
-from functools import wraps
 from itertools import groupby
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -17,8 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.catalog import Level, PIType
-from linli.core.errors import DomainError
-from linli.core.scoping import build_actor
+from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.privacy import selectors, services
 from linli.privacy.exports import ExportFile
@@ -31,43 +28,6 @@ def _file(export: ExportFile) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def console_page(view):
-    """Staff console page: residents go to H5; domain errors render as a page with their status."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.kind != "staff":
-            return redirect("h5:home")
-        try:
-            return view(request, build_actor(request.user), *args, **kwargs)
-        except DomainError as exc:
-            return render(request, "privacy/error.html", {"message": exc.message}, status=exc.status)
-
-    return wrapper
-
-
-def h5_page(view):
-    """Resident H5 page: staff are sent to the console."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.kind != "resident":
-            return redirect("console:home")
-        try:
-            return view(request, build_actor(request.user), *args, **kwargs)
-        except DomainError as exc:
-            return render(
-                request,
-                "privacy/h5/error.html",
-                {"message": exc.message, "h5_tab": "privacy"},
-                status=exc.status,
-            )
-
-    return wrapper
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +67,7 @@ class AuditFilterForm(forms.Form):
         ]
 
 
-@console_page
+@staff_page
 @require_GET
 def audit(request, actor):
     actor.require(Perm.AUDIT_VIEW)
@@ -134,7 +94,7 @@ def _catalog_params(request) -> tuple[int | None, bool]:
     return level, request.GET.get("sensitive") == "1"
 
 
-@console_page
+@staff_page
 @require_GET
 def catalog(request, actor):
     level, sensitive_only = _catalog_params(request)
@@ -171,7 +131,7 @@ def catalog(request, actor):
     )
 
 
-@console_page
+@staff_page
 @require_GET
 def catalog_export(request, actor):
     level, sensitive_only = _catalog_params(request)
@@ -184,7 +144,7 @@ def catalog_export(request, actor):
 # ---------------------------------------------------------------------------------------------
 
 
-@h5_page
+@resident_page
 @require_GET
 def h5_home(request, actor):
     person = selectors.my_person(actor=actor)
@@ -200,13 +160,13 @@ def h5_home(request, actor):
     )
 
 
-@h5_page
+@resident_page
 @require_GET
 def h5_export(request, actor):
     return _file(services.subject_export(actor=actor, fmt=request.GET.get("format", "json")))
 
 
-@h5_page
+@resident_page
 @require_POST
 def h5_consent_grant(request, actor, code: str):
     person, guardian = selectors.consent_subject(actor=actor)
@@ -216,7 +176,7 @@ def h5_consent_grant(request, actor, code: str):
     return redirect("h5privacy:home")
 
 
-@h5_page
+@resident_page
 @require_POST
 def h5_consent_withdraw(request, actor, code: str):
     person, guardian = selectors.consent_subject(actor=actor)

@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.notices.views import console_page, h5_page, int_or_none, parse_local_datetime
+from linli.core.views import resident_page, staff_page
+from linli.notices.views import int_or_none, parse_local_datetime
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
 from linli.votes import selectors, services
@@ -27,7 +28,7 @@ def _pct(f) -> str:
     return f"{float(f * 100):.2f}%"
 
 
-@console_page
+@staff_page
 def vote_list(request, actor):
     g = request.GET
     estate_id = int_or_none(g.get("estate"))
@@ -51,7 +52,7 @@ def vote_list(request, actor):
     )
 
 
-@console_page
+@staff_page
 def vote_create(request, actor):
     actor.require(Perm.VOTES_MANAGE)
     errors: dict = {}
@@ -80,7 +81,7 @@ def vote_create(request, actor):
     )
 
 
-@console_page
+@staff_page
 def vote_detail(request, actor, pk: int):
     vote = selectors.vote_get(actor=actor, pk=pk)
     if request.method == "POST":
@@ -116,13 +117,13 @@ def vote_detail(request, actor, pk: int):
 # --- H5 ----------------------------------------------------------------------------------------
 
 
-@h5_page
+@resident_page
 def h5_list(request, actor):
     page = Paginator(selectors.my_votes(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "votes/h5_list.html", {"page": page, "h5_tab": "notices"})
 
 
-@h5_page
+@resident_page
 def h5_vote(request, actor, pk: int):
     mv = selectors.my_vote_get(actor=actor, pk=pk)
     error = ""
@@ -141,7 +142,7 @@ def h5_vote(request, actor, pk: int):
     )
 
 
-@h5_page
+@resident_page
 def h5_verify(request, actor, pk: int):
     ver = selectors.vote_verify(actor=actor, pk=pk)
     recomputed = ballot_digest((r[0], r[1]) for r in ver.result.published)

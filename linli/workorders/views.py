@@ -5,11 +5,8 @@ render; every read goes through the selectors (scope → 404)."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -18,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.scoping import build_actor
+from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders import selectors, services
@@ -27,23 +24,6 @@ from linli.workorders.schemas import technician_label
 
 PAGE_SIZE = 20
 MAX_UPLOAD_READ = 64 * 1024 * 1024
-
-
-def page(view):
-    """Signed-in page: resolves the actor; out of scope → 404, missing permission → 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        actor = build_actor(request.user)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
 
 
 def _int(value) -> int | None:
@@ -89,7 +69,7 @@ def _filters(request) -> dict:
     }
 
 
-@page
+@staff_page
 def board(request, actor):
     filters = _filters(request)
     columns = selectors.board(actor=actor, **filters)
@@ -107,7 +87,7 @@ def board(request, actor):
     return render(request, "workorders/board.html", context)
 
 
-@page
+@staff_page
 def order_list(request, actor):
     g = request.GET
     filters = {
@@ -140,7 +120,7 @@ def order_list(request, actor):
     )
 
 
-@page
+@staff_page
 def my_orders(request, actor):
     """The technician's own open orders and recent completions, laid out for a phone."""
     actor.require(Perm.WORKORDERS_WORK)
@@ -180,7 +160,7 @@ def _detail_context(actor, order) -> dict:
     }
 
 
-@page
+@staff_page
 def detail(request, actor, pk: int):
     order = selectors.workorder_get(actor=actor, pk=pk)
     if actor.is_resident and not actor.has(Perm.WORKORDERS_VIEW):
@@ -188,7 +168,7 @@ def detail(request, actor, pk: int):
     return render(request, "workorders/detail.html", _detail_context(actor, order))
 
 
-@page
+@staff_page
 @require_POST
 def action(request, actor, pk: int):
     """One POST endpoint for the detail page's forms: the transition, comment, charge or photo."""
@@ -253,12 +233,12 @@ def _photo_response(photo):
     return response
 
 
-@page
+@staff_page
 def photo(request, actor, pk: int, photo_pk: int):
     return _photo_response(selectors.workorder_photo_get(actor=actor, order_pk=pk, pk=photo_pk))
 
 
-@page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def create(request, actor):
     """A staff-entered order (phone call at the service desk)."""
@@ -298,7 +278,7 @@ def create(request, actor):
     )
 
 
-@page
+@staff_page
 def workload(request, actor):
     estate_id = _int(request.GET.get("estate"))
     rows = selectors.workload(actor=actor, estate_id=estate_id)
@@ -316,7 +296,7 @@ def _parse_time(value) -> time | None:
         return None
 
 
-@page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def rosters(request, actor):
     estates = list(selectors.estate_list(actor=actor))
@@ -402,7 +382,7 @@ def rosters(request, actor):
     )
 
 
-@page
+@staff_page
 @require_http_methods(["GET", "POST"])
 def sla(request, actor):
     estates = list(selectors.estate_list(actor=actor))
@@ -454,13 +434,13 @@ def _h5_row(order) -> dict:
     return {"order": order, "technician": technician_label(order.assignee)}
 
 
-@page
+@resident_page
 def h5_home(request, actor):
     orders = list(selectors.my_workorders(actor=actor)[:50])
     return _h5(request, "workorders/h5_home.html", {"rows": [_h5_row(o) for o in orders]})
 
 
-@page
+@resident_page
 @require_http_methods(["GET", "POST"])
 def h5_new(request, actor):
     rooms = selectors.my_rooms(actor=actor)
@@ -536,7 +516,7 @@ def _h5_detail_context(order) -> dict:
     }
 
 
-@page
+@resident_page
 @require_http_methods(["GET", "POST"])
 def h5_detail(request, actor, pk: int):
     order = selectors.my_workorder_get(actor=actor, pk=pk)
@@ -568,7 +548,7 @@ def h5_detail(request, actor, pk: int):
     return _h5(request, "workorders/h5_detail.html", _h5_detail_context(order))
 
 
-@page
+@resident_page
 def h5_photo(request, actor, pk: int, photo_pk: int):
     order = selectors.my_workorder_get(actor=actor, pk=pk)
     photo = order.photos.filter(pk=photo_pk).first()

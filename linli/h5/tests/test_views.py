@@ -155,5 +155,5 @@ def test_an_anonymous_visit_to_an_h5_page_signs_in_by_phone_and_returns_there(wo
     code = re.search(r"\d{6}", sms.outbox[-1].message).group(0)
     verified = client.post(reverse("h5:login"), {"action": "verify", "code": code})
 
-    assert first.redirect_chain[-1][0] == reverse("h5:login") + "?next=%2Fh5%2Fprivacy%2F"
+    assert first.redirect_chain[-1][0] == reverse("h5:login") + "?next=/h5/privacy/"
     assert verified.status_code == 302 and verified["Location"] == "/h5/privacy/"

@@ -109,8 +109,8 @@ def test_staff_are_sent_to_the_console(world, login):
 
 
 @pytest.mark.django_db
-def test_anonymous_users_are_sent_to_login(client):
+def test_anonymous_users_are_sent_to_the_phone_login(client):
     response = client.get(reverse("h5privacy:home"))
 
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"] == reverse("h5:login") + "?next=/h5/privacy/"
