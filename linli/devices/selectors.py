@@ -266,14 +266,18 @@ def rejected_messages(
     """Rejected-message samples of one device, or of every device in scope (optionally one estate).
 
     Samples without a known device (unknown key, forged topic) belong to no estate and are never
-    listed here: they are platform operations data.
+    listed here: they are platform operations data. Samples of health-sensitive devices may carry
+    readings (R65): only for actors who may see those readings.
     """
     if device is not None:
+        _require_readings(actor, device)
         qs = RejectedMessage.objects.filter(device=device)
     else:
         devices = visible(actor)
         if estate:
             devices = devices.filter(estate_id=estate)
+        if not actor.has(Perm.ALARMS_HEALTH_VIEW):
+            devices = devices.filter(profile__health_sensitive=False)
         qs = RejectedMessage.objects.filter(device__in=devices.values("pk"))
     qs = qs.select_related("device").order_by("-received_at", "-id")
     return qs[:limit] if limit else qs

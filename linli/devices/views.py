@@ -113,7 +113,7 @@ def _detail(request, actor, device, *, credentials=None, status: int = 200):
         "points": selectors.numeric_points(device) if readings else [],
         "events": selectors.device_events(actor=actor, device=device, limit=20) if readings else [],
         "recent": selectors.device_telemetry_recent(actor=actor, device=device, limit=10) if readings else [],
-        "rejected": selectors.rejected_messages(actor=actor, device=device, limit=20),
+        "rejected": selectors.rejected_messages(actor=actor, device=device, limit=20) if readings else [],
         "credentials": credentials,
     }
     return _no_store(render(request, "devices/detail.html", ctx, status=status))

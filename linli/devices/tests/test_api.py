@@ -193,6 +193,7 @@ def test_health_sensitive_readings_only_for_carers(world, admin, login):
     assert admin.get(f"{API}/{dev.pk}").status_code == 200
     assert admin.get(f"{API}/{dev.pk}/telemetry", {"point": "heart_rate"}).status_code == 403
     assert admin.get(f"{API}/{dev.pk}/events").status_code == 403
+    assert admin.get(f"{API}/{dev.pk}/rejected").status_code == 403
     assert worker.get(f"{API}/{dev.pk}/telemetry", {"point": "heart_rate"}).json()["points"][0]["value"] == 72
     assert [e["event"] for e in worker.get(f"{API}/{dev.pk}/events").json()["items"]] == ["fall"]
 
@@ -299,3 +300,14 @@ def test_telemetry_series_edge_datetimes_are_400_or_read_as_local_time(world, ad
     response = admin.get(f"{API}/{dev.pk}/telemetry", query)
     expected = 200 if query.get("since") == "2026-01-01T00:00:00" else 400
     assert response.status_code == expected
+
+
+def test_rejected_samples_of_health_sensitive_devices_only_for_carers(world, admin, login):
+    wearable, _w = f.device(world.a, profile="wearable")
+    smoke, _s = f.device(world.a)
+    _send(wearable, "forged", items=[{"values": {"heart_rate": 180}}])
+    _send(smoke, "forged", items=[{"values": {"temperature": 1}}])
+    worker = login(world.a.staff[Role.COMMUNITY_WORKER])
+    assert [r["device_id"] for r in admin.get(f"{API}/rejected").json()["items"]] == [smoke.pk]
+    assert {r["device_id"] for r in worker.get(f"{API}/rejected").json()["items"]} == {smoke.pk, wearable.pk}
+    assert worker.get(f"{API}/{wearable.pk}/rejected").json()["count"] == 1

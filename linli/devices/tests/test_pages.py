@@ -138,6 +138,7 @@ def test_health_sensitive_readings_hidden_from_property_staff(world, admin, logi
     property_page = admin.get(reverse("devices:detail", args=[dev.pk]))
     worker_page = login(world.a.staff[Role.COMMUNITY_WORKER]).get(reverse("devices:detail", args=[dev.pk]))
     assert (property_page.context["readings"], property_page.context["points"]) == (False, [])
+    assert (property_page.context["events"], property_page.context["rejected"]) == ([], [])
     assert "telemetry?point=heart_rate" not in property_page.content.decode()
     assert "telemetry?point=heart_rate" in worker_page.content.decode()
 
