@@ -138,7 +138,11 @@ def device_create(
         vendor_id=vendor_id,
         secret=secret,
     )
-    device.save()
+    try:
+        with transaction.atomic():  # a concurrent registration of the same key loses cleanly
+            device.save()
+    except IntegrityError:
+        raise Conflict(_("设备标识或厂商设备号已存在")) from None
     audit.record(Action.CREATE, actor=actor, obj=device, detail={"key": key, "profile": profile.key})
     _invalidate_on_commit(key, (adapter, vendor_id) if vendor_id else None)
     return Credentials(device=device, secret=secret)
