@@ -76,7 +76,7 @@ def _private_mosquitto(tmp: Path) -> subprocess.Popen:
     conf = tmp / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-        f"max_queued_bytes 536870912\nmax_inflight_messages 1000\nmessage_size_limit 8192\n"
+        f"max_queued_bytes 536870912\nmax_inflight_messages 1000\nmax_packet_size 9216\n"
         f"user {getpass.getuser()}\nlog_type error\n"
     )
     proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)])
