@@ -52,6 +52,30 @@ def _fresh_process_state():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _rows_from_data_migrations(request):
+    """Transactional tests flush every table, including rows that data migrations created (built-in device
+    profiles and their default alarm rules); put them back before such a test (the functions are idempotent)."""
+    if not _is_transactional(request):
+        yield
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    importlib.import_module("linli.devices.migrations.0002_builtin_profiles").create_profiles(apps, None)
+    importlib.import_module("linli.alarms.migrations.0002_default_rules").create_rules(apps, None)
+    yield
+
+
 # Roles scoped to one estate (platform and audit admins see everything by design).
 ESTATE_ROLES = [
     Role.PROPERTY_ADMIN,

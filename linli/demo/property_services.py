@@ -1,4 +1,4 @@
-"""Demo data of the property-service modules (issue #3): billed history, work orders, patrols, notices, votes.
+"""Demo data of the service modules: billed history, work orders, patrols, notices, votes, devices.
 
 Each module owns its demo data in ``linli/<app>/demo.py``; this file only finds the demo estates and
 the staff who work there and calls them in order (billing first: private repairs bill into it).
@@ -26,6 +26,7 @@ def _staff(estate: Region, role: str):
 
 def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -> None:
     from linli.billing import demo as billing_demo
+    from linli.devices import demo as devices_demo
     from linli.notices import demo as notices_demo
     from linli.patrols import demo as patrols_demo
     from linli.votes import demo as votes_demo
@@ -38,5 +39,6 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
         patrols_demo.seed(estate, guards=_staff(estate, Role.GUARD), today=today)
         notices_demo.seed(estate)
         votes_demo.seed(estate)
+        devices_demo.seed(estate, log=log)
         seconds = time.monotonic() - started
-        log(f"  {estate.name}: billing, work orders, patrols, notices, votes ({seconds:.1f} s)")
+        log(f"  {estate.name}: billing, work orders, patrols, notices, votes, devices ({seconds:.1f} s)")

@@ -190,16 +190,16 @@ def serve_in_child(
             signal.signal(s, handler)
 
 
-def start_worker() -> subprocess.Popen:
-    """`linli worker` (task queue + periodic jobs) beside the demo's web server, stopped with it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "linli", "worker", "--tick-seconds", "30"],
-        env=os.environ.copy(),
+def start_child(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Another `linli` process beside the demo's web server (worker, gateway), stopped with it."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module, arguments from code
+        [sys.executable, "-m", "linli", *args],
+        env={**os.environ, **(extra_env or {})},
         preexec_fn=_die_with_parent,
     )
 
 
-def stop_worker(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def stop_child(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -60,3 +60,15 @@ def test_tick_command_runs_a_due_job_once(counter_job):
     call_command("tick", only="test.counter", stdout=out)
 
     assert out.getvalue().splitlines() == ["test.counter: run 1", "no job due"]
+
+
+@pytest.mark.django_db
+def test_every_registered_job_of_every_app_runs(world):
+    """Each app's periodic jobs accept ``now`` and finish without error on a small world."""
+    periodic.autodiscover()
+
+    results = periodic.run_due(timezone.now(), force=True)
+
+    assert {name for name in results if name.startswith("test.")} == set()
+    assert [f"{name}: {outcome}" for name, outcome in results.items() if outcome.startswith("error")] == []
+    assert len(results) >= 8

@@ -23,7 +23,7 @@ N_DEVICES = 20
 SEQS = 150  # 3,000 messages at ~1,000/s: the kill lands in the middle
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_broker_kill_and_restart_during_load_loses_no_qos1_message(world, monkeypatch):
     if not __import__("os").path.exists(ms.MOSQUITTO):
         pytest.skip("needs the mosquitto binary")

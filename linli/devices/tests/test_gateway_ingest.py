@@ -28,7 +28,7 @@ def _devices(world, n: int = 2):
     ]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_device_publishing_as_another_is_rejected_and_counted(world, monkeypatch):
     ms.require_local_mosquitto()
     # given devices A and B of estate a and a gateway

@@ -57,7 +57,7 @@ def _start_gateway(name: str, root: str) -> tuple[subprocess.Popen, threading.Ev
     return proc, ready, lines
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_gateway_processes_store_every_message_exactly_once(world):
     if connection.vendor != "postgresql":
         pytest.skip("gateway subprocesses need a database shared between processes (PostgreSQL)")

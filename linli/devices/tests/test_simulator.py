@@ -41,7 +41,7 @@ def _fleet(world):
     return created
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_embedded_broker_and_simulator_store_telemetry_within_seconds(world, tmp_path, monkeypatch):
     monkeypatch.setenv("LINLI_MQTT_TOPIC_ROOT", ms.unique_root())
     # given three devices, the embedded broker, the devices file and a gateway on that broker
@@ -76,7 +76,7 @@ def test_embedded_broker_and_simulator_store_telemetry_within_seconds(world, tmp
     assert stat.S_IMODE((tmp_path / "demo-devices.json").stat().st_mode) == 0o600
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fire_scenario_stores_rising_smoke_and_the_smoke_alarm_event(world, tmp_path, monkeypatch):
     monkeypatch.setenv("LINLI_MQTT_TOPIC_ROOT", ms.unique_root())
     monkeypatch.setattr(simulator, "fire_steps", lambda rng: [(0.05, k, b) for _d, k, b in _STEPS])
@@ -146,7 +146,7 @@ def test_fire_trigger_is_scoped_and_needs_the_permission_and_a_running_simulator
         simulator.fire_scenario_trigger(actor=guard, estate=world.a.estate)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fire_trigger_publishes_the_control_message_the_simulator_listens_to(world, settings, tmp_path):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion

@@ -24,10 +24,13 @@ from django.db import connections
 from django.utils.translation import gettext as _
 
 from linli.demo import generator, property_services, server
+from linli.devices import simulator
+from linli.devices.mqtt import embedded
 
 WORKERS = 2
 THREADS = 4
 ACCOUNTS_FILE = "demo-accounts.json"
+DEVICES_FILE = "demo-devices.json"
 
 
 def _width(text: str) -> int:
@@ -106,13 +109,37 @@ class Command(BaseCommand):
             self.stdout.write(_("居民在 %sh5/login 用手机号登录，验证码打印在服务器日志中。") % url)
             self.stdout.flush()
 
-        worker = server.start_worker()
+        # Devices: the embedded MQTT broker, one gateway storing what devices publish, and (once the site
+        # answers, in this process after the web server has forked) the simulator playing the devices.
+        broker_url, stop_broker = embedded.start_broker(data_dir)
+        devices_file = data_dir / DEVICES_FILE
+        simulator.write_demo_devices(devices_file, broker_url)
+        children = [
+            server.start_child(["worker", "--tick-seconds", "30"]),
+            server.start_child(["gateway", "--id", "linli-demo-gateway"], {"LINLI_MQTT_URL": broker_url}),
+        ]
+        stop_simulator = []
+
+        def ready_with_devices(url: str) -> None:
+            ready(url)
+            public = "mqtt://" + broker_url.split("@")[-1].split("://")[-1]
+            self.stdout.write(
+                _("设备接入：MQTT %(broker)s，设备清单与凭据见 %(file)s")
+                % {"broker": public, "file": devices_file}
+            )
+            self.stdout.flush()
+            stop_simulator.append(simulator.start(broker_url, data_dir))
+
         try:
             code = server.serve_in_child(
-                sock, workers=WORKERS, threads=THREADS, proc_name="linli-demo", on_ready=ready
+                sock, workers=WORKERS, threads=THREADS, proc_name="linli-demo", on_ready=ready_with_devices
             )
         finally:
-            server.stop_worker(worker)
+            for stop in stop_simulator:
+                stop()
+            for child in children:
+                server.stop_child(child)
+            stop_broker()
         if code:
             raise SystemExit(code)
 
