@@ -61,8 +61,8 @@ def _is_transactional(request) -> bool:
 
 @pytest.fixture(autouse=True)
 def _rows_from_data_migrations(request):
-    """Transactional tests flush every table, including rows that data migrations created (built-in device
-    profiles and their default alarm rules); put them back before such a test (the functions are idempotent)."""
+    """Transactional tests flush every table, including rows that data migrations created (built-in
+    device profiles and their default alarm rules); put them back before such a test (idempotent)."""
     if not _is_transactional(request):
         yield
         return
