@@ -2,7 +2,6 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -28,7 +27,7 @@ from linli.alarms.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
 
 router = Router()
 
@@ -116,8 +115,8 @@ class AlarmFilters(Schema):
     cause: str | None = Field(None, max_length=48)
     device: Id | None = None
     building: Id | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
     ordering: str | None = Field(None, max_length=20)
 
 
@@ -174,8 +173,8 @@ def alarm_live(request, filters: Query[LiveFilters]):
 
 
 class StatsFilters(Schema):
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
     estate: Id | None = None
 
 

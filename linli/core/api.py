@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
 from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import AfterValidator
 
 from linli.core.errors import DomainError, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor, build_actor
@@ -125,3 +127,20 @@ class Page(PaginationBase):
             "page_size": pagination.page_size,
             "items": list(queryset[offset : offset + pagination.page_size]),
         }
+
+
+def _query_datetime(value: datetime) -> datetime:
+    """A datetime from a query string: real-world offsets only (±14:00), stored as UTC. PostgreSQL
+    refuses offsets beyond ±15:59, so an absurd one must be a 400, not a database error."""
+    offset = value.utcoffset()
+    if offset is None:
+        return value
+    if abs(offset) > timedelta(hours=14):
+        raise ValueError("时区偏移须在 ±14:00 之内")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("时间超出可表示的范围") from exc
+
+
+QueryDateTime = Annotated[datetime, AfterValidator(_query_datetime)]

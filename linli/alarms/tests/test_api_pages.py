@@ -215,3 +215,16 @@ def test_pages_render(alarms, world, login):
     r = c.post(f"/console/alarms/{alarms['fire'].pk}/ack/", {"note": ""}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200
     assert Alarm.objects.get(pk=alarms["fire"].pk).acked_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "since", ["0036-05-17T18:05:37-23:28", "2026-01-01T00:00:00+15:00", "0001-01-01T00:00:00+01:00"]
+)
+def test_alarm_list_refuses_impossible_time_offsets_with_400(world, login, since):
+    from linli.orgs.roles import Role
+
+    response = login(world.a.staff[Role.PROPERTY_ADMIN]).get("/api/v1/alarms", {"since": since})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"

@@ -3,6 +3,7 @@ under replays and (on PostgreSQL) concurrent delivery."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import date, timedelta
 
@@ -17,6 +18,8 @@ from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.tests import factories as f
 from linli.core.errors import DomainError
 from linli.core.scoping import build_actor
+
+_EXAMPLE = itertools.count()  # a fresh fee-item name per Hypothesis example (one DB transaction)
 
 OPS = st.lists(
     st.one_of(
@@ -50,7 +53,7 @@ def test_ledger_balances_and_notifications_apply_once(world, ops):
     estate = world.a.estate
     clerk, approver = f.clerk(estate), f.manager(estate)
     resident = build_actor(world.a.resident)
-    f.fee_item(estate=estate, late_fee_per_mille="0.5", name=f"物业费-{len(ops)}-{id(ops)}")
+    f.fee_item(estate=estate, late_fee_per_mille="0.5", name=f"物业费-{next(_EXAMPLE)}")
     bills = [f.bill(room=world.a.rooms[0], amount_fen=a) for a in (22375, 15000, 1)]
     Bill.objects.filter(pk__in=[b.pk for b in bills]).update(fee_item=None)
     payments: list[Payment] = []
