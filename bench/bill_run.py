@@ -21,89 +21,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import log, per_database
+
 PG_DB = "linli_bench_bills"
 PERIOD = "2026-10"
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
-
-
-# --- parent: one child per database ------------------------------------------------------------
-
-
-def _pg_admin(url: str):
-    import psycopg
-
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
-
-
-def _run_child(db: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"linli-bench-bills-{db}-") as tmp:
-        out = Path(tmp) / "result.json"
-        env = {
-            **env,
-            "LINLI_DATA_DIR": str(Path(tmp) / "data"),
-            "LINLI_TASKS_BACKEND": "immediate",
-            "PYTHONPATH": str(REPO),
-            "DJANGO_SETTINGS_MODULE": "linli.config.settings",
-            "PYTHONUNBUFFERED": "1",
-        }
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--child",
-            db,
-            "--out",
-            str(out),
-            "--rooms",
-            str(args.rooms),
-        ]
-        started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=REPO, env=env, check=False)
-        if proc.returncode != 0 or not out.exists():
-            return {"error": f"bench child exited with status {proc.returncode}"}
-        result = json.loads(out.read_text())
-        result["wall_s"] = round(time.monotonic() - started, 1)
-        return result
-
-
 def parent(args: argparse.Namespace) -> dict:
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    results: dict[str, dict] = {}
-    if args.only in (None, "sqlite"):
-        log("sqlite: starting")
-        results["sqlite"] = _run_child("sqlite", args, base_env)
-    if args.only in (None, "postgresql"):
-        admin_url = os.environ.get("LINLI_BENCH_PG_URL", PG_DEFAULT)
-        try:
-            with _pg_admin(admin_url) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-                conn.execute(f"CREATE DATABASE {PG_DB}")
-        except Exception as exc:  # unreachable server, no psycopg, no rights: skip with a note
-            log(f"postgresql: skipped ({exc.__class__.__name__}: {exc})")
-            results["postgresql"] = {"skipped": f"PostgreSQL unreachable at {admin_url}: {exc}".strip()}
-        else:
-            bench_url = admin_url.rsplit("/", 1)[0] + "/" + PG_DB
-            log(f"postgresql: starting ({bench_url})")
-            try:
-                results["postgresql"] = _run_child(
-                    "postgresql", args, {**base_env, "LINLI_DATABASE_URL": bench_url}
-                )
-                with _pg_admin(admin_url) as conn:
-                    results["postgresql"]["pg_version"] = conn.execute("SHOW server_version").fetchone()[0]
-            finally:
-                with _pg_admin(admin_url) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    return results
+    return per_database(
+        Path(__file__),
+        ["--rooms", str(args.rooms)],
+        only=args.only,
+        pg_db=PG_DB,
+        extra_env={"LINLI_TASKS_BACKEND": "immediate"},
+    )
 
 
 # --- child: the measurements on one database ---------------------------------------------------

@@ -45,14 +45,11 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import log, per_database
+
 PG_DB = "linli_bench_ingest"
 BATCH = 2000
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
 
 
 def _broker() -> tuple[str, int]:
@@ -88,63 +85,6 @@ def _private_mosquitto(tmp: Path) -> subprocess.Popen:
         except OSError:
             time.sleep(0.05)
     return proc
-
-
-# --- parent ------------------------------------------------------------------------------------
-
-
-def _run_child(db: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"linli-bench-ingest-{db}-") as tmp:
-        out = Path(tmp) / "result.json"
-        env = {
-            **env,
-            "LINLI_DATA_DIR": str(Path(tmp) / "data"),
-            "PYTHONPATH": str(REPO),
-            "DJANGO_SETTINGS_MODULE": "linli.config.settings",
-            "PYTHONUNBUFFERED": "1",
-            "LINLI_LOG_LEVEL": "WARNING",
-        }
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", db, "--out", str(out)]
-        for name in ("messages", "devices", "gateways", "burst_seconds", "latency_probes"):
-            cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-        started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=REPO, env=env, check=False)
-        if proc.returncode != 0 or not out.exists():
-            return {"error": f"bench child exited with status {proc.returncode}"}
-        result = json.loads(out.read_text())
-        result["wall_s"] = round(time.monotonic() - started, 1)
-        return result
-
-
-def parent(args: argparse.Namespace) -> dict:
-    base_env = {
-        k: v for k, v in os.environ.items() if not k.startswith("LINLI_") or k.startswith("LINLI_BENCH")
-    }
-    results: dict[str, dict] = {}
-    if args.only in (None, "postgresql"):
-        import psycopg
-
-        admin_url = os.environ.get("LINLI_BENCH_PG_URL", PG_DEFAULT)
-        try:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-                conn.execute(f"CREATE DATABASE {PG_DB}")
-        except Exception as exc:
-            results["postgresql"] = {"skipped": f"PostgreSQL unreachable at {admin_url}: {exc}"}
-        else:
-            url = admin_url.rsplit("/", 1)[0] + "/" + PG_DB
-            log(f"postgresql: starting ({url})")
-            try:
-                results["postgresql"] = _run_child(
-                    "postgresql", args, {**base_env, "LINLI_DATABASE_URL": url}
-                )
-            finally:
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    if args.only in (None, "sqlite"):
-        log("sqlite: starting")
-        results["sqlite"] = _run_child("sqlite", args, base_env)
-    return results
 
 
 # --- publisher / subscriber processes ------------------------------------------------------------
@@ -262,6 +202,20 @@ def _publish_parallel(root, devices, count, *, procs=2, rate=0.0, start_seq=1, w
     for p in ps:
         p.start()
     return ps, q, per * procs
+
+
+def parent(args: argparse.Namespace) -> dict:
+    child_args: list[str] = []
+    for name in ("messages", "devices", "gateways", "burst_seconds", "latency_probes"):
+        child_args += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    return per_database(
+        Path(__file__),
+        child_args,
+        only=args.only,
+        pg_db=PG_DB,
+        extra_env={"LINLI_LOG_LEVEL": "WARNING"},
+        order=("postgresql", "sqlite"),
+    )
 
 
 # --- child: the measurements on one database -----------------------------------------------------
