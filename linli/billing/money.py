@@ -73,3 +73,9 @@ def months_back(today: date, n: int) -> list[str]:
             y, m = y - 1, 12
         out.append(f"{y}-{m:02d}")
     return list(reversed(out))
+
+
+def periods_covering(month: str) -> list[str]:
+    """The bill periods that cover a month: the month itself and its quarter ("2026-10" → "2026-Q4")."""
+    year, number = month.split("-")
+    return [month, f"{year}-Q{(int(number) - 1) // 3 + 1}"]

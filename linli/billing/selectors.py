@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from linli.billing.models import (
@@ -25,7 +25,7 @@ from linli.billing.models import (
     Refund,
     RefundLine,
 )
-from linli.billing.money import parse_period
+from linli.billing.money import parse_period, periods_covering
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
@@ -489,3 +489,36 @@ def recent_payments(*, actor: Actor, estate_id: int | None = None, limit: int = 
         .filter(status=Payment.Status.PAID)
         .order_by("-paid_at", "-pk")[:limit]
     )
+
+
+def meter_reading_sheet(*, actor: Actor, estate: Region, period: str, kind: str, rooms: list) -> list[dict]:
+    """One row per room: the month's reading (if any), the latest earlier reading, and whether the month is
+    already billed (then the reading is read-only). Three queries whatever the number of rooms."""
+    ids = [r.pk for r in rooms]
+    readings = meter_reading_list(actor=actor, estate_id=estate.pk).filter(kind=kind, room_id__in=ids)
+    current = {m.room_id: m for m in readings.filter(period=period)}
+    earlier = readings.filter(period__lt=period)
+    latest = earlier.filter(room_id=OuterRef("room_id")).order_by("-period").values("period")[:1]
+    previous = {m.room_id: m for m in earlier.filter(period=Subquery(latest))}
+    covering = periods_covering(period)
+    billed = set(
+        bill_list(actor=actor, estate_id=estate.pk)
+        .filter(kind=kind, period__in=covering, room_id__in=ids)
+        .values_list("room_id", flat=True)
+    )
+    rows = []
+    for room in rooms:
+        cur, prev = current.get(room.pk), previous.get(room.pk)
+        start = cur.previous if cur is not None else (prev.current if prev is not None else "")
+        rows.append(
+            {
+                "room": room,
+                "current": cur,
+                "previous": prev,
+                "billed": room.pk in billed,
+                "form_previous": start,
+                "form_current": cur.current if cur is not None else "",
+                "errors": [],
+            }
+        )
+    return rows

@@ -44,7 +44,7 @@ from linli.billing.models import (
     Refund,
     RefundLine,
 )
-from linli.billing.money import month_of, parse_period, per_mille_of, to_fen
+from linli.billing.money import month_of, parse_period, per_mille_of, periods_covering, to_fen
 from linli.billing.providers import InvalidNotification, get_provider
 from linli.core import audit
 from linli.core.audit import Action
@@ -293,7 +293,7 @@ def meter_reading_enter(
         raise ValidationFailed(fields={"current": [_("本期读数不能小于上期读数")]})
     existing = MeterReading.objects.select_for_update().filter(room=room, kind=kind, period=period).first()
     if existing is not None:
-        if Bill.objects.filter(room=room, kind=kind, period__in=_periods_covering(period)).exists():
+        if Bill.objects.filter(room=room, kind=kind, period__in=periods_covering(period)).exists():
             raise Conflict(_("该月读数已出账，不能再修改"))
         existing.previous, existing.current, existing.entered_by = prev, cur, actor.user
         existing.save()
@@ -310,11 +310,6 @@ def meter_reading_enter(
     )
     audit.record(Action.CREATE, actor=actor, obj=reading)
     return reading
-
-
-def _periods_covering(month: str) -> list[str]:
-    y, m = month.split("-")
-    return [month, f"{y}-Q{(int(m) - 1) // 3 + 1}"]
 
 
 def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -> ImportJob:

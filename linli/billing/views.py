@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -209,42 +208,6 @@ def _reading_query(f: dict, **extra) -> str:
     return urlencode(params)
 
 
-def _reading_rows(actor, *, estate, period: str, kind: str, rooms: list) -> list[dict]:
-    """One row per room: the month's reading (if any), the latest earlier reading, and whether the month is
-    already billed (then the reading is read-only). Three queries whatever the number of rooms."""
-    ids = [r.pk for r in rooms]
-    readings = selectors.meter_reading_list(actor=actor, estate_id=estate.pk).filter(
-        kind=kind, room_id__in=ids
-    )
-    current = {m.room_id: m for m in readings.filter(period=period)}
-    earlier = readings.filter(period__lt=period)
-    latest = earlier.filter(room_id=OuterRef("room_id")).order_by("-period").values("period")[:1]
-    previous = {m.room_id: m for m in earlier.filter(period=Subquery(latest))}
-    year, month = period.split("-")
-    covering = [period, f"{year}-Q{(int(month) - 1) // 3 + 1}"]
-    billed = set(
-        selectors.bill_list(actor=actor, estate_id=estate.pk)
-        .filter(kind=kind, period__in=covering, room_id__in=ids)
-        .values_list("room_id", flat=True)
-    )
-    rows = []
-    for room in rooms:
-        cur, prev = current.get(room.pk), previous.get(room.pk)
-        start = cur.previous if cur is not None else (prev.current if prev is not None else "")
-        rows.append(
-            {
-                "room": room,
-                "current": cur,
-                "previous": prev,
-                "billed": room.pk in billed,
-                "form_previous": start,
-                "form_current": cur.current if cur is not None else "",
-                "errors": [],
-            }
-        )
-    return rows
-
-
 def _reading_enter(request, actor, f: dict):
     """Enter or correct one room's reading through the service. Returns (room_id, posted, errors, status)
     on failure, or a redirect."""
@@ -332,7 +295,9 @@ def readings(request, actor):
     if estate is not None:
         rooms_qs = places_selectors.room_list(actor=actor, estate=estate.pk, building=f["building_id"])
         page = Paginator(rooms_qs, PAGE_SIZE).get_page(f["page_number"])
-        rows = _reading_rows(actor, estate=estate, period=f["period"], kind=f["kind"], rooms=list(page))
+        rows = selectors.meter_reading_sheet(
+            actor=actor, estate=estate, period=f["period"], kind=f["kind"], rooms=list(page)
+        )
         for row in rows:
             if row["room"].pk == failed_room:
                 row.update(
