@@ -5,6 +5,7 @@ OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 
 from ninja import NinjaAPI
 
+from linli.access.api import router as access_router
 from linli.accounts.api import router as accounts_router
 from linli.alarms.api import router as alarms_router
 from linli.billing.api import router as billing_router
@@ -12,6 +13,7 @@ from linli.core.api import AUTH, install_error_handlers
 from linli.devices.api import router as devices_router
 from linli.notices.api import router as notices_router
 from linli.orgs.api import router as orgs_router
+from linli.parking.api import router as parking_router
 from linli.patrols.api import router as patrols_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
@@ -43,3 +45,5 @@ api.add_router("/notices", notices_router, tags=["notices"])
 api.add_router("/votes", votes_router, tags=["votes"])
 api.add_router("/devices", devices_router, tags=["devices"])
 api.add_router("/alarms", alarms_router, tags=["alarms"])
+api.add_router("/access", access_router, tags=["access"])
+api.add_router("/parking", parking_router, tags=["parking"])

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "linli.votes",
     "linli.devices",
     "linli.alarms",
+    "linli.access",
+    "linli.parking",
     "linli.console",
     "linli.h5",
     "linli.demo",

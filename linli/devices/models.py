@@ -242,3 +242,63 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.topic}"
+
+
+class CommandKind(models.TextChoices):
+    PUSH_PERSON = "push_person", _("下发人员")
+    DELETE_PERSON = "delete_person", _("删除人员")
+    PUSH_CARD = "push_card", _("下发卡号")
+    DELETE_CARD = "delete_card", _("删除卡号")
+    PUSH_FACE = "push_face", _("下发人脸")
+    DELETE_FACE = "delete_face", _("删除人脸")
+    PUSH_VOICE = "push_voice", _("下发声纹")
+    DELETE_VOICE = "delete_voice", _("删除声纹")
+    OPEN_DOOR = "open_door", _("远程开门")
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", _("待下发")
+    SENT = "sent", _("已下发")
+    ACKED = "acked", _("设备已确认")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class DeviceCommand(models.Model):
+    """A change a door device must apply (person, card, face, voiceprint, remote open), delivered by the
+    device's adapter and acknowledged by the device. Payloads carry pseudonymous ids only
+    (``AccessSubject.pseudonym``), never names or templates: the adapter reads what it must send at
+    delivery time, so a deleted template cannot be sent afterwards. R25: a delete that is not
+    acknowledged in time raises an alarm."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    kind = models.CharField(max_length=16, choices=CommandKind.choices)
+    ref = models.CharField(max_length=64, db_index=True, help_text=_("对象引用，如 face:<匿名编号>"))
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=CommandStatus.choices, default=CommandStatus.PENDING)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    overdue_alarmed = models.BooleanField(default=False)
+
+    catalog = Catalog(
+        purpose=_("门禁设备同步指令（人员、卡、人脸、声纹的下发与删除）"),
+        basis=Basis.CONTRACT,
+        level=Level.L3,
+        retention=_("确认后 1 年"),
+        recipients=_("门禁设备"),
+        note=_("仅含匿名人员编号"),
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["device", "status", "id"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref} → {self.device_id}"

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 TABS = [
     ("home", "h5:home", _("我的家")),
+    ("access", "h5access:code", _("一码通")),
     ("billing", "h5billing:home", _("缴费")),
     ("repairs", "h5repairs:home", _("报修")),
     ("notices", "h5notices:home", _("公告")),

@@ -60,6 +60,15 @@ class Perm:
     ALARMS_HANDLE = "alarms.handle"  # acknowledge, clear, comment, assign
     ALARMS_RULES = "alarms.rules"  # edit rules and overrides
     ALARMS_HEALTH_VIEW = "alarms.health_view"  # health/behaviour alarms of elderly residents (R65)
+    # Entry and exit (issue #5)
+    ACCESS_VIEW = "access.view"  # access points, devices, policies, credentials (masked)
+    ACCESS_MANAGE = "access.manage"  # edit access points, policies, holidays; issue/revoke credentials
+    ACCESS_GUARD = "access.guard"  # gate duty: walk-in visitors, delivery passes, staff-assisted entry
+    ACCESS_EVENTS_VIEW = "access.events_view"  # passage records tied to people (whereabouts, audited)
+    ACCESS_ANALYSIS = "access.analysis"  # flows, visitor statistics and anomalies (aggregates)
+    PARKING_VIEW = "parking.view"
+    PARKING_MANAGE = "parking.manage"  # permits, fee rules, block list
+    PARKING_COLLECT = "parking.collect"  # settle temporary parking at the booth, open the barrier
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}
@@ -159,7 +168,37 @@ _SAFETY: dict[str, set[str]] = {
     Role.SUBDISTRICT_OFFICER: {Perm.DEVICES_VIEW, Perm.ALARMS_VIEW, Perm.ALARMS_HEALTH_VIEW},
     Role.PLATFORM_ADMIN: {Perm.DEVICES_VIEW, Perm.DEVICES_MANAGE, Perm.ALARMS_VIEW, Perm.ALARMS_HANDLE},
 }
+# Entry and exit (issue #5). Passage records are whereabouts (R17): only the roles that need them.
+_ACCESS: dict[str, set[str]] = {
+    Role.PROPERTY_ADMIN: {
+        Perm.ACCESS_VIEW,
+        Perm.ACCESS_MANAGE,
+        Perm.ACCESS_GUARD,
+        Perm.ACCESS_EVENTS_VIEW,
+        Perm.ACCESS_ANALYSIS,
+        Perm.PARKING_VIEW,
+        Perm.PARKING_MANAGE,
+        Perm.PARKING_COLLECT,
+    },
+    Role.CUSTOMER_SERVICE: {Perm.ACCESS_VIEW, Perm.ACCESS_MANAGE, Perm.PARKING_VIEW, Perm.PARKING_MANAGE},
+    Role.TECHNICIAN: {Perm.ACCESS_VIEW},
+    Role.GUARD: {
+        Perm.ACCESS_VIEW,
+        Perm.ACCESS_GUARD,
+        Perm.ACCESS_EVENTS_VIEW,
+        Perm.PARKING_VIEW,
+        Perm.PARKING_COLLECT,
+    },
+    Role.COMMUNITY_WORKER: {Perm.ACCESS_ANALYSIS},
+    Role.SUBDISTRICT_OFFICER: {Perm.ACCESS_ANALYSIS},
+    Role.POLICE_OFFICER: {Perm.ACCESS_ANALYSIS, Perm.ACCESS_EVENTS_VIEW},
+}
 ROLE_PERMISSIONS = {
-    role: frozenset(perms | _PROPERTY_SERVICES.get(role, set()) | _SAFETY.get(role, set()))
+    role: frozenset(
+        perms
+        | _PROPERTY_SERVICES.get(role, set())
+        | _SAFETY.get(role, set())
+        | _ACCESS.get(role, set())
+    )
     for role, perms in ROLE_PERMISSIONS.items()
 }
