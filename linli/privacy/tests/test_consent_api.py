@@ -23,6 +23,7 @@ def test_list_grant_and_withdraw_through_the_api(world, login, django_assert_max
         "health_care",
         "notifications",
         "service_sharing",
+        "voice_access",
     ]
     assert {c["granted"] for c in listed.json()} == {False}
     assert listed.json()[0]["notice"].startswith("处理者：")

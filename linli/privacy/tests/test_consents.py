@@ -14,7 +14,7 @@ from linli.privacy import selectors, services
 from linli.privacy.models import Consent, Purpose
 from linli.privacy.tests import factories as privacy_f
 
-DEFAULT_CODES = ["face_access", "health_care", "notifications", "service_sharing"]
+DEFAULT_CODES = ["face_access", "health_care", "notifications", "service_sharing", "voice_access"]
 
 
 @pytest.mark.django_db
@@ -27,11 +27,29 @@ def test_default_purposes_exist_with_complete_versioned_notices():
         ("health_care", True, 1, False),
         ("notifications", False, 1, False),
         ("service_sharing", False, 1, False),
+        ("voice_access", True, 1, False),
     ]
     assert {p.code: services.notice_missing_sections(p.notice, sensitive=p.sensitive) for p in purposes} == {
         c: [] for c in DEFAULT_CODES
     }
     assert Purpose.objects.get(code="face_access").name == "人脸识别通行"
+    assert "全部设备确认接收后，平台即删除该照片" in Purpose.objects.get(code="face_access").notice
+
+
+@pytest.mark.django_db
+def test_an_installation_on_the_old_face_notice_moves_to_version_2_and_gets_voice_access():
+    migration = importlib.import_module("linli.privacy.migrations.0003_biometric_access_notices")
+    face = Purpose.objects.get(code="face_access")
+    face.notice = face.notice.replace(migration.NEW_FACE_METHOD, migration.OLD_FACE_METHOD)
+    face.save(update_fields=["notice"])
+    Purpose.objects.filter(code="voice_access").delete()
+
+    migration.forwards(django_apps, None)
+    migration.forwards(django_apps, None)
+
+    face.refresh_from_db()
+    assert (face.version, migration.NEW_FACE_METHOD in face.notice) == (2, True)
+    assert Purpose.objects.get(code="voice_access").version == 1
 
 
 @pytest.mark.django_db
