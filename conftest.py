@@ -43,12 +43,18 @@ def _fresh_process_state():
     from django.conf import settings
     from django.utils import translation
 
+    from linli.access import anomalies as access_anomalies
+    from linli.access import policy as access_policy
     from linli.alarms import engine
 
     translation.activate(settings.LANGUAGE_CODE)
     engine.reset()
+    access_policy.reset_shared_cache()
+    access_anomalies.reset_settings_cache()
     yield
     engine.reset()
+    access_policy.reset_shared_cache()
+    access_anomalies.reset_settings_cache()
     translation.activate(settings.LANGUAGE_CODE)
 
 

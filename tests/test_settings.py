@@ -20,7 +20,6 @@ def _prod_env(tmp_path, **overrides) -> dict[str, str]:
             "LINLI_SECRET_KEY": "x9" * 30 + "-production-secret-key-for-the-checklist",
             "LINLI_FIELD_KEYS": f"k1:{key}",
             "LINLI_INDEX_KEY": base64.b64encode(b"i" * 32).decode(),
-            "LINLI_QR_SEED": base64.b64encode(b"q" * 32).decode(),
             "LINLI_ALLOWED_HOSTS": "linli.example.cn",
         }
     )

@@ -273,6 +273,7 @@ class CredentialStatus(models.TextChoices):
     ACTIVE = "active", _("有效")
     SUSPENDED = "suspended", _("已挂失")
     REVOKED = "revoked", _("已注销")
+    REQUESTED = "requested", _("待发放")
 
 
 class Credential(TimeStampedModel):
@@ -337,6 +338,11 @@ class Credential(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not self.path:
+            self.path = self.estate.path
+        super().save(*args, **kwargs)
 
 
 class VisitorKind(models.TextChoices):
@@ -609,6 +615,9 @@ class AnomalyKind(models.TextChoices):
     REPEATED_DENIALS = "repeated_denials", _("多次被拒")
     TAILGATING = "tailgating", _("尾随通行")
     FORCED = "forced", _("强行闯入或门被异常打开")
+    REVERSE = "reverse", _("逆向闯入")
+    CLIMBING = "climbing", _("翻越闸机")
+    DURESS = "duress", _("胁迫报警")
     NOT_SEEN = "not_seen", _("独居老人长时间未出入")
 
 

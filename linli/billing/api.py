@@ -125,8 +125,8 @@ class BillRunOut(Schema):
 class BillOut(Schema):
     id: int
     estate_id: int
-    room_id: int
-    room_address: str = Field(alias="room.standard_address")
+    room_id: int | None
+    room_address: str = ""
     fee_item_id: int | None
     kind: str
     title: str
@@ -140,6 +140,10 @@ class BillOut(Schema):
     outstanding_fen: int
     due_date: date
     status: str
+
+    @staticmethod
+    def resolve_room_address(obj) -> str:
+        return obj.room.standard_address if obj.room_id else ""
 
 
 class ArrearsOut(Schema):
@@ -195,7 +199,7 @@ class OnlineIn(Schema):
 
 class PaymentOut(Schema):
     id: int
-    room_id: int
+    room_id: int | None
     amount_fen: int
     excess_fen: int
     channel: str

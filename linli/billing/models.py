@@ -148,10 +148,16 @@ OPEN_STATUSES = (BillStatus.UNPAID, BillStatus.PARTIAL)
 
 class Bill(TimeStampedModel):
     """One charge to a room for one fee item and period. ``paid_fen``, ``adjusted_fen`` and
-    ``status`` are derived from the ledger rows (allocations, adjustments, refund lines)."""
+    ``status`` are derived from the ledger rows (allocations, adjustments, refund lines).
+
+    ``room`` is empty only for a walk-in charge with no room to bill (temporary parking of a visiting
+    vehicle): such a bill is created when the money is collected, names its origin in
+    ``source_type``/``source_id`` and never counts as a room's arrears."""
 
     estate = models.ForeignKey("places.Region", on_delete=models.PROTECT, related_name="bills")
-    room = models.ForeignKey("places.Room", on_delete=models.PROTECT, related_name="bills")
+    room = models.ForeignKey(
+        "places.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="bills"
+    )
     household = models.ForeignKey(
         "people.Household", null=True, blank=True, on_delete=models.SET_NULL, related_name="bills"
     )
@@ -224,7 +230,8 @@ class Channel(models.TextChoices):
 
 
 class Payment(TimeStampedModel):
-    """Money received for one or more bills (through ``PaymentAllocation`` rows)."""
+    """Money received for one or more bills (through ``PaymentAllocation`` rows); ``room`` is empty
+    for the payment of a walk-in charge (see ``Bill``)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待支付")
@@ -232,7 +239,9 @@ class Payment(TimeStampedModel):
         CLOSED = "closed", _("已关闭")
 
     estate = models.ForeignKey("places.Region", on_delete=models.PROTECT, related_name="payments")
-    room = models.ForeignKey("places.Room", on_delete=models.PROTECT, related_name="payments")
+    room = models.ForeignKey(
+        "places.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     payer_user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="billing_payments"
     )

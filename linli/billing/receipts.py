@@ -69,7 +69,8 @@ def receipt_pdf(payment: Payment) -> bytes:
     c.drawString(15 * mm, y, f"{_('缴费人')}：{_payer(payment)}")
     c.drawRightString(width - 15 * mm, y, f"{_('收款方式')}：{payment.get_channel_display()}")
     y -= 6 * mm
-    c.drawString(15 * mm, y, f"{_('房屋')}：{payment.room.standard_address}")
+    where = payment.room.standard_address if payment.room_id else _("无（临时收费）")
+    c.drawString(15 * mm, y, f"{_('房屋')}：{where}")
     y -= 9 * mm
     c.setFont(font, 10)
     cols = (15 * mm, 80 * mm, 110 * mm, width - 15 * mm)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from linli.billing.models import (
     OPEN_STATUSES,
@@ -259,7 +260,8 @@ def arrears_list(
     (0–30 includes bills not yet due), largest first."""
     actor.require(Perm.BILLING_VIEW)
     today = today or date.today()
-    qs = actor.scoped(Bill.objects.filter(status__in=OPEN_STATUSES), "estate__path")
+    # Walk-in charges (no room, see ``Bill``) are nobody's arrears.
+    qs = actor.scoped(Bill.objects.filter(status__in=OPEN_STATUSES, room__isnull=False), "estate__path")
     if estate_id is not None:
         qs = qs.filter(estate_id=estate_id)
     if building_id is not None:
@@ -328,10 +330,14 @@ def collection_rate(
     out = []
     for r in rows:
         receivable, paid = r["receivable_fen"], r["paid_fen"]
+        if r[keys[0]] is None:  # walk-in charges (temporary parking) have no building
+            key, label = "", _("无房屋（临时停车等）")
+        else:
+            key, label = str(r[keys[0]]), str(r[keys[-1]])
         out.append(
             {
-                "key": str(r[keys[0]]),
-                "label": str(r[keys[-1]]),
+                "key": key,
+                "label": label,
                 "receivable_fen": receivable,
                 "paid_fen": paid,
                 "rate": round(paid / receivable, 4) if receivable else 0.0,

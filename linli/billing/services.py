@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from linli.billing import imports
+from linli.billing import imports, sources
 from linli.billing.models import (
     METER_KINDS,
     OPEN_STATUSES,
@@ -161,6 +161,7 @@ def _bills_refresh(bill_ids) -> None:
         bill.status = _status_of(bill)
         changed.append(bill)
     Bill.objects.bulk_update(changed, ["paid_fen", "adjusted_fen", "status", "updated_at"])
+    sources.notify(changed)
 
 
 def _status_of(bill: Bill) -> str:
@@ -613,13 +614,18 @@ def adjustment_reject(*, actor: Actor, adjustment: Adjustment, note: str = "") -
 # --- payments ----------------------------------------------------------------------------------
 
 
-def _one_room(bills: list[Bill]) -> Room:
+def _one_room(bills: list[Bill]) -> Room | None:
+    """The one room the bills belong to (None: walk-in charges of one estate, see ``Bill``)."""
     if not bills:
         raise ValidationFailed(fields={"bill_ids": [_("请选择账单")]})
     rooms = {b.room_id for b in bills}
-    if len(rooms) != 1:
+    if len(rooms) != 1 or len({b.estate_id for b in bills}) != 1:
         raise ValidationFailed(fields={"bill_ids": [_("一次只能缴纳同一房屋的账单")]})
     return bills[0].room
+
+
+def _payer_path(bills: list[Bill], room: Room | None) -> str:
+    return room.path if room is not None else bills[0].estate.path
 
 
 def _receipt_no(payment: Payment) -> str:
@@ -635,13 +641,13 @@ def payment_create_online(*, actor: Actor, bills: list[Bill]):
     locked = _lock_bills(bills)
     room = _one_room(locked)
     if not actor.is_resident:
-        _check_path(actor, room.path)
+        _check_path(actor, _payer_path(locked, room))
     open_bills = [b for b in locked if b.outstanding_fen > 0]
     if not open_bills:
         raise Conflict(_("所选账单已结清"))
     provider = get_provider()
     payment = Payment.objects.create(
-        estate_id=room.estate_id,
+        estate_id=locked[0].estate_id,
         room=room,
         payer_user=actor.user,
         amount_fen=sum(b.outstanding_fen for b in open_bills),
@@ -752,13 +758,13 @@ def payment_record_counter(
     note = _text(note, field="note", max_length=200, required=False)
     locked = _lock_bills(bills)
     room = _one_room(locked)
-    _check_path(actor, room.path)
+    _check_path(actor, _payer_path(locked, room))
     open_bills = sorted((b for b in locked if b.outstanding_fen > 0), key=lambda b: (b.due_date, b.pk))
     owed = sum(b.outstanding_fen for b in open_bills)
     if amount_fen > owed:
         raise Conflict(_("收款金额超过所选账单的未缴金额（%(owed)s 分）") % {"owed": owed})
     payment = Payment.objects.create(
-        estate_id=room.estate_id,
+        estate_id=locked[0].estate_id,
         room=room,
         amount_fen=amount_fen,
         channel=channel,
@@ -876,7 +882,7 @@ def arrears_remind(*, today: date) -> int:
         "room_id"
     )
     rows = list(
-        Bill.objects.filter(status__in=OPEN_STATUSES, due_date__lt=today)
+        Bill.objects.filter(status__in=OPEN_STATUSES, due_date__lt=today, room__isnull=False)
         .exclude(room_id__in=recent)
         .values("room_id", "estate_id", "estate__name")
         .annotate(
@@ -926,45 +932,75 @@ def arrears_remind(*, today: date) -> int:
     return created
 
 
-# --- one-off charges (work orders) -------------------------------------------------------------
+# --- one-off charges (work orders, parking) ---------------------------------------------------
+
+CHARGE_KINDS = (FeeKind.CHARGE, FeeKind.PARKING)
+
+
+def _require_charge(actor: Actor, kind: str, *, collect: bool = False) -> None:
+    """Who may charge: billing staff always; work-order staff for service charges; parking managers for
+    parking charges to a room (permits); booth staff for collecting parking fees (``collect``)."""
+    if kind not in CHARGE_KINDS:
+        raise ValidationFailed(fields={"kind": [_("无效的收费类型")]})
+    allowed = actor.has(Perm.BILLING_MANAGE)
+    if kind == FeeKind.CHARGE:
+        allowed = allowed or actor.has(Perm.WORKORDERS_MANAGE) or actor.has(Perm.WORKORDERS_WORK)
+    else:
+        allowed = allowed or actor.has(Perm.PARKING_COLLECT if collect else Perm.PARKING_MANAGE)
+    if not allowed:
+        raise PermissionDenied()
+    if actor.read_only:
+        raise PermissionDenied(_("该令牌为只读令牌"))
+
+
+def _existing_charge(source_type: str, source_id: str, *, room_id, amount_fen: int) -> Bill | None:
+    existing = Bill.objects.filter(source_type=source_type, source_id=source_id).first()
+    if existing is not None and (existing.room_id != room_id or existing.amount_fen != amount_fen):
+        raise Conflict(_("该来源已生成不同的费用"))
+    return existing
 
 
 @transaction.atomic
 def charge_create(
-    *, actor: Actor, room: Room, amount_fen: int, title: str, source_type: str, source_id: str
+    *,
+    actor: Actor,
+    room: Room,
+    amount_fen: int,
+    title: str,
+    source_type: str,
+    source_id: str,
+    kind: str = FeeKind.CHARGE,
+    period: str = "",
+    due_date: date | None = None,
 ) -> Bill:
-    """A one-off bill for a room (private repair parts and labour, ...), idempotent per
-    (source_type, source_id): asking again returns the bill created the first time."""
-    if not (
-        actor.has(Perm.BILLING_MANAGE) or actor.has(Perm.WORKORDERS_MANAGE) or actor.has(Perm.WORKORDERS_WORK)
-    ):
-        raise PermissionDenied()
-    if actor.read_only:
-        raise PermissionDenied(_("该令牌为只读令牌"))
+    """A one-off bill for a room (private repair parts and labour, a parking permit term, ...),
+    idempotent per (source_type, source_id): asking again returns the bill created the first time.
+    ``period`` (a month, default this month) and ``due_date`` (default in 15 days) are optional."""
+    _require_charge(actor, kind)
     _check_path(actor, room.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
     title = _text(title, field="title", max_length=200)
     source_type = _text(source_type, field="source_type", max_length=32)
     source_id = _text(str(source_id), field="source_id", max_length=64)
-    existing = Bill.objects.filter(source_type=source_type, source_id=source_id).first()
-    if existing is not None:
-        if existing.room_id != room.pk or existing.amount_fen != amount_fen:
-            raise Conflict(_("该来源已生成不同的费用"))
-        return existing
     today = timezone.localdate()
+    period = _month(period) if period else month_of(today)
+    due_date = due_date or today + timedelta(days=15)
+    existing = _existing_charge(source_type, source_id, room_id=room.pk, amount_fen=amount_fen)
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             bill = Bill.objects.create(
                 estate_id=room.estate_id,
                 room=room,
                 household_id=_latest_households([room.pk]).get(room.pk),
-                kind=FeeKind.CHARGE,
+                kind=kind,
                 title=title,
-                period=month_of(today),
+                period=period,
                 quantity=Decimal(1),
                 unit_price=Decimal(amount_fen) / 100,
                 amount_fen=amount_fen,
-                due_date=today + timedelta(days=15),
+                due_date=due_date,
                 source_type=source_type,
                 source_id=source_id,
             )
@@ -972,3 +1008,105 @@ def charge_create(
         return Bill.objects.get(source_type=source_type, source_id=source_id)
     audit.record(Action.CREATE, actor=actor, obj=bill, detail={"source": f"{source_type}:{source_id}"})
     return bill
+
+
+@transaction.atomic
+def charge_create_walk_in(
+    *, actor: Actor, estate: Region, amount_fen: int, title: str, source_type: str, source_id: str
+) -> Bill:
+    """A parking fee of a vehicle with no room to bill (a visitor's or a passing car), created when
+    the money is collected; idempotent per (source_type, source_id). Due today, billed this month."""
+    _require_charge(actor, FeeKind.PARKING, collect=True)
+    _check_estate(actor, estate)
+    amount_fen = _fen(amount_fen, field="amount_fen")
+    title = _text(title, field="title", max_length=200)
+    source_type = _text(source_type, field="source_type", max_length=32)
+    source_id = _text(str(source_id), field="source_id", max_length=64)
+    existing = _existing_charge(source_type, source_id, room_id=None, amount_fen=amount_fen)
+    if existing is not None:
+        return existing
+    today = timezone.localdate()
+    try:
+        with transaction.atomic():
+            bill = Bill.objects.create(
+                estate=estate,
+                room=None,
+                kind=FeeKind.PARKING,
+                title=title,
+                period=month_of(today),
+                quantity=Decimal(1),
+                unit_price=Decimal(amount_fen) / 100,
+                amount_fen=amount_fen,
+                due_date=today,
+                source_type=source_type,
+                source_id=source_id,
+            )
+    except IntegrityError:
+        return Bill.objects.get(source_type=source_type, source_id=source_id)
+    audit.record(Action.CREATE, actor=actor, obj=bill, detail={"source": f"{source_type}:{source_id}"})
+    return bill
+
+
+@transaction.atomic
+def charge_pay_counter(*, actor: Actor, bill: Bill, channel: str, note: str = "") -> Payment:
+    """Collect the whole open amount of one charge in cash or by transfer (the parking booth, or the
+    billing counter); the receipt number is issued at once."""
+    _require_charge(actor, bill.kind, collect=True)
+    if channel not in (Channel.CASH, Channel.TRANSFER):
+        raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
+    note = _text(note, field="note", max_length=200, required=False)
+    bill = _lock_bills([bill])[0]
+    _check_path(actor, _payer_path([bill], bill.room))
+    amount = bill.outstanding_fen
+    if amount <= 0:
+        raise Conflict(_("所选账单已结清"))
+    payment = Payment.objects.create(
+        estate_id=bill.estate_id,
+        room_id=bill.room_id,
+        amount_fen=amount,
+        channel=channel,
+        out_trade_no=_token("C"),
+        status=Payment.Status.PAID,
+        paid_at=timezone.now(),
+        note=note,
+        created_by=actor.user,
+    )
+    payment.receipt_no = _receipt_no(payment)
+    payment.save(update_fields=["receipt_no"])
+    PaymentAllocation.objects.create(payment=payment, bill=bill, amount_fen=amount)
+    audit.record(
+        Action.CREATE,
+        actor=actor,
+        obj=payment,
+        detail={"channel": channel, "amount_fen": amount, "bill": bill.pk},
+    )
+    _bills_refresh([bill.pk])
+    return payment
+
+
+@transaction.atomic
+def charge_pay_online(*, actor: Actor, bill: Bill):
+    """An online payment order for the open amount of one charge (the payer scans the provider's code
+    at the booth); the provider's notification pays it through ``payment_notify_apply``.
+    Returns (payment, provider order)."""
+    _require_charge(actor, bill.kind, collect=True)
+    bill = _lock_bills([bill])[0]
+    _check_path(actor, _payer_path([bill], bill.room))
+    if bill.outstanding_fen <= 0:
+        raise Conflict(_("所选账单已结清"))
+    provider = get_provider()
+    payment = Payment.objects.create(
+        estate_id=bill.estate_id,
+        room_id=bill.room_id,
+        amount_fen=bill.outstanding_fen,
+        channel=Channel.ONLINE,
+        provider=provider.name,
+        out_trade_no=_token("P"),
+        created_by=actor.user,
+    )
+    PaymentAllocation.objects.create(payment=payment, bill=bill, amount_fen=bill.outstanding_fen)
+    order = provider.create_order(
+        out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen, subject=bill.title[:40]
+    )
+    audit.record(Action.CREATE, actor=actor, obj=payment, detail={"bills": [bill.pk]})
+    return payment, order

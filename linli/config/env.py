@@ -66,7 +66,6 @@ class Secrets:
     field_keys: dict[str, bytes]  # key id -> 32-byte AES key; the first one encrypts
     primary_key_id: str
     index_key: bytes  # HMAC key for blind indexes (exact lookup of encrypted values)
-    qr_signing_seed: bytes
 
 
 def _parse_field_keys(raw: str) -> tuple[dict[str, bytes], str]:
@@ -105,7 +104,6 @@ def load_secrets() -> Secrets:
                 "LINLI_SECRET_KEY": secrets.token_urlsafe(50),
                 "LINLI_FIELD_KEYS": f"k1:{_b64key()}",
                 "LINLI_INDEX_KEY": _b64key(),
-                "LINLI_QR_SEED": _b64key(),
             }
             path.write_text(json.dumps(stored, indent=2))
             path.chmod(0o600)
@@ -127,5 +125,4 @@ def load_secrets() -> Secrets:
         field_keys=keys,
         primary_key_id=primary,
         index_key=index_key,
-        qr_signing_seed=base64.b64decode(pick("LINLI_QR_SEED")),
     )

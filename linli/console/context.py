@@ -39,7 +39,7 @@ NAV = [
     ("access:policies", _("通行规则"), Perm.ACCESS_VIEW),
     ("access:credentials", _("门禁凭证"), Perm.ACCESS_VIEW),
     ("access:analysis", _("出入分析"), Perm.ACCESS_ANALYSIS),
-    ("access:anomalies", _("出入异常"), Perm.ACCESS_ANALYSIS),
+    ("access:anomalies", _("出入异常"), (Perm.ACCESS_ANALYSIS, Perm.ACCESS_GUARD)),
     ("parking:home", _("停车管理"), Perm.PARKING_VIEW),
     (None, _("隐私与安全"), None),
     ("privacy:audit", _("审计日志"), Perm.AUDIT_VIEW),
@@ -61,7 +61,7 @@ def console(request):
         if name is None:
             items.append({"group": label})
             continue
-        if perm and not actor.has(perm):
+        if perm and not any(actor.has(p) for p in (perm if isinstance(perm, tuple) else (perm,))):
             continue
         try:
             url = reverse(name)

@@ -25,9 +25,11 @@ def _staff(estate: Region, role: str):
 
 
 def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -> None:
+    from linli.access import demo as access_demo
     from linli.billing import demo as billing_demo
     from linli.devices import demo as devices_demo
     from linli.notices import demo as notices_demo
+    from linli.parking import demo as parking_demo
     from linli.patrols import demo as patrols_demo
     from linli.votes import demo as votes_demo
     from linli.workorders import demo as workorders_demo
@@ -40,5 +42,10 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
         notices_demo.seed(estate)
         votes_demo.seed(estate)
         devices_demo.seed(estate, log=log)
+        access_demo.seed(estate, log=log)
+        parking_demo.seed(estate, today=today)
         seconds = time.monotonic() - started
-        log(f"  {estate.name}: billing, work orders, patrols, notices, votes, devices ({seconds:.1f} s)")
+        log(
+            f"  {estate.name}: billing, work orders, patrols, notices, votes, devices, access, parking "
+            f"({seconds:.1f} s)"
+        )

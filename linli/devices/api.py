@@ -93,6 +93,22 @@ def ingest_ctwing(request: HttpRequest):
         return _accept_rejected("ctwing", exc, raw)
 
 
+@router.post("/ingest/hikvision/{token}", auth=None, url_name="ingest_hikvision")
+def ingest_hikvision(request: HttpRequest, token: str):
+    """Hikvision ISAPI listening-host push (access events, ANPR); per-device token in the path."""
+    from linli.devices.adapters.hikvision.views import ingest_push
+
+    return ingest_push(request, token)
+
+
+@router.post("/ingest/dahua/{token}", auth=None, url_name="ingest_dahua")
+def ingest_dahua(request: HttpRequest, token: str):
+    """Dahua event HTTP upload / RPC event push; per-device token in the path."""
+    from linli.devices.adapters.dahua.views import ingest_push
+
+    return ingest_push(request, token)
+
+
 @router.get("/ingest/onenet", auth=None, url_name="ingest_onenet_verify")
 def onenet_verify(request: HttpRequest):
     """OneNET URL verification: echo ``msg`` when the signature matches the configured token."""

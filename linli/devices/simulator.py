@@ -475,6 +475,9 @@ def write_demo_devices(path: Path | str, url: str) -> dict:
         ),
         "devices": devices,
     }
+    from linli.access.demo import demo_devices_section  # access points and their controllers (issue #5)
+
+    doc["access_points"] = demo_devices_section()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
-from linli.people import imports
+from linli.people import imports, signals
 from linli.people.models import (
     CareKind,
     CareTag,
@@ -371,6 +372,13 @@ def occupancy_end(*, actor: Actor, occupancy: Occupancy, end_date: date) -> Occu
         subject_person_id=occupancy.person_id,
         detail={"event": "move_out"},
     )
+    if end_date <= timezone.localdate() and not Occupancy.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=timezone.localdate()),
+        person_id=occupancy.person_id,
+        estate_id=occupancy.estate_id,
+    ).exists():
+        # Other apps drop what moving out ends (R28: biometric templates, access credentials).
+        signals.person_moved_out.send(sender=Occupancy, person=occupancy.person, actor=actor)
     return occupancy
 
 

@@ -128,6 +128,11 @@ def consent_withdraw(
         raise NotFound(_("没有可撤回的同意"))
     active.withdrawn_at = timezone.now()
     active.save(update_fields=["withdrawn_at"])
+    if purpose.code in ("face_access", "voice_access"):
+        # R25: the template goes in the same transaction and every door device is told to delete it.
+        from linli.access.biometrics import on_consent_withdrawn
+
+        on_consent_withdrawn(active, actor=actor)
     audit.record(
         Action.CONSENT_WITHDRAW,
         actor=actor,

@@ -95,5 +95,6 @@ def visitor_pass(*, estate, host_person=None, host_room=None, hours: int = 4, ma
         max_entries=max_entries,
         token=qr.new_subject_token(),
         link_hash=kw.pop("link_hash", qr.new_subject_token() * 2),
+        path=kw.pop("path", host_room.path if host_room else estate.path),
         **kw,
     )

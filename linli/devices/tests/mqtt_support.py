@@ -101,6 +101,7 @@ class GatewayThread:
 
     def __init__(self, broker: config.BrokerAddress, root: str, **kwargs) -> None:
         kwargs.setdefault("stats_every", 0)
+        kwargs.setdefault("settle_gc", False)  # do not freeze the test process's garbage collector
         self.gateway = Gateway(
             broker=broker, root=root, client_id=f"linli-test-gw-{uuid.uuid4().hex[:8]}", **kwargs
         )

@@ -30,7 +30,7 @@ def compact(body) -> bytes:
 
 def test_check_adapters_command_passes(capsys):
     call_command("check_adapters")
-    assert "7 adapters OK" in capsys.readouterr().out
+    assert "9 adapters OK" in capsys.readouterr().out
     assert registry.check_all() == []
 
 

@@ -105,3 +105,55 @@ def test_revoked_device_is_rejected(world):
     result = ingest([_msg(dev, secret)], via="mqtt")
     assert dict(result.reasons) == {"bad_signature": 1}
     assert Telemetry.objects.count() == 0
+
+
+def test_large_batch_with_redeliveries_is_stored_once_and_counted(world):
+    # given 40 messages of two devices already stored
+    a, a_secret = f.device(world.a)
+    b, b_secret = f.device(world.a)
+    first = [_msg(d, s, seq=n) for n in range(1, 21) for d, s in ((a, a_secret), (b, b_secret))]
+    assert ingest(first, via="mqtt").stored == 40
+    # when a batch larger than one INSERT (COPY on PostgreSQL) redelivers them among 100 new ones
+    again = [_msg(d, s, seq=n) for n in range(1, 71) for d, s in ((a, a_secret), (b, b_secret))]
+    result = ingest(again, via="mqtt")
+    # then only the new ones are stored, the rest counted as duplicates
+    assert (result.stored, result.duplicates, result.rejected) == (100, 40, 0)
+    assert Telemetry.objects.count() == 140
+    assert sorted(Telemetry.objects.filter(device=a).values_list("seq", flat=True)) == list(range(1, 71))
+    a.refresh_from_db()
+    assert (a.accepted_count, a.last_seq) == (70, 70)
+
+
+def test_large_batch_keeps_text_values_exactly(world):
+    # given an elevator (text points) sending a batch above the single-INSERT size
+    dev, secret = f.device(world.a, profile="elevator")
+    tricky = 'E\\12\t"x"\n電梯'
+    batch = [
+        _msg(dev, secret, seq=n, values={"fault_code": tricky if n % 2 else f"F{n}"}) for n in range(1, 81)
+    ]
+    # when it is ingested
+    result = ingest(batch, via="mqtt")
+    # then backslashes, tabs, quotes, newlines and non-ASCII text come back unchanged
+    assert result.stored == 80
+    assert Telemetry.objects.get(device=dev, seq=1).values == {"fault_code": tricky}
+    assert Telemetry.objects.get(device=dev, seq=2).values == {"fault_code": "F2"}
+
+
+def test_large_event_batch_is_stored_once(world):
+    dev, secret = f.device(world.a)
+    events = [
+        _msg(dev, secret, "event", seq=n, event="self_test", data={"n": n, "t": "a\tb"}) for n in range(1, 71)
+    ]
+    assert ingest(events[:10], via="mqtt").stored == 10
+    result = ingest(events, via="mqtt")
+    assert (result.stored, result.duplicates) == (60, 10)
+    assert DeviceEvent.objects.filter(device=dev).count() == 70
+    assert DeviceEvent.objects.get(device=dev, seq=70).data == {"n": 70, "t": "a\tb"}
+
+
+def test_non_ascii_signature_is_a_rejection_not_an_error(world):
+    dev, _secret = f.device(world.a)
+    topic = canonical.make_topic(estate_code_of(dev.estate), dev.key, "telemetry")
+    payload = f'{{"seq":1,"ts":{NOW_MS},"values":{{"battery":1}},"sig":"签名"}}'
+    result = ingest([(topic, payload.encode())], via="mqtt")
+    assert dict(result.reasons) == {"bad_signature": 1}
