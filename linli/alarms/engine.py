@@ -18,11 +18,14 @@ Decisions are taken under a lock on in-memory state; database writes happen outs
 from __future__ import annotations
 
 import logging
+import operator as op
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -75,14 +78,19 @@ def compare(value: Any, operator: str, limit: float | None) -> bool:
     n = as_number(value)
     if n is None:
         return operator == Operator.NE
-    return {
-        Operator.GT: n > limit,
-        Operator.GE: n >= limit,
-        Operator.LT: n < limit,
-        Operator.LE: n <= limit,
-        Operator.EQ: n == limit,
-        Operator.NE: n != limit,
-    }.get(operator, False)
+    fn = _OPERATORS.get(operator)
+    return fn(n, limit) if fn is not None else False
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    Operator.GT: op.gt,
+    Operator.GE: op.ge,
+    Operator.LT: op.lt,
+    Operator.LE: op.le,
+    Operator.EQ: op.eq,
+    Operator.NE: op.ne,
+}
+_ITEM_ORDER = attrgetter("ts", "seq")
 
 
 def _minutes(text: str) -> int:
@@ -172,6 +180,7 @@ class CRule:
     equipment_fault: bool
     escalate_after_minutes: int | None
     notify_channels: tuple[str, ...]
+    window: timedelta = timedelta(0)  # timedelta(seconds=window_s), made once
 
     @classmethod
     def of(cls, r: AlarmRule) -> CRule:
@@ -199,6 +208,7 @@ class CRule:
             equipment_fault=r.equipment_fault,
             escalate_after_minutes=r.escalate_after_minutes,
             notify_channels=tuple(r.notify_channels or ()),
+            window=timedelta(seconds=r.window_s or 0),
         )
 
     def points(self) -> set[str]:
@@ -215,6 +225,26 @@ class RuleSet:
     by_event: dict[str, list[CRule]] = field(default_factory=dict)
     offline: list[CRule] = field(default_factory=list)
     series_points: dict[str, int] = field(default_factory=dict)  # point → seconds of history needed
+    series: list[tuple[str, int, timedelta]] = field(default_factory=list)  # (point, seconds, window)
+    _for_keys: dict[tuple, list[CRule]] = field(default_factory=dict)
+
+    def rules_for(self, values: dict) -> list[CRule]:
+        """The rules of the points in ``values``, in point order then rule order, each once (cached
+        per tuple of point keys: a device sends the same points again and again)."""
+        keys = tuple(values)
+        rules = self._for_keys.get(keys)
+        if rules is None:
+            seen: set[int] = set()
+            rules = []
+            for point in keys:
+                for rule in self.by_point.get(point, ()):
+                    if rule.id not in seen:
+                        seen.add(rule.id)
+                        rules.append(rule)
+            if len(self._for_keys) >= 256:
+                self._for_keys.clear()
+            self._for_keys[keys] = rules
+        return rules
 
     def __post_init__(self) -> None:
         for r in self.rules:
@@ -228,6 +258,7 @@ class RuleSet:
                 self.series_points[r.point] = max(self.series_points.get(r.point, 0), r.window_s)
             if r.kind == RuleKind.COMBINATION and r.rise_point:
                 self.series_points[r.rise_point] = max(self.series_points.get(r.rise_point, 0), r.window_s)
+        self.series = [(p, sec, timedelta(seconds=sec)) for p, sec in self.series_points.items()]
 
 
 @dataclass
@@ -367,11 +398,14 @@ class Engine:
             st = self.states[device_id] = DeviceState()
         return st
 
-    def _series(self, device: DeviceInfo, point: str, seconds: int, before: datetime) -> deque:
+    def _series(
+        self, device: DeviceInfo, point: str, seconds: int, before: datetime, st: DeviceState | None = None
+    ) -> deque:
         """History of one point, loaded from recent Telemetry when this process has not seen it yet."""
         from linli.devices.models import Telemetry
 
-        st = self._state(device.id)
+        if st is None:
+            st = self._state(device.id)
         s = st.series.get(point)
         if s is None:
             s = st.series[point] = deque(maxlen=MAX_SERIES)
@@ -399,8 +433,9 @@ class Engine:
             self._refresh()
             self._load_devices({i.device_id for i in items})
             actions: list[Action] = []
-            for item in sorted(items, key=lambda i: (i.ts, i.seq)):
-                device = self.devices.get(item.device_id)
+            devices = self.devices
+            for item in sorted(items, key=_ITEM_ORDER):
+                device = devices.get(item.device_id)
                 if device is None:
                     continue
                 if item.kind == "telemetry":
@@ -416,21 +451,17 @@ class Engine:
         st = self._state(device.id)
         ts = item.ts
         # Keep histories first (rate and combination need the new sample).
-        for point, seconds in rs.series_points.items():
+        for point, seconds, window in rs.series:
             if point in values:
                 v = as_number(values[point])
                 if v is not None:
-                    s = self._series(device, point, seconds, ts)
+                    s = self._series(device, point, seconds, ts, st)
                     s.append((ts, v))
-                    while s and s[0][0] < ts - timedelta(seconds=seconds):
+                    cutoff = ts - window
+                    while s and s[0][0] < cutoff:
                         s.popleft()
-        seen: set[int] = set()
-        for point in values:
-            for rule in rs.by_point.get(point, ()):
-                if rule.id in seen:
-                    continue
-                seen.add(rule.id)
-                self._check_point_rule(device, rule, values, ts, st, actions)
+        for rule in rs.rules_for(values):
+            self._check_point_rule(device, rule, values, ts, st, actions)
         if device.room_id is not None:
             self._room_combinations(device, values, ts, actions)
 
@@ -439,7 +470,7 @@ class Engine:
         if kind == RuleKind.COMBINATION:
             if rule.point and rule.point in values and compare(values[rule.point], rule.operator, rule.value):
                 st.triggers[rule.id] = ts
-            self._check_combination(device, rule, ts, actions)
+            self._check_combination(device, rule, ts, actions, st)
             return
         if rule.point not in values:
             return
@@ -461,8 +492,9 @@ class Engine:
                 cond = (ts - since).total_seconds() >= rule.duration_s
                 detail["since"] = since.isoformat()
         elif kind == RuleKind.RATE:
-            s = self._series(device, rule.point, rule.window_s, ts)
-            window = [(t, v) for t, v in s if t >= ts - timedelta(seconds=rule.window_s)]
+            s = self._series(device, rule.point, rule.window_s, ts, st)
+            since = ts - rule.window
+            window = [(t, v) for t, v in s if t >= since]
             if len(window) < 2 or window[-1][0] <= window[0][0]:
                 return
             minutes = (window[-1][0] - window[0][0]).total_seconds() / 60
@@ -512,9 +544,10 @@ class Engine:
                 return
             actions.append(Action("clear", rule, device, ts, detail, reason="auto"))
 
-    def _check_combination(self, device, rule: CRule, ts, actions) -> None:
-        st = self._state(device.id)
-        window = timedelta(seconds=rule.window_s)
+    def _check_combination(self, device, rule: CRule, ts, actions, st: DeviceState | None = None) -> None:
+        if st is None:
+            st = self._state(device.id)
+        window = rule.window
         trig = st.triggers.get(rule.id)
         if trig is None and rule.event and rule.id not in st.trigger_loaded:
             st.trigger_loaded.add(rule.id)

@@ -94,18 +94,39 @@ def sign(topic: str, body: dict, secret: str) -> str:
 def verify(topic: str, body: dict, sig: str, secret: str) -> bool:
     if not isinstance(sig, str) or not sig or not secret:
         return False
-    key = secret.encode()
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    return verify_unsigned(topic, unsigned, sig, signer(secret))
+
+
+def signer(secret: str) -> Any:
+    """The HMAC-SHA256 state keyed with ``secret``, to ``copy()`` per message (saves the key setup).
+
+    CPython keeps OpenSSL's HMAC object in ``_hmac``; copying that directly skips a Python wrapper
+    per message. Anything with ``copy``/``update``/``hexdigest`` works.
+    """
+    keyed = hmac.new(secret.encode(), digestmod="sha256")
+    return getattr(keyed, "_hmac", None) or keyed
+
+
+def verify_unsigned(topic: str, unsigned: dict, sig: Any, keyed: Any) -> bool:
+    """Check ``sig`` over ``topic`` and the body without its ``sig`` member, with ``signer(secret)``."""
+    if keyed is None or not isinstance(sig, str) or not sig or not sig.isascii():
+        return False
     # Fast path: orjson renders small JSON objects byte-identically to the reference json.dumps in
     # nearly every case; when it does not (key order of non-ASCII keys, float exponents), fall back
     # to the reference serialisation before refusing.
-    unsigned = {k: v for k, v in body.items() if k != "sig"}
     try:
-        fast = topic.encode() + b"\n" + orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
+        fast = orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         fast = b""
-    if fast and hmac.compare_digest(hmac.new(key, fast, hashlib.sha256).hexdigest(), sig):
-        return True
-    return hmac.compare_digest(hmac.new(key, signing_text(topic, body), hashlib.sha256).hexdigest(), sig)
+    if fast:
+        h = keyed.copy()
+        h.update(topic.encode() + b"\n" + fast)
+        if hmac.compare_digest(h.hexdigest(), sig):
+            return True
+    h = keyed.copy()
+    h.update(signing_text(topic, unsigned))
+    return hmac.compare_digest(h.hexdigest(), sig)
 
 
 def parse_ts(value: Any, *, now: datetime | None = None) -> datetime:
@@ -185,18 +206,82 @@ def message_from_body(device_key: str, kind: Kind, body: dict, *, now: datetime 
 
 def decode(topic: str, payload: bytes, *, now: datetime | None = None) -> tuple[str, Message, dict, str]:
     """Parse topic and payload → (estate_code, message, body, sig). Does not check the signature."""
+    now = now or datetime.now(UTC)
+    estate_code, device_key, kind, seq, ts, values, event, data, body, sig = decode_fields(
+        topic, payload, root_prefix(), now + MAX_FUTURE
+    )
+    if sig is not _NO_SIG:
+        body["sig"] = sig
+    message = Message(device_key, kind, seq, ts, values, event, data)
+    return estate_code, message, body, sig if isinstance(sig, str) else ""
+
+
+_NO_SIG = object()
+_EPOCH_MS_MAX = 32503680000000
+_fromtimestamp = datetime.fromtimestamp
+
+
+def root_prefix(root: str | None = None) -> str:
+    return (root if root is not None else topic_root()) + "/"
+
+
+def decode_fields(topic: str, payload: bytes, prefix: str, ts_limit: datetime) -> tuple:
+    """The hot path of ``decode``, without building a ``Message``; the same checks in the same order.
+
+    ``prefix`` is ``root_prefix()`` and ``ts_limit`` is now + ``MAX_FUTURE`` (both once per batch).
+    Returns (estate_code, device_key, kind, seq, ts, values, event, data, unsigned_body, sig) where
+    ``unsigned_body`` is the parsed body without ``sig`` and ``sig`` is its raw value (``_NO_SIG``
+    when absent). Raises ``Rejected``.
+    """
     if len(payload) > MAX_PAYLOAD:
         raise Rejected("oversize", str(len(payload)))
-    estate_code, device_key, kind = parse_topic(topic)
+    if not topic.startswith(prefix):
+        raise Rejected("bad_topic", topic[:100])
+    parts = topic[len(prefix) :].split("/")
+    if len(parts) != 3 or not parts[0] or not parts[1] or parts[2] not in KINDS:
+        raise Rejected("bad_topic", topic[:100])
+    estate_code, device_key, kind = parts
     try:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise Rejected("bad_json") from None
-    if not isinstance(body, dict):
+    if type(body) is not dict:
         raise Rejected("bad_json", "not an object")
-    sig = body.get("sig")
-    message = message_from_body(device_key, kind, body, now=now)
-    return estate_code, message, body, sig if isinstance(sig, str) else ""
+    sig = body.pop("sig", _NO_SIG)
+    seq = body.get("seq")
+    if type(seq) is not int or seq < 0 or seq > MAX_SEQ:
+        seq = parse_seq(seq)  # raises bad_seq (or accepts an int subclass, as parse_seq does)
+    raw_ts = body.get("ts")
+    if type(raw_ts) is int and 0 <= raw_ts <= _EPOCH_MS_MAX:
+        ts = _fromtimestamp(raw_ts / 1000, tz=UTC)
+        if ts > ts_limit:
+            raise Rejected("bad_ts", "in the future")
+    else:
+        ts = parse_ts(raw_ts, now=ts_limit - MAX_FUTURE)
+    if kind == "telemetry":
+        values = body.get("values")
+        if type(values) is not dict or not values or not _plain_scalars(values):
+            values = _scalar_dict(values, "bad_values")  # raises with the exact reason
+            if not values:
+                raise Rejected("bad_values", "empty")
+        return estate_code, device_key, kind, seq, ts, values, None, {}, body, sig
+    m = message_from_body(device_key, kind, body, now=ts_limit - MAX_FUTURE)  # type: ignore[arg-type]
+    return estate_code, device_key, kind, seq, ts, m.values, m.event, m.data, body, sig
+
+
+def _plain_scalars(values: dict) -> bool:
+    """True when every value is what ``_scalar_dict`` accepts (types as orjson produces them)."""
+    for v in values.values():
+        t = type(v)
+        if t is float:
+            if v - v != 0.0:  # inf or nan
+                return False
+        elif t is str:
+            if len(v) > 200:
+                return False
+        elif t is not int and t is not bool:
+            return False
+    return True
 
 
 def decode_payload(topic: str, payload: bytes) -> tuple[Message, str]:

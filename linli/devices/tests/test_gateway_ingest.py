@@ -65,11 +65,14 @@ def test_device_publishing_as_another_is_rejected_and_counted(world, monkeypatch
 
 
 class _FakeClient:
+    """Stands in for the MQTT connection: records the acknowledgements asked for."""
+
     def __init__(self):
         self.acks: list[int] = []
 
-    def ack(self, mid, qos):
-        self.acks.append(mid)
+    def ack_many(self, pairs):
+        self.acks.extend(mid for _gen, mid in pairs)
+        return 0
 
 
 class _Result:
@@ -77,27 +80,45 @@ class _Result:
         self.stored, self.duplicates, self.rejected = stored, 0, 0
 
 
+class _Sock:
+    def __init__(self):
+        self.sent: list[bytes] = []
+
+    def sendall(self, data):
+        self.sent.append(data)
+
+
 def test_acks_are_sent_after_ingest_returns_and_never_for_a_previous_connection():
-    # given a gateway whose ingest records when it ran, on its second connection
+    # given a gateway on its second connection whose ingest records when it ran
     events: list[str] = []
-    client = _FakeClient()
+    sock = _Sock()
 
     def ingest(raw, *, via):
         events.append(f"ingest:{len(raw)}:{via}")
-        assert client.acks == []  # nothing acknowledged before the batch is stored
+        assert sock.sent == []  # nothing acknowledged before the batch is stored
         return _Result(len(raw))
 
     gw = Gateway(broker=LOCAL, root="linli/v1", ingest=ingest, stats_every=0)
-    gw.client = client
-    gw._generation = 2
-    batch = [(1, 11, 1, "t", b"{}"), (2, 12, 1, "t", b"{}"), (2, 13, 0, "t", b"{}")]
+    gw.client._sock, gw.client.generation = sock, 2
+
+    batch = [(1, 11, 1, "t", b"{}"), (2, 12, 1, "t", b"{}"), (2, 13, 0, "t", b"{}"), (2, 14, 1, "t", b"{}")]
     # when the batch is processed
     gw._process(batch)
-    # then ingest ran once, the QoS 1 message of this connection is acked, the old one is not
-    assert events == ["ingest:3:mqtt"]
-    assert client.acks == [12]
+    # then ingest ran once, the QoS 1 messages of this connection are acked in one write, the old one is not
+    assert events == ["ingest:4:mqtt"]
+    assert sock.sent == [bytes([0x40, 2, 0, 12, 0x40, 2, 0, 14])]
     assert gw.stats.acks_dropped == 1
-    assert gw.stats.stored == 3
+    assert gw.stats.stored == 4
+
+
+def test_acks_of_a_lost_connection_are_dropped():
+    # given a subscriber whose connection is gone (reconnecting)
+    gw = Gateway(broker=LOCAL, root="linli/v1", ingest=lambda raw, *, via: _Result(len(raw)), stats_every=0)
+    gw.client._sock, gw.client.generation = None, 3
+    # when a batch of that connection is stored
+    gw._process([(3, 1, 1, "t", b"{}"), (3, 2, 1, "t", b"{}")])
+    # then nothing is acknowledged: the broker redelivers both on the next connection
+    assert gw.stats.acks_dropped == 2
 
 
 def test_a_message_that_breaks_ingest_is_isolated_and_the_rest_stored():

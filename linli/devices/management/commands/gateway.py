@@ -27,7 +27,10 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=2000, help="messages per transaction (default 2000)"
         )
         parser.add_argument(
-            "--batch-ms", type=float, default=20.0, help="max wait to fill a batch (default 20 ms)"
+            "--batch-ms", type=float, default=5.0, help="max wait to fill a batch (default 5 ms)"
+        )
+        parser.add_argument(
+            "--idle-ms", type=float, default=1.0, help="store a batch after this much silence (default 1 ms)"
         )
         parser.add_argument("--queue-size", type=int, default=10000, help="bounded queue / receive maximum")
         parser.add_argument("--session-expiry", type=int, default=3600, help="persistent session, seconds")
@@ -49,6 +52,7 @@ class Command(BaseCommand):
             client_id=options["id"] or default_client_id(),
             batch_size=options["batch_size"],
             batch_ms=options["batch_ms"],
+            idle_ms=options["idle_ms"],
             queue_size=options["queue_size"],
             session_expiry=options["session_expiry"],
             stats_every=options["stats_every"],
