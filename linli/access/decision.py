@@ -400,6 +400,16 @@ def policy_allows(ev: _Eval, access_point: AccessPoint, at: datetime, cache: dic
     return False
 
 
+def visitor_pass_reason(*, token: str, access_point: AccessPoint, at: datetime) -> str:
+    """Why a visitor pass may not enter at ``access_point`` now ("" = it may): the same checks as its
+    code gets (window, entries left, host building, visitor or service policies) — used for
+    staff-assisted entry, where no code is presented."""
+    ev = _visitor_subject(_Eval(), token, access_point, at, Direction.IN)
+    if ev.reason:
+        return ev.reason
+    return "" if policy_allows(ev, access_point, at) else "not_allowed"
+
+
 def _nonce_fresh(nonce: str, access_point: AccessPoint, now: datetime) -> bool:
     """Record the code's use at this point; False when it was used here before (a replay).
 

@@ -27,14 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from linli.access import keys, policy, qr
+from linli.access import keys, qr
 from linli.access.models import (
     AccessEvent,
     AccessPoint,
-    AccessPolicy,
     AccessResult,
     AccessSettings,
-    Audience,
     Direction,
     EventSource,
     Method,
@@ -587,43 +585,16 @@ def guard_access_points(*, actor: Actor, estate_id: int | None = None) -> list[A
     return [ap for ap in qs.order_by("path", "name") if Method.STAFF in ap.allowed_methods]
 
 
-def _visitor_audience(p: VisitorPass) -> str:
-    """Delivery and service passes follow the service policies, or the visitor ones in an estate
-    without a service policy (the same rule as the decision core's)."""
-    if (
-        p.kind in (VisitorKind.DELIVERY, VisitorKind.SERVICE)
-        and AccessPolicy.objects.filter(
-            estate_id=p.estate_id, audience=Audience.SERVICE, is_active=True
-        ).exists()
-    ):
-        return Audience.SERVICE
-    return Audience.VISITORS
-
-
 def _staff_entry_reason(p: VisitorPass, ap: AccessPoint, now: datetime) -> str:
-    """The first failing check of a staff-assisted entry ("" = may enter)."""
+    """The first failing check of a staff-assisted entry ("" = may enter): the point must accept staff
+    entry, then the pass gets the decision core's visitor checks."""
+    from linli.access import decision
+
     if ap.status != AccessPoint.Status.ACTIVE:
         return "point_disabled"
     if Method.STAFF not in (ap.allowed_methods or ()):
         return "method_not_allowed"
-    if p.status == VisitorPassStatus.REVOKED:
-        return "revoked"
-    if p.status == VisitorPassStatus.EXPIRED or not (p.valid_from <= now <= p.valid_until):
-        return "outside_window"
-    if p.status == VisitorPassStatus.USED_UP or p.entries_used >= p.max_entries:
-        return "used_up"
-    host_building = p.host_room.building_id if p.host_room_id else None
-    if ap.building_id is not None and ap.building_id != host_building:
-        return "not_allowed"
-    if not policy.allowed(
-        estate_id=p.estate_id,
-        audience=_visitor_audience(p),
-        access_point=ap,
-        at=now,
-        building_ids=() if host_building is None else (host_building,),
-    ):
-        return "not_allowed"
-    return ""
+    return decision.visitor_pass_reason(token=p.token, access_point=ap, at=now)
 
 
 @dataclass(frozen=True)

@@ -195,10 +195,7 @@ _ACCESS: dict[str, set[str]] = {
 }
 ROLE_PERMISSIONS = {
     role: frozenset(
-        perms
-        | _PROPERTY_SERVICES.get(role, set())
-        | _SAFETY.get(role, set())
-        | _ACCESS.get(role, set())
+        perms | _PROPERTY_SERVICES.get(role, set()) | _SAFETY.get(role, set()) | _ACCESS.get(role, set())
     )
     for role, perms in ROLE_PERMISSIONS.items()
 }

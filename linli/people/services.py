@@ -372,11 +372,14 @@ def occupancy_end(*, actor: Actor, occupancy: Occupancy, end_date: date) -> Occu
         subject_person_id=occupancy.person_id,
         detail={"event": "move_out"},
     )
-    if end_date <= timezone.localdate() and not Occupancy.objects.filter(
-        Q(end_date__isnull=True) | Q(end_date__gt=timezone.localdate()),
-        person_id=occupancy.person_id,
-        estate_id=occupancy.estate_id,
-    ).exists():
+    if (
+        end_date <= timezone.localdate()
+        and not Occupancy.objects.filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=timezone.localdate()),
+            person_id=occupancy.person_id,
+            estate_id=occupancy.estate_id,
+        ).exists()
+    ):
         # Other apps drop what moving out ends (R28: biometric templates, access credentials).
         signals.person_moved_out.send(sender=Occupancy, person=occupancy.person, actor=actor)
     return occupancy
