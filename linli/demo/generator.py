@@ -57,7 +57,6 @@ from linli.people.services import RENTAL_REPORT_DAYS
 from linli.places import services as places
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
-DEFAULT_SEED = 20240501
 BATCH = 500
 
 CHAIN = [
@@ -212,17 +211,6 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
     accounts: list[DemoAccount] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def scale_from_env(default: float = 1.0) -> float:
-    """``LINLI_DEMO_SCALE`` (0 < scale ≤ 4): 1 is the full demo, 0.05 a tiny one for tests."""
-    raw = os.environ.get("LINLI_DEMO_SCALE", "")
-    if not raw:
-        return default
-    value = float(raw)
-    if not 0 < value <= 4:
-        raise ValueError("LINLI_DEMO_SCALE must be in (0, 4]")
-    return value
 
 
 def random_password() -> str:
@@ -872,7 +860,7 @@ class _Builder:
 
 def generate(
     *,
-    seed: int = DEFAULT_SEED,
+    seed: int,
     scale: float = 1.0,
     today: date | None = None,
     log: Callable[[str], None] = lambda _msg: None,

@@ -240,13 +240,3 @@ def test_accounts_reset_gives_new_working_passwords(demo):
             continue
         assert account.password != old[account.username]
         assert User.objects.get(username=account.username).check_password(account.password)
-
-
-def test_scale_from_env_rejects_nonsense(monkeypatch):
-    # given a bad scale
-    monkeypatch.setenv("LINLI_DEMO_SCALE", "0")
-    # when it is read, then it is refused
-    with pytest.raises(ValueError):
-        generator.scale_from_env()
-    monkeypatch.setenv("LINLI_DEMO_SCALE", "0.05")
-    assert generator.scale_from_env() == 0.05
