@@ -50,11 +50,9 @@ class Import:
     line: int
 
 
-def _import_targets(node: ast.AST, module: str, is_package: bool) -> list[str]:
+def _import_targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if not isinstance(node, ast.ImportFrom):
-        return []
     base = node.module or ""
     if node.level:
         parts = module.split(".") if is_package else module.split(".")[:-1]
@@ -69,6 +67,8 @@ def imports(modules: dict[str, Path], package: str = "linli") -> Iterator[Import
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
             resolved = set()
             for target in _import_targets(node, name, path.name == "__init__.py"):
                 while target and target not in modules:
@@ -250,7 +250,7 @@ def env_reads(root: Path, package: str = "linli") -> list[str]:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            key = None
+            key: ast.expr | None = None
             if isinstance(node, ast.Call) and node.args:
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -260,7 +260,58 @@ def env_reads(root: Path, package: str = "linli") -> list[str]:
                 value = node.value
                 if isinstance(value, ast.Attribute) and value.attr == "environ":
                     key = node.slice
-            if isinstance(key, ast.Constant) and str(key.value).startswith(ENV_PREFIX):
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and key.value.startswith(ENV_PREFIX)
+            ):
                 rel = path.relative_to(root).as_posix()
-                found.append(f"{rel}:{node.lineno}: reads {key.value}; read it in linli/config")
+                found.append(f"{rel}:{key.lineno}: reads {key.value}; read it in linli/config")
     return found
+
+
+def mypy_error_counts(output: str) -> dict[str, int]:
+    """``path: count`` of the errors in mypy's output (notes and the summary line are not errors)."""
+    counts: dict[str, int] = {}
+    for line in output.splitlines():
+        path, sep, rest = line.partition(":")
+        if sep and path.endswith(".py") and ": error: " in rest:
+            counts[path] = counts.get(path, 0) + 1
+    return counts
+
+
+def read_mypy_baseline(text: str) -> dict[str, int]:
+    """``mypy-baseline.txt``: one ``<path> <errors>`` a line; ``#`` starts a comment."""
+    baseline = {}
+    for line in text.splitlines():
+        line = line.partition("#")[0].strip()
+        if line:
+            path, count = line.split()
+            baseline[path] = int(count)
+    return baseline
+
+
+def format_mypy_baseline(counts: dict[str, int]) -> str:
+    header = (
+        "# Modules that mypy still finds errors in, with how many (ADR 0018). The list only shrinks:\n"
+        "# scripts/mypy_baseline.py fails on a module not listed, on more errors than listed and on\n"
+        "# fewer (lower the number, or drop the line). Regenerate with --update only to shrink it.\n"
+    )
+    return header + "".join(f"{path} {count}\n" for path, count in sorted(counts.items()))
+
+
+def mypy_baseline_problems(baseline: dict[str, int], counts: dict[str, int]) -> list[str]:
+    """Where mypy's errors and the baseline disagree, in either direction."""
+    problems = []
+    for path in sorted(set(baseline) | set(counts)):
+        listed, found = baseline.get(path, 0), counts.get(path, 0)
+        if found == listed:
+            continue
+        if found > listed:
+            where = f"listed with {listed}" if listed else "not in the baseline"
+            problems.append(f"{path}: {found} mypy error(s), {where}; fix them")
+        elif found:
+            problems.append(f"{path}: {found} mypy error(s), listed with {listed}; lower it in the baseline")
+        else:
+            problems.append(f"{path}: clean now, listed with {listed}; drop it from the baseline")
+    return problems

@@ -248,3 +248,38 @@ def test_the_allow_list_file_loads(tmp_path):
 def test_no_allow_list_file_means_no_exceptions(tmp_path):
     # given no allow-list file, when it is loaded, then it holds nothing
     assert shape.Allowlist.load(tmp_path / "absent.toml") == shape.Allowlist()
+
+
+MYPY_OUTPUT = """\
+linli/a.py:3: error: Name "x" already defined on line 1  [no-redef]
+linli/a.py:9: error: Item "None" has no attribute "get"  [union-attr]
+linli/a.py:9: note: See https://mypy.readthedocs.io
+linli/b.py:1: error: Missing return statement  [return]
+Found 3 errors in 2 files (checked 4 source files)
+"""
+
+
+def test_mypy_errors_are_counted_per_module():
+    # given mypy's output with notes and a summary, when it is counted, then only errors count
+    assert shape.mypy_error_counts(MYPY_OUTPUT) == {"linli/a.py": 2, "linli/b.py": 1}
+
+
+def test_the_mypy_baseline_only_shrinks():
+    # given a baseline, and errors: one module worse, one better, one clean now, one new
+    baseline = shape.read_mypy_baseline("# comment\nlinli/a.py 2\nlinli/b.py 3\nlinli/c.py 1\nlinli/d.py 4\n")
+    counts = {"linli/a.py": 3, "linli/b.py": 1, "linli/d.py": 4, "linli/new.py": 2}
+    # when they are compared
+    problems = shape.mypy_baseline_problems(baseline, counts)
+    # then every difference is named, in both directions; the unchanged module is not
+    assert problems == [
+        "linli/a.py: 3 mypy error(s), listed with 2; fix them",
+        "linli/b.py: 1 mypy error(s), listed with 3; lower it in the baseline",
+        "linli/c.py: clean now, listed with 1; drop it from the baseline",
+        "linli/new.py: 2 mypy error(s), not in the baseline; fix them",
+    ]
+
+
+def test_the_mypy_baseline_round_trips():
+    # given counts, when they are written and read back, then they are the same
+    counts = {"linli/b.py": 1, "linli/a.py": 2}
+    assert shape.read_mypy_baseline(shape.format_mypy_baseline(counts)) == counts
