@@ -16,12 +16,12 @@ import http.client
 import ipaddress
 import json
 import logging
-import os
 import secrets
 import socket
 import time
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,17 +46,13 @@ class UrlRefused(ValueError):
     """The URL is not an allowed webhook target."""
 
 
-def _allow_private() -> bool:
-    return os.environ.get("LINLI_WEBHOOK_ALLOW_PRIVATE", "") == "1"
-
-
 def check_ip(ip: str) -> None:
     addr = ipaddress.ip_address(ip)
     if getattr(addr, "ipv4_mapped", None):
         addr = addr.ipv4_mapped
     if addr.is_link_local or addr.is_multicast or addr.is_unspecified or addr.is_reserved:
         raise UrlRefused(_("不允许的地址（链路本地、组播或保留地址）"))
-    if (addr.is_private or addr.is_loopback) and not _allow_private():
+    if (addr.is_private or addr.is_loopback) and not settings.WEBHOOK_ALLOW_PRIVATE:
         raise UrlRefused(_("不允许推送到内网或本机地址"))
     if not addr.is_global and not (addr.is_private or addr.is_loopback):
         raise UrlRefused(_("不允许的地址"))

@@ -194,6 +194,19 @@ UPLOAD_IMAGE_MAX_PIXELS = env.env_int("LINLI_UPLOAD_IMAGE_MAX_PIXELS", 24_000_00
 # Payments: the simulated provider signs its callbacks with this key (demo and tests).
 PAYMENT_PROVIDER = env.env_str("LINLI_PAYMENT_PROVIDER", "simulated")
 
+# Alarm webhooks may target private and loopback addresses only when this is set (tests, closed
+# networks); link-local addresses never.
+WEBHOOK_ALLOW_PRIVATE = env.env_bool("LINLI_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# `linli web` (gunicorn): listen addresses, worker processes, threads per worker.
+WEB_BIND = env.env_list("LINLI_BIND", ["127.0.0.1:8000"])
+WEB_WORKERS = env.env_int("LINLI_WORKERS", 2)
+WEB_THREADS = env.env_int("LINLI_THREADS", 4)
+
+# `linli demo`: size of the generated estate (1 the full demo, 0.05 a tiny one for tests) and seed.
+DEMO_SCALE = env.env_float("LINLI_DEMO_SCALE", 1.0, above=0, at_most=4)
+DEMO_SEED = env.env_int("LINLI_DEMO_SEED", 20240501)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -21,18 +21,18 @@ import hashlib
 import hmac
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 
+from linli.config import env
+
 MAX_PAYLOAD = 8 * 1024
 MAX_FUTURE = timedelta(hours=24)
 MAX_SEQ = 2**63 - 1
 KINDS = ("telemetry", "event", "status")
-DEFAULT_ROOT = "linli/v1"
 
 Kind = Literal["telemetry", "event", "status"]
 Value = float | int | bool | str
@@ -61,7 +61,7 @@ class Rejected(Exception):
 
 
 def topic_root() -> str:
-    return os.environ.get("LINLI_MQTT_TOPIC_ROOT", DEFAULT_ROOT).strip("/")
+    return env.mqtt().topic_root
 
 
 def make_topic(estate_code: str, device_key: str, kind: str, root: str | None = None) -> str:

@@ -124,9 +124,9 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 def test_webhook_is_signed_and_verified_by_a_local_server(
-    dev, world, monkeypatch, django_capture_on_commit_callbacks
+    dev, world, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setenv("LINLI_WEBHOOK_ALLOW_PRIVATE", "1")
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.received = []
@@ -166,8 +166,8 @@ def test_webhook_to_private_or_metadata_address_is_refused(world, url):
     assert AlarmNotification.objects.count() == 0
 
 
-def test_metadata_address_refused_even_when_private_allowed(monkeypatch):
-    monkeypatch.setenv("LINLI_WEBHOOK_ALLOW_PRIVATE", "1")
+def test_metadata_address_refused_even_when_private_allowed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     with pytest.raises(UrlRefused):
         check_url("http://169.254.169.254/")
     assert check_url("http://10.0.0.1/") == ["10.0.0.1"]

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import struct
 import threading
@@ -50,6 +49,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from linli.config import env
 from linli.devices.mqtt import config
 
 log = logging.getLogger("linli.gateway")
@@ -364,7 +364,7 @@ class MqttSubscriber:
             if b.tls:
                 import ssl
 
-                ctx = ssl.create_default_context(cafile=os.environ.get("LINLI_MQTT_CA") or None)
+                ctx = ssl.create_default_context(cafile=env.mqtt().ca_file)
                 sock = ctx.wrap_socket(sock, server_hostname=b.host)
             sock.sendall(
                 connect_packet(
@@ -629,7 +629,7 @@ def _settle_gc() -> None:
 
 
 def default_client_id() -> str:
-    return os.environ.get("LINLI_GATEWAY_ID") or f"linli-gw-{socket.gethostname()}"
+    return env.mqtt().gateway_id or f"linli-gw-{socket.gethostname()}"
 
 
 class Gateway:
