@@ -249,7 +249,7 @@ class Simulator:
         self.by_key = {d.key: d for d in devices}
         self.broker = broker
         self.root = root or config.topic_root()
-        self.rng = random.Random(seed)  # noqa: S311 - simulated readings, not secrets
+        self.rng = random.Random(seed)
         self.warmup = warmup_seconds
         self.published = 0
         self.fires_played = 0

@@ -11,7 +11,7 @@ import pytest
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied
 from linli.core.scoping import build_actor
-from linli.devices import simulator
+from linli.demo import simulator
 from linli.devices.models import DeviceEvent, DeviceProfile, Telemetry
 from linli.devices.mqtt import config, embedded
 from linli.devices.services import device_create
