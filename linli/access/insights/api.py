@@ -17,11 +17,13 @@ from linli.core.api import QueryDateTime, actor_of
 from linli.people.validators import mask_name
 
 router = Router()
-
 AnomalyKindCode = Literal[
     "rapid_reuse", "repeated_denials", "tailgating", "forced", "reverse", "climbing", "duress", "not_seen"
 ]
 ANOMALY_LABELS = dict(AnomalyKind.choices)
+
+
+# --- schemas --------------------------------------------------------------------------------------
 
 
 class EventOut(Schema):
@@ -136,6 +138,9 @@ class CloseIn(Schema):
     note: str = Field(max_length=300)
 
 
+# --- mapping --------------------------------------------------------------------------------------
+
+
 def event_out(e) -> dict:
     return {
         "id": e.pk,
@@ -190,6 +195,9 @@ class AnomaliesPage(MappedPage):
     mapper = staticmethod(lambda a: anomaly_out(a))
 
 
+# --- events ---------------------------------------------------------------------------------------
+
+
 class EventFilters(Schema):
     estate: Id | None = None
     access_point: Id | None = None
@@ -229,6 +237,9 @@ def event_get(request, pk: PkPath):
     return {**event_out(e), "detail": e.detail or {}}
 
 
+# --- analysis -------------------------------------------------------------------------------------
+
+
 class FlowFilters(Schema):
     since: QueryDateTime | None = None
     until: QueryDateTime | None = None
@@ -262,6 +273,9 @@ def analysis_visitors(request, filters: Query[VisitorFilters]):
     return analysis.visitor_stats(
         actor=actor_of(request), since=filters.since, until=filters.until, estate_id=filters.estate
     )
+
+
+# --- anomalies ------------------------------------------------------------------------------------
 
 
 class AnomalyFilters(Schema):

@@ -32,11 +32,7 @@ from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 
 CARE_KINDS = (AnomalyKind.NOT_SEEN,)
-
-
 EVENT_ORDERING = {"occurred_at": "occurred_at", "id": "id"}
-
-
 ANOMALY_ORDERING = {"last_at": "last_at", "first_at": "first_at", "count": "count", "id": "id"}
 
 

@@ -36,14 +36,8 @@ from linli.orgs.roles import Perm
 from linli.people.validators import mask_name
 
 _SAFE_QUERY = re.compile(r"^[A-Za-z0-9_=&%.\-]{1,300}$")
-
-
 EVENTS_PAGE = 50
-
-
 ANOMALIES_PAGE = 50
-
-
 # Decision reasons (``AccessEvent.reason``, the stable codes of the decision service) for staff.
 REASON_LABELS = {
     "ok": _lazy("通过"),
@@ -72,6 +66,9 @@ def _day(value, *, end: bool = False) -> datetime | None:
         return None
     moment = timezone.make_aware(datetime.combine(d, time.min))
     return moment + timedelta(days=1) if end else moment
+
+
+# --- events ---------------------------------------------------------------------------------------
 
 
 @staff_page
@@ -126,6 +123,9 @@ def events(request, actor):
     )
 
 
+# --- analysis -------------------------------------------------------------------------------------
+
+
 @staff_page
 def analysis_page(request, actor):
     g = request.GET
@@ -170,6 +170,9 @@ def analysis_page(request, actor):
             "until_day": (timezone.localtime(flows["until"]) - timedelta(microseconds=1)).date().isoformat(),
         },
     )
+
+
+# --- anomalies ------------------------------------------------------------------------------------
 
 
 @staff_page

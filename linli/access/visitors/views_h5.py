@@ -21,8 +21,6 @@ from linli.notices.views import parse_local_datetime
 from linli.people.validators import mask_phone
 
 STATUS_LABELS = dict(VisitorPassStatus.choices)
-
-
 SHARE_KEY = "linli_visitor_links"  # pass id → link token, popped by the share page (shown once)
 
 

@@ -30,10 +30,7 @@ from linli.places.models import Region, RegionLevel
 
 log = logging.getLogger("linli.billing")
 
-
 BATCH_SIZE = 2000
-
-
 MAX_FEN = 10**12  # ten billion yuan: anything above is a typo
 
 

@@ -21,8 +21,6 @@ from linli.orgs.roles import Perm
 from linli.places.models import Region
 
 PRICE_MAX = Decimal("100000")
-
-
 _FEE_FIELDS = (
     "name",
     "unit_price",

@@ -22,9 +22,7 @@ from linli.workorders.models import (
 
 log = logging.getLogger("linli.workorders")
 
-
 MAX_PHOTOS = 9
-
 
 # action → (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -36,8 +34,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "cancel": ((State.NEW, State.ASSIGNED, State.ACCEPTED), State.CANCELLED),
     "reopen": ((State.DONE, State.RATED), State.ASSIGNED),
 }
-
-
 ACTION_LABELS = {
     "assign": gettext_lazy("派单"),
     "accept": gettext_lazy("接单"),
