@@ -535,7 +535,6 @@ def _paths(router, prefix=""):
 def test_only_the_biometric_modules_depend_on_face_or_voice_consent():
     root = Path(biometrics.__file__).resolve().parents[2]
     allowed = {
-        "access/biometrics/__init__.py",
         "access/biometrics/services.py",
         "access/biometrics/api.py",
         "access/biometrics/views_h5.py",
