@@ -52,7 +52,7 @@ from linli.core.audit import Action
 from linli.orgs.roles import Role
 from linli.places.models import Region
 
-log = logging.getLogger("linli.access.insights.anomalies")
+log = logging.getLogger("linli.access.anomalies")
 
 GATE_KINDS = (AccessPointKind.ESTATE_GATE, AccessPointKind.PEDESTRIAN_GATE, AccessPointKind.GARAGE_BARRIER)
 SECURITY_ROLES = (Role.GUARD, Role.PROPERTY_ADMIN)
