@@ -77,7 +77,7 @@ def _seed(n_residents: int) -> dict:
 
     from django.db import transaction
 
-    from linli.access import keys, qr
+    from linli.access.credentials import keys, qr
     from linli.access.models import AccessPoint, AccessPointKind, AccessPolicy, Audience, Credential
     from linli.accounts.models import User
     from linli.core.scoping import build_actor
@@ -198,7 +198,7 @@ def _seed(n_residents: int) -> dict:
 
 
 def _bare_costs(world: dict, n: int = 5000) -> dict:
-    from linli.access import qr
+    from linli.access.credentials import qr
 
     key = qr.load_private_key(world["private_key"])
     public = key.public_key()
@@ -244,7 +244,8 @@ def _bare_costs(world: dict, n: int = 5000) -> dict:
 
 def _requests(world: dict, count: int, start: int, ttl: int) -> list[tuple[bytes, dict]]:
     """``count`` signed decision requests, each with a never-used code (resident ``start + i``)."""
-    from linli.access import device_auth, qr
+    from linli.access.credentials import qr
+    from linli.access.gate import device_auth
 
     key = qr.load_private_key(world["private_key"])
     subjects = world["subjects"]

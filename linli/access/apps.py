@@ -10,8 +10,9 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from linli.access import anomalies, policy
+        from linli.access.insights import anomalies
         from linli.access.models import AccessPolicy, AccessSettings, Holiday
+        from linli.access.points import policy
         from linli.people.signals import person_moved_out
 
         person_moved_out.connect(_moved_out, dispatch_uid="access.moved_out")
@@ -35,7 +36,8 @@ class AccessConfig(AppConfig):
 
 def _moved_out(sender, person, actor=None, **kwargs) -> None:
     """Moving out ends biometric access at once (R28) and revokes the person's credentials there."""
-    from linli.access import biometrics, credentials
+    from linli.access.biometrics import services as biometrics
+    from linli.access.credentials import services as credentials
 
     biometrics.on_person_moved_out(person, actor=actor)
     credentials.credentials_revoke_for_person(person=person)

@@ -171,7 +171,7 @@ def rule_toggle(request, actor, pk: int):
 def _fire_scenario():
     """The demo's fire-scenario service (helper F's simulator), when installed."""
     try:
-        from linli.devices.simulator import fire_scenario_trigger
+        from linli.demo.simulator import fire_scenario_trigger
     except ImportError:
         return None
     return fire_scenario_trigger

@@ -130,7 +130,7 @@ def consent_withdraw(
     active.save(update_fields=["withdrawn_at"])
     if purpose.code in ("face_access", "voice_access"):
         # R25: the template goes in the same transaction and every door device is told to delete it.
-        from linli.access.biometrics import on_consent_withdrawn
+        from linli.access.biometrics.services import on_consent_withdrawn
 
         on_consent_withdrawn(active, actor=actor)
     audit.record(

@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
+from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders import selectors, services
-from linli.workorders.models import Charge, Kind, Source, State
+from linli.workorders.models import OPEN_STATES, Charge, Kind, Source, State
 from linli.workorders.schemas import technician_label
 
 PAGE_SIZE = 20
@@ -125,9 +125,7 @@ def my_orders(request, actor):
     """The technician's own open orders and recent completions, laid out for a phone."""
     actor.require(Perm.WORKORDERS_WORK)
     qs = selectors.workorder_list(actor=actor, assignee_id=actor.user.pk, ordering="completion_due")
-    open_rows = [
-        _order_row(o) for o in qs.filter(state__in=[s.value for s in State if s in services.OPEN_STATES])
-    ]
+    open_rows = [_order_row(o) for o in qs.filter(state__in=[s.value for s in State if s in OPEN_STATES])]
     done = list(qs.filter(state__in=[State.DONE, State.RATED]).order_by("-done_at", "-pk")[:10])
     return render(request, "workorders/mine.html", {"rows": open_rows, "done": done})
 
@@ -152,7 +150,7 @@ def _detail_context(actor, order) -> dict:
         "actions": actions,
         "technicians": selectors.technicians(actor=actor, estate_id=order.estate_id) if manage else [],
         "can_charge": order.kind == Kind.REPAIR_PRIVATE
-        and order.state in services.OPEN_STATES
+        and order.state in OPEN_STATES
         and order.billed_bill_id is None
         and (manage or is_tech),
         "can_photo": manage or is_tech,
@@ -210,10 +208,10 @@ def action(request, actor, pk: int):
         elif name == "photo":
             upload = request.FILES.get("photo")
             if upload is None:
-                raise services.ValidationFailed(fields={"photo": [_("请选择照片")]})
+                raise ValidationFailed(fields={"photo": [_("请选择照片")]})
             services.workorder_photo_add(actor=actor, order=order, data=upload.read(MAX_UPLOAD_READ))
         else:
-            raise services.ValidationFailed(fields={"action": [_("无效的操作")]})
+            raise ValidationFailed(fields={"action": [_("无效的操作")]})
     except (NotFound, PermissionDenied):
         raise
     except PayloadTooLarge as exc:
@@ -318,12 +316,10 @@ def rosters(request, actor):
                     try:
                         day = datetime.strptime(p["date"][:10], "%Y-%m-%d").date()
                     except ValueError:
-                        raise services.ValidationFailed(
-                            fields={"date": [_("日期格式应为 YYYY-MM-DD")]}
-                        ) from None
+                        raise ValidationFailed(fields={"date": [_("日期格式应为 YYYY-MM-DD")]}) from None
                 start, end = _parse_time(p.get("start_time")), _parse_time(p.get("end_time"))
                 if start is None or end is None:
-                    raise services.ValidationFailed(fields={"start_time": [_("请填写开始和结束时间")]})
+                    raise ValidationFailed(fields={"start_time": [_("请填写开始和结束时间")]})
                 services.roster_create(
                     actor=actor,
                     estate=estate,
@@ -536,7 +532,7 @@ def h5_detail(request, actor, pk: int):
             elif name == "cancel":
                 services.workorder_cancel(actor=actor, order=order, reason=_text(p.get("reason"), 300))
             else:
-                raise services.ValidationFailed(fields={"action": [_("无效的操作")]})
+                raise ValidationFailed(fields={"action": [_("无效的操作")]})
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from linli.access import anomalies, selectors
+from linli.access.insights import anomalies, selectors
 from linli.access.models import AccessAnomaly, AccessEvent, AccessPoint, AccessSettings
 from linli.access.tests import factories as f
 from linli.core.errors import NotFound

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from linli.access import credentials, keys, qr
+from linli.access.credentials import keys, qr
+from linli.access.credentials import services as credentials
 from linli.access.models import Credential
 from linli.core.models import AuditEvent
 from linli.core.scoping import build_actor

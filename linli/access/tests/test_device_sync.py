@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import biometrics, device_auth, device_sync
+from linli.access.biometrics import device_sync
+from linli.access.biometrics import services as biometrics
+from linli.access.gate import device_auth
 from linli.access.models import AccessSubject
 from linli.access.tests.test_biometrics import (  # helpers only
     door_device,

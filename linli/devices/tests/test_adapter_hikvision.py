@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
-from linli.access.canonical import VendorAccessEvent
+from linli.access.gate.canonical import VendorAccessEvent
 from linli.devices.adapters import registry
 from linli.devices.adapters.hikvision import adapter, codec, views
 from linli.devices.canonical import Rejected

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from linli.billing.models import Bill
-from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from linli.core.periodic import REGISTRY, autodiscover
 from linli.core.scoping import build_actor
 from linli.notices.models import StaffNotification
@@ -162,7 +162,7 @@ def test_charges_become_one_bill_on_completion(world):
     assert order.events.filter(kind=EventKind.BILLED).count() == 1
     # reopened and finished again: no second bill, and no new charges after billing
     services.workorder_reopen(actor=admin, order=order, reason="仍然漏水")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.workorder_add_charge(
             actor=tech, order=order, kind="parts", description="x", unit_price_fen=100
         )

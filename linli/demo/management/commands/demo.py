@@ -22,8 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from linli.demo import generator, property_services, server
-from linli.devices import simulator
+from linli.demo import generator, property_services, server, simulator
 from linli.devices.mqtt import embedded
 
 WORKERS = 2

@@ -75,7 +75,7 @@ def inflate(raw: bytes, content_encoding: str = "") -> bytes:
 def deliver(device, decoded: codec.Decoded) -> dict:
     stored = duplicates = 0
     if decoded.events:
-        from linli.access.events import record_vendor_events
+        from linli.access.gate.vendor_events import record_vendor_events
 
         counts = record_vendor_events(device=device, events=list(decoded.events))
         stored += int(counts.get("stored", 0))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from linli.access.canonical import VendorAccessEvent
+from linli.access.gate.canonical import VendorAccessEvent
 from linli.devices.canonical import Rejected, seq_from_key
 from linli.parking.canonical import PlateRead
 

@@ -90,7 +90,7 @@ def deliver(device, decoded: codec.Decoded) -> dict:
     """Hand decoded events and plate reads to the access and parking apps; update device health."""
     stored = duplicates = 0
     if decoded.events:
-        from linli.access.events import record_vendor_events
+        from linli.access.gate.vendor_events import record_vendor_events
 
         counts = record_vendor_events(device=device, events=list(decoded.events))
         stored += int(counts.get("stored", 0))

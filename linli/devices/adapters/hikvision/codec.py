@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from linli.access.canonical import VendorAccessEvent
+from linli.access.gate.canonical import VendorAccessEvent
 from linli.devices.canonical import Rejected
 from linli.parking.canonical import PlateRead
 
