@@ -108,6 +108,8 @@ class MyNoticeOut(Schema):
 
 
 class StaffNotificationOut(Schema):
+    """A message of the caller's inbox in the v1 shape (``kind`` is the message category)."""
+
     id: int
     kind: str
     title: str
@@ -116,6 +118,10 @@ class StaffNotificationOut(Schema):
     estate_id: int | None
     created_at: datetime
     read_at: datetime | None
+
+    @staticmethod
+    def resolve_kind(obj) -> str:
+        return obj.category
 
 
 class CountOut(Schema):
