@@ -303,7 +303,8 @@ def prefs_update(
         if bad:
             errors.setdefault("channels", []).append(_("渠道无效：%(c)s") % {"c": str(bad[0])[:16]})
             continue
-        clean[category] = [c for c in EXTERNAL if c in chosen]
+        if picked := [c for c in EXTERNAL if c in chosen]:
+            clean[category] = picked
     if (quiet_start is None) != (quiet_end is None):
         errors["quiet_start"] = [_("免打扰时段需同时填写开始和结束时间")]
     if errors:
