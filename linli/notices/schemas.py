@@ -107,9 +107,9 @@ class MyNoticeOut(Schema):
         return str(obj.get_category_display())
 
 
+# A message of the caller's inbox in the v1 shape (``kind`` is the message category); a comment, not
+# a docstring, so the published schema stays as it was.
 class StaffNotificationOut(Schema):
-    """A message of the caller's inbox in the v1 shape (``kind`` is the message category)."""
-
     id: int
     kind: str
     title: str
