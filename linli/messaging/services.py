@@ -46,6 +46,7 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
 # --- sending -----------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def message_send(
     *,
     recipients: Iterable,
@@ -72,7 +73,7 @@ def message_send(
     title = (title or "").replace("\x00", "").strip()[:200]
     if not title:
         raise ValidationFailed(fields={"title": [_("请填写标题")]})
-    forced = None if channels is None else [c for c in channels if c in EXTERNAL]
+    forced = None if channels is None else [c for c in EXTERNAL if c in set(channels)]
     users, seen = [], set()
     for user in recipients or ():
         if user is None or not getattr(user, "is_active", True) or user.pk in seen:
@@ -258,6 +259,16 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> dict[str
         status = delivery_attempt(delivery_id=pk, now=now)
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+RETENTION = timedelta(days=365)  # the catalogue's "1 年"
+
+
+def messages_purge(*, now: datetime | None = None) -> int:
+    """Delete messages (and their delivery log) older than ``RETENTION``; returns how many."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _by_model = Message.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -7,10 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from linli.core.periodic import periodic
-from linli.messaging.services import deliveries_due
+from linli.messaging.services import deliveries_due, messages_purge
 
 
 @periodic("messaging.deliver_due", every=timedelta(minutes=1))
 def deliver_due(now):
     counts = deliveries_due(now=now)
     return " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing due"
+
+
+@periodic("messaging.purge", every=timedelta(days=1))
+def purge(now):
+    """Messages are kept one year (data catalogue); older ones go with their delivery log."""
+    return f"deleted {messages_purge(now=now)} rows"

@@ -16,7 +16,7 @@ from linli.messaging import services
 from linli.messaging.channels import CHANNELS
 from linli.messaging.channels.wechat import WeChatSubscribeSender
 from linli.messaging.models import Delivery, Message
-from linli.messaging.services import deliveries_due, message_mark_read, message_send
+from linli.messaging.services import deliveries_due, message_mark_read, message_send, messages_purge
 from linli.messaging.tests import factories as f
 from linli.orgs.roles import Role
 
@@ -249,3 +249,13 @@ def test_settings_defaults_are_off():
         "",
         "",
     )
+
+
+def test_messages_older_than_a_year_are_purged_with_their_log(world):
+    with time_machine.travel(MORNING - timedelta(days=366), tick=False):
+        f.message(world.a.resident, title="去年的账单")
+    with time_machine.travel(MORNING, tick=False):
+        kept = f.message(world.a.resident)
+        deleted = messages_purge()
+
+    assert (deleted, list(Message.objects.all()), Delivery.objects.count()) == (2, [kept], 1)
