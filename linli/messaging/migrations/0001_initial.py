@@ -6,79 +6,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('places', '0001_initial'),
+        ("places", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('info', '一般消息'), ('bill', '账单与缴费'), ('notice', '通知公告'), ('workorder', '工单'), ('sla', '工单超时'), ('patrol_missed', '巡检漏检'), ('alarm', '告警'), ('parking_blocked', '禁入车辆'), ('access_request', '门禁凭证申请'), ('access_anomaly', '出入异常'), ('access_duress', '胁迫报警'), ('access_care', '关爱提醒')], default='info', max_length=32)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True, default='')),
-                ('link', models.CharField(blank=True, default='', max_length=300)),
-                ('dedup_key', models.CharField(blank=True, default='', max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('estate', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='places.region')),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("info", "一般消息"),
+                            ("bill", "账单与缴费"),
+                            ("notice", "通知公告"),
+                            ("workorder", "工单"),
+                            ("sla", "工单超时"),
+                            ("patrol_missed", "巡检漏检"),
+                            ("alarm", "告警"),
+                            ("parking_blocked", "禁入车辆"),
+                            ("access_request", "门禁凭证申请"),
+                            ("access_anomaly", "出入异常"),
+                            ("access_duress", "胁迫报警"),
+                            ("access_care", "关爱提醒"),
+                        ],
+                        default="info",
+                        max_length=32,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True, default="")),
+                ("link", models.CharField(blank=True, default="", max_length=300)),
+                ("dedup_key", models.CharField(blank=True, default="", max_length=120)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "estate",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="places.region",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('in_app', '站内'), ('sms', '短信'), ('wechat', '微信订阅消息')], max_length=16)),
-                ('status', models.CharField(choices=[('queued', '待发送'), ('sent', '已发送'), ('failed', '发送失败'), ('skipped', '未发送')], default='queued', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, default='', max_length=300)),
-                ('provider_id', models.CharField(blank=True, default='', max_length=100)),
-                ('not_before', models.DateTimeField(db_index=True, help_text='早于此时不发送（免打扰或重试退避）')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='messaging.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("in_app", "站内"), ("sms", "短信"), ("wechat", "微信订阅消息")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "待发送"),
+                            ("sent", "已发送"),
+                            ("failed", "发送失败"),
+                            ("skipped", "未发送"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, default="", max_length=300)),
+                ("provider_id", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "not_before",
+                    models.DateTimeField(db_index=True, help_text="早于此时不发送（免打扰或重试退避）"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="messaging.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='MessagePreference',
+            name="MessagePreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channels', models.JSONField(blank=True, default=dict, help_text='类别 → 额外渠道列表')),
-                ('quiet_start', models.TimeField(blank=True, null=True)),
-                ('quiet_end', models.TimeField(blank=True, null=True)),
-                ('wechat_openid', models.CharField(blank=True, default='', max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='message_preference', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channels", models.JSONField(blank=True, default=dict, help_text="类别 → 额外渠道列表")),
+                ("quiet_start", models.TimeField(blank=True, null=True)),
+                ("quiet_end", models.TimeField(blank=True, null=True)),
+                ("wechat_openid", models.CharField(blank=True, default="", max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="message_preference",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['user', 'read_at'], name='messaging_m_user_id_4e5396_idx'),
+            model_name="message",
+            index=models.Index(fields=["user", "read_at"], name="messaging_m_user_id_4e5396_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('dedup_key', ''), _negated=True), fields=('user', 'dedup_key'), name='message_unique_dedup_key'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("dedup_key", ""), _negated=True),
+                fields=("user", "dedup_key"),
+                name="message_unique_dedup_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'not_before'], name='messaging_d_status_594525_idx'),
+            model_name="delivery",
+            index=models.Index(fields=["status", "not_before"], name="messaging_d_status_594525_idx"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('message', 'channel'), name='delivery_unique_channel'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(fields=("message", "channel"), name="delivery_unique_channel"),
         ),
     ]
