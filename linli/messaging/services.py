@@ -318,6 +318,8 @@ def prefs_update(
             clean[category] = picked
     if (quiet_start is None) != (quiet_end is None):
         errors["quiet_start"] = [_("免打扰时段需同时填写开始和结束时间")]
+    elif any(t is not None and t.tzinfo is not None for t in (quiet_start, quiet_end)):
+        errors["quiet_start"] = [_("免打扰时段按本地时间填写，不带时区")]
     if errors:
         raise ValidationFailed(fields=errors)
     pref, _created = MessagePreference.objects.select_for_update().get_or_create(user=actor.user)

@@ -84,6 +84,18 @@ def test_api_preferences_refuse_an_unknown_channel(world, login):
     assert (r.status_code, r.json()["error"]["code"]) == (400, "validation_error")
 
 
+def test_api_preferences_refuse_quiet_hours_with_a_time_zone(world, login):
+    c = login(world.a.resident)
+
+    r = c.put(
+        f"{API}/prefs",
+        data=json.dumps({"categories": [], "quiet_start": "22:00+08:00", "quiet_end": "07:00+08:00"}),
+        content_type="application/json",
+    )
+
+    assert (r.status_code, list(r.json()["error"]["fields"])) == (400, ["quiet_start"])
+
+
 def test_list_query_count_does_not_grow_with_messages(world, login):
     c = login(world.a.resident)
     f.message(world.a.resident)
