@@ -1,5 +1,5 @@
 """Channels that reach a person: in-app, SMS (``settings.SMS_BACKEND``: console, memory, Aliyun,
-Tencent) and WeChat subscription messages. ``channel(key)`` is the one lookup the services use."""
+Tencent) and WeChat subscription messages. ``CHANNELS[key]`` is the one lookup the services use."""
 
 from __future__ import annotations
 
@@ -11,8 +11,4 @@ from linli.messaging.channels.wechat import WeChatChannel
 CHANNELS: dict[str, Channel] = {c.key: c for c in (InAppChannel(), SmsChannel(), WeChatChannel())}
 
 
-def channel(key: str) -> Channel:
-    return CHANNELS[key]
-
-
-__all__ = ["CHANNELS", "Channel", "ProviderError", "Transport", "Undeliverable", "channel"]
+__all__ = ["CHANNELS", "Channel", "ProviderError", "Transport", "Undeliverable"]
