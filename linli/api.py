@@ -11,6 +11,7 @@ from linli.alarms.api import router as alarms_router
 from linli.billing.api import router as billing_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.devices.api import router as devices_router
+from linli.messaging.api import router as messaging_router
 from linli.notices.api import router as notices_router
 from linli.orgs.api import router as orgs_router
 from linli.parking.api import router as parking_router
@@ -47,3 +48,4 @@ api.add_router("/devices", devices_router, tags=["devices"])
 api.add_router("/alarms", alarms_router, tags=["alarms"])
 api.add_router("/access", access_router, tags=["access"])
 api.add_router("/parking", parking_router, tags=["parking"])
+api.add_router("/messages", messaging_router, tags=["messages"])

@@ -18,9 +18,10 @@ log = logging.getLogger("linli.sms")
 
 
 class SmsSender:
-    """Interface: deliver ``message`` to the mobile number ``phone`` (11 digits, no prefix)."""
+    """Interface: deliver ``message`` to the mobile number ``phone`` (11 digits, no prefix); returns
+    the carrier's id for the message when it gives one (kept in the messaging delivery log)."""
 
-    def send(self, phone: str, message: str) -> None:
+    def send(self, phone: str, message: str) -> str | None:
         raise NotImplementedError
 
 
@@ -46,8 +47,9 @@ class MemorySmsSender(SmsSender):
 
     outbox: ClassVar[list[SentSms]] = []
 
-    def send(self, phone: str, message: str) -> None:
+    def send(self, phone: str, message: str) -> str:
         MemorySmsSender.outbox.append(SentSms(phone=phone, message=message))
+        return f"memory:{len(MemorySmsSender.outbox)}"
 
 
 def get_sender() -> SmsSender:

@@ -221,7 +221,7 @@ def _already(alarm: Alarm, channel: str, level: int) -> set[str]:
 def send(alarm: Alarm, level: int) -> dict[str, int]:
     """Notify through the alarm's channels; returns counts per channel. Safe to run twice."""
     from linli.accounts.sms import get_sender
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
     from linli.people.validators import mask_phone
 
     channels = alarm.notify_channels or [Channel.CONSOLE]
@@ -233,8 +233,13 @@ def send(alarm: Alarm, level: int) -> dict[str, int]:
         title = (_("告警升级：") if level else _("告警：")) + (
             _("老人关爱紧急告警") if alarm.health_sensitive else alarm.title
         )
-        staff_notify(
-            users=todo, title=title, link=f"/console/alarms/{alarm.pk}/", estate=alarm.estate, kind="alarm"
+        message_send(
+            recipients=todo,
+            title=title,
+            link=f"/console/alarms/{alarm.pk}/",
+            estate=alarm.estate,
+            category="alarm",
+            channels=[],
         )
         for u in todo:
             counts[Channel.CONSOLE] += _record(

@@ -91,6 +91,13 @@ def mqtt() -> Mqtt:
     )
 
 
+def env_required(names: list[str], *, because: str) -> None:
+    """Stop at boot when a feature is switched on (``because``) but its variables are missing."""
+    missing = [name for name in names if _get(name) is None]
+    if missing:
+        raise ImproperlyConfigured(f"{because} needs {', '.join(missing)}")
+
+
 def is_production() -> bool:
     return env_str("LINLI_ENV", "development") == "production"
 

@@ -84,11 +84,4 @@ def console(request):
         if "group" not in it or (i + 1 < len(items) and "group" not in items[i + 1])
     ]
     role_label = dict(Role.choices).get(actor.primary_role, "")
-    from linli.notices.selectors import staff_notification_unread_count
-
-    return {
-        "console_actor": actor,
-        "console_nav": nav,
-        "console_role_label": role_label,
-        "console_unread": staff_notification_unread_count(user),
-    }
+    return {"console_actor": actor, "console_nav": nav, "console_role_label": role_label}

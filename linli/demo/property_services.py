@@ -28,6 +28,7 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
     from linli.access import demo as access_demo
     from linli.billing import demo as billing_demo
     from linli.devices import demo as devices_demo
+    from linli.messaging import demo as messaging_demo
     from linli.notices import demo as notices_demo
     from linli.parking import demo as parking_demo
     from linli.patrols import demo as patrols_demo
@@ -40,12 +41,13 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
         workorders_demo.seed(estate, technicians=_staff(estate, Role.TECHNICIAN), today=today)
         patrols_demo.seed(estate, guards=_staff(estate, Role.GUARD), today=today)
         notices_demo.seed(estate)
+        messaging_demo.seed(estate)
         votes_demo.seed(estate)
         devices_demo.seed(estate, log=log)
         access_demo.seed(estate, log=log)
         parking_demo.seed(estate, today=today)
         seconds = time.monotonic() - started
         log(
-            f"  {estate.name}: billing, work orders, patrols, notices, votes, devices, access, parking "
-            f"({seconds:.1f} s)"
+            f"  {estate.name}: billing, work orders, patrols, notices, messages, votes, devices, access, "
+            f"parking ({seconds:.1f} s)"
         )

@@ -1,5 +1,6 @@
 """Notices API: staff create/edit/publish/withdraw and read receipts; residents' own notices
-(/notices/me, reading one marks it read); the staff inbox (/notices/inbox)."""
+(/notices/me, reading one marks it read). /notices/inbox is kept for API v1 clients: it reads the
+caller's messages (``linli.messaging``, ADR 0011); new clients use /messages."""
 
 from typing import Annotated
 
@@ -7,6 +8,8 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ErrorOut, Page, actor_of
+from linli.messaging import selectors as messaging_selectors
+from linli.messaging import services as messaging_services
 from linli.notices import selectors, services
 from linli.notices.schemas import (
     CategoryCode,
@@ -63,22 +66,22 @@ class InboxFilters(Schema):
 @router.get("/inbox", response={200: list[StaffNotificationOut], **ERRORS}, summary="工作人员站内通知")
 @paginate(Page)
 def inbox(request, filters: Query[InboxFilters]):
-    return selectors.staff_notification_list(actor=actor_of(request), unread=filters.unread)
+    return messaging_selectors.message_list(actor=actor_of(request), unread=filters.unread)
 
 
 @router.get("/inbox/unread", response={200: CountOut, **ERRORS}, summary="未读站内通知数")
 def inbox_unread(request):
-    return {"count": selectors.staff_notification_unread_count(actor_of(request).user)}
+    return {"count": messaging_selectors.unread_count(actor_of(request).user)}
 
 
 @router.post("/inbox/read-all", response={200: CountOut, **ERRORS}, summary="全部标为已读")
 def inbox_read_all(request):
-    return {"count": services.staff_notification_mark_all_read(actor=actor_of(request))}
+    return {"count": messaging_services.message_mark_all_read(actor=actor_of(request))}
 
 
 @router.post("/inbox/{pk}/read", response={200: StaffNotificationOut, **ERRORS}, summary="标为已读")
 def inbox_read(request, pk: PkPath):
-    return services.staff_notification_mark_read(actor=actor_of(request), notification_id=pk)
+    return messaging_services.message_mark_read(actor=actor_of(request), message_id=pk)
 
 
 # --- staff notices -----------------------------------------------------------------------------

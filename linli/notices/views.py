@@ -1,5 +1,5 @@
-"""Console pages for notices (list, create/edit, publish/withdraw, receipt statistics) and the staff
-inbox; H5 pages for residents (my notices, reading one marks it read)."""
+"""Console pages for notices (list, create/edit, publish/withdraw, receipt statistics); H5 pages for
+residents (my notices, reading one marks it read)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.views import resident_page, staff_page
@@ -193,46 +191,6 @@ def notice_detail(request, actor, pk: int):
             "errors": errors,
         },
     )
-
-
-# --- console: staff inbox ----------------------------------------------------------------------
-
-
-@staff_page
-def inbox(request, actor):
-    unread = {"1": True, "0": False}.get(request.GET.get("unread", ""))
-    page = Paginator(selectors.staff_notification_list(actor=actor, unread=unread), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "notices/inbox.html",
-        {
-            "page": page,
-            "unread": unread,
-            "unread_count": selectors.staff_notification_unread_count(request.user),
-        },
-    )
-
-
-@staff_page
-@require_POST
-def inbox_read(request, actor, pk: int):
-    n = services.staff_notification_mark_read(actor=actor, notification_id=pk)
-    if (
-        request.POST.get("go")
-        and n.link
-        and url_has_allowed_host_and_scheme(n.link, allowed_hosts={request.get_host()})
-    ):
-        return redirect(n.link)
-    return redirect("notices:inbox")
-
-
-@staff_page
-@require_POST
-def inbox_read_all(request, actor):
-    services.staff_notification_mark_all_read(actor=actor)
-    return redirect("notices:inbox")
 
 
 # --- H5 ----------------------------------------------------------------------------------------

@@ -510,7 +510,7 @@ def runs_close_due(*, now: datetime | None = None) -> CloseResult:
 def _notify_missed(run: PatrolRun, missing: list[Checkpoint]) -> int:
     from django.urls import reverse
 
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     estate = run.estate
     names = "、".join(f"{cp.order}. {cp.name}" for cp in missing)
@@ -526,14 +526,15 @@ def _notify_missed(run: PatrolRun, missing: list[Checkpoint]) -> int:
         "end": timezone.localtime(run.window_end).strftime("%H:%M"),
         "names": names,
     }
-    return staff_notify(
-        users=supervisors_of(estate),
+    sent = message_send(
+        recipients=supervisors_of(estate),
         title=title[:200],
         body=body,
         link=reverse("patrols:run_detail", args=[run.pk]),
         estate=estate,
-        kind="patrol_missed",
+        category="patrol_missed",
     )
+    return len(sent)
 
 
 # --- check-ins -----------------------------------------------------------------------------------

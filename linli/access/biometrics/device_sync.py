@@ -238,7 +238,7 @@ def overdue_deletes(now: datetime | None = None) -> int:
     """Biometric deletes still unacknowledged 24 h after they were queued: mark each once, raise one
     alarm per device and notify the estate's property admins. Returns how many commands alarmed."""
     from linli.alarms.notify import staff_of
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
     from linli.orgs.roles import Role
 
     now = now or timezone.now()
@@ -272,8 +272,8 @@ def overdue_deletes(now: datetime | None = None) -> int:
             DeviceCommand.objects.filter(pk__in=[pk for pk, _at in ids]).update(overdue_alarmed=True)
             device = Device.objects.select_related("estate").get(pk=device_id)
             alarm, _new = _raise_alarm(device, len(ids), ids[0][1], now)
-            staff_notify(
-                users=staff_of(device.estate.path, [Role.PROPERTY_ADMIN]),
+            message_send(
+                recipients=staff_of(device.estate.path, [Role.PROPERTY_ADMIN]),
                 title=_("门禁设备超过 24 小时未确认删除人脸/声纹：%(d)s") % {"d": device.name},
                 body=_(
                     "%(n)d 条删除指令未被设备确认。请检查设备是否在线，必要时到现场在设备上删除，"
@@ -282,7 +282,7 @@ def overdue_deletes(now: datetime | None = None) -> int:
                 % {"n": len(ids)},
                 link=f"/console/alarms/{alarm.pk}/" if alarm else "",
                 estate=device.estate,
-                kind="alarm",
+                category="alarm",
             )
             total += len(ids)
     return total

@@ -545,16 +545,16 @@ def credential_request(*, actor: Actor, kind: str, note: str = "") -> tuple[Cred
     _audit(Action.CREATE, actor=actor, credential=row, request=True)
     from django.urls import reverse
 
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     label = _("门禁卡") if kind == CredentialKind.CARD else _("通行密码")
-    staff_notify(
-        users=_managers_of(me.estate),
+    message_send(
+        recipients=_managers_of(me.estate),
         title=_("住户申请%(what)s") % {"what": label},
         body=_("%(estate)s 有住户申请%(what)s，请在“门禁凭证”中发放。")
         % {"estate": me.estate.name, "what": label},
         link=reverse("access:credentials") + f"?status={STATUS_REQUESTED}",
         estate=me.estate,
-        kind="access_request",
+        category="access_request",
     )
     return row, True

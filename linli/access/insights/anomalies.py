@@ -114,11 +114,17 @@ def _link(row: AccessAnomaly) -> str:
 
 
 def _notify(row: AccessAnomaly, estate: Region, *, roles, title: str, body: str, kind: str) -> int:
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
-    return staff_notify(
-        users=staff_of(estate, roles), title=title, body=body, link=_link(row), estate=estate, kind=kind
+    sent = message_send(
+        recipients=staff_of(estate, roles),
+        title=title,
+        body=body,
+        link=_link(row),
+        estate=estate,
+        category=kind,
     )
+    return len(sent)
 
 
 # --- raising ------------------------------------------------------------------------------------

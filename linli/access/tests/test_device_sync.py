@@ -24,7 +24,7 @@ from linli.access.tests.test_biometrics import (  # helpers only
 from linli.alarms.models import Alarm
 from linli.core.models import AuditEvent
 from linli.devices.models import CommandKind, CommandStatus, DeviceCommand, DeviceStatus
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -257,12 +257,12 @@ def test_an_unacknowledged_delete_after_24_hours_alarms_once(world):
         None,
     )
     assert {c.pk for c in DeviceCommand.objects.filter(overdue_alarmed=True)} == {c.pk for c in overdue}
-    notes = StaffNotification.objects.filter(kind="alarm")
+    notes = Message.objects.filter(category="alarm")
     assert [n.user_id for n in notes] == [a.staff[Role.PROPERTY_ADMIN].pk]
     assert notes[0].link == f"/console/alarms/{alarm.pk}/"
 
     assert device_sync.overdue_deletes() == 0  # once per command
-    assert (Alarm.objects.count(), StaffNotification.objects.count()) == (1, 1)
+    assert (Alarm.objects.count(), Message.objects.count()) == (1, 1)
 
     later = timezone.now() + timedelta(hours=2)  # the 23 h one is now due: same open alarm, counted
     assert device_sync.overdue_deletes(later) == 1

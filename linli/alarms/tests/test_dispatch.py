@@ -21,7 +21,7 @@ from linli.alarms.tests import factories as f
 from linli.alarms.tests.conftest import T0
 from linli.core.errors import ValidationFailed
 from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(
     _phone(guard, "13800001111")
     alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
 
-    assert sorted(StaffNotification.objects.values_list("user__username", flat=True)) == sorted(
+    assert sorted(Message.objects.values_list("user__username", flat=True)) == sorted(
         [guard.username, admin.username]
     )
     assert [(s.phone, "1-101" in s.message) for s in MemorySmsSender.outbox] == [("13800001111", False)]
@@ -59,7 +59,7 @@ def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(
         ]
     )
     services.alarm_dispatch(alarm_id=alarm.pk)  # a retried task sends nothing twice
-    assert len(MemorySmsSender.outbox) == 1 and StaffNotification.objects.count() == 2
+    assert len(MemorySmsSender.outbox) == 1 and Message.objects.count() == 2
 
 
 def test_health_alarm_goes_to_community_workers_only(dev, world, django_capture_on_commit_callbacks):
@@ -67,7 +67,7 @@ def test_health_alarm_goes_to_community_workers_only(dev, world, django_capture_
     _phone(worker, "13900002222")
     _phone(world.a.staff[Role.PROPERTY_ADMIN], "13900003333")
     _raise(dev.watch, "fall", django_capture_on_commit_callbacks)
-    assert list(StaffNotification.objects.values_list("user__username", flat=True)) == [worker.username]
+    assert list(Message.objects.values_list("user__username", flat=True)) == [worker.username]
     assert [s.phone for s in MemorySmsSender.outbox] == ["13900002222"]
     assert "跌倒" not in MemorySmsSender.outbox[0].message
 

@@ -44,10 +44,10 @@ def test_console_requires_login(client):
 
 @pytest.mark.django_db
 def test_header_shows_unread_staff_notifications(world, login):
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     admin = world.a.staff[Role.PROPERTY_ADMIN]
-    staff_notify(users=[admin], title="巡检漏检", body="1号楼", estate=world.a.estate)
+    message_send(recipients=[admin], title="巡检漏检", body="1号楼", estate=world.a.estate)
 
     body = login(admin).get("/console/").content.decode()
 

@@ -142,16 +142,16 @@ def _notify_blocked(event: PlateEvent, estate: Region) -> None:
     )
     if recent:
         return
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     point = event.access_point.name if event.access_point_id else _("未知出入口")
-    staff_notify(
-        users=_guards_of(estate),
+    message_send(
+        recipients=_guards_of(estate),
         title=_("禁入车辆 %(plate)s 到达%(point)s") % {"plate": event.plate, "point": point},
         body=_("车辆在禁入名单中，道闸未开启。请到岗处理。"),
         link=reverse("parking:booth") + (f"?point={event.access_point_id}" if event.access_point_id else ""),
         estate=estate,
-        kind="parking_blocked",
+        category="parking_blocked",
     )
 
 

@@ -17,7 +17,7 @@ from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
 from linli.core.scoping import build_actor
 from linli.devices.models import DeviceCommand
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 from linli.parking import selectors, services
 from linli.parking.models import (
@@ -443,7 +443,7 @@ def test_a_blocked_plate_is_refused_and_the_guards_are_told_once(world, lot):
         Reason.BLOCKED,
         None,
     )
-    note = StaffNotification.objects.get()
+    note = Message.objects.get()
     assert note.user == world.a.staff[Role.GUARD]
     assert note.title == f"禁入车辆 {PLATE} 到达{entry.name}"
     assert "逃费" not in note.title + note.body

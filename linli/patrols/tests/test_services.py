@@ -227,9 +227,9 @@ def test_manual_checkin_needs_a_note_and_is_marked_manual(patrol):
 
 
 def _notices():
-    from linli.notices.models import StaffNotification
+    from linli.messaging.models import Message
 
-    return list(StaffNotification.objects.order_by("pk").values_list("user__username", "kind", "title"))
+    return list(Message.objects.order_by("pk").values_list("user__username", "category", "title"))
 
 
 def test_detect_missed_marks_missed_and_partial_and_notifies_supervisors_once(patrol, world):

@@ -154,16 +154,17 @@ def supervisors_of(estate: Region) -> list:
 def _notify_supervisors(order: WorkOrder, *, title: str, body: str = "", kind: str = "workorder") -> int:
     from django.urls import reverse
 
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
-    return staff_notify(
-        users=supervisors_of(order.estate),
+    sent = message_send(
+        recipients=supervisors_of(order.estate),
         title=title,
         body=body,
         link=reverse("workorders:detail", args=[order.pk]),
         estate=order.estate,
-        kind=kind,
+        category=kind,
     )
+    return len(sent)
 
 
 def is_technician_for(user, estate: Region) -> bool:

@@ -8,7 +8,7 @@ import time_machine
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 from linli.workorders import services
 from linli.workorders.models import EventKind, State, WorkOrder
@@ -186,9 +186,9 @@ def test_off_duty_stays_new_and_notifies_supervisor(world):
     f.roster(world.a, weekday=2, start=time(8), end=time(18))
     order = f.order(world.a)
     assert (order.state, order.assignee) == (State.NEW, None)
-    notes = StaffNotification.objects.filter(user=world.a.staff[Role.PROPERTY_ADMIN])
+    notes = Message.objects.filter(user=world.a.staff[Role.PROPERTY_ADMIN])
     assert [n.title for n in notes] == ["新工单待派单：楼道灯不亮"]
-    assert not StaffNotification.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
+    assert not Message.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
 
 
 @time_machine.travel(datetime(2026, 3, 5, 1, 0, tzinfo=SH))  # Thursday 01:00

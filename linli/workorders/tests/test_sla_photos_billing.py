@@ -13,7 +13,7 @@ from linli.billing.models import Bill
 from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from linli.core.periodic import REGISTRY, autodiscover
 from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 from linli.workorders import services
 from linli.workorders.models import EventKind, State, WorkOrder
@@ -37,7 +37,7 @@ def test_sla_breaches_marked_once_and_escalated(world):
     admin = world.a.staff[Role.PROPERTY_ADMIN]
     with time_machine.travel(T0):
         order = f.order(world.a, kind="incident", title="电梯困人")  # 10 min / 4 h, no roster: stays new
-    StaffNotification.objects.all().delete()
+    Message.objects.all().delete()
     job = sla_job().func
     # before the response deadline nothing happens
     assert job(T0 + timedelta(minutes=9)) == "response=0 completion=0"
@@ -46,15 +46,15 @@ def test_sla_breaches_marked_once_and_escalated(world):
     assert job(T0 + timedelta(minutes=12)) == "response=0 completion=0"
     order.refresh_from_db()
     assert order.response_breached_at == T0 + timedelta(minutes=11)
-    assert [n.title for n in StaffNotification.objects.filter(user=admin)] == ["工单响应超时：电梯困人"]
+    assert [n.title for n in Message.objects.filter(user=admin)] == ["工单响应超时：电梯困人"]
     # after the completion deadline: one completion breach
     assert job(T0 + timedelta(hours=5)) == "response=0 completion=1"
     assert job(T0 + timedelta(hours=6)) == "response=0 completion=0"
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds.count(EventKind.RESPONSE_BREACH) == 1
     assert kinds.count(EventKind.COMPLETION_BREACH) == 1
-    assert StaffNotification.objects.filter(user=admin).count() == 2
-    assert not StaffNotification.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
+    assert Message.objects.filter(user=admin).count() == 2
+    assert not Message.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
 
 
 def test_accepted_order_has_no_response_breach(world):
