@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from linli.billing import imports, sources
+from linli.billing import imports
+from linli.billing.events import BillLedgerChanged
 from linli.billing.models import (
     METER_KINDS,
     OPEN_STATUSES,
@@ -46,7 +47,7 @@ from linli.billing.models import (
 )
 from linli.billing.money import month_of, parse_period, per_mille_of, periods_covering, to_fen
 from linli.billing.providers import InvalidNotification, get_provider
-from linli.core import audit
+from linli.core import audit, events
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
@@ -161,7 +162,12 @@ def _bills_refresh(bill_ids) -> None:
         bill.status = _status_of(bill)
         changed.append(bill)
     Bill.objects.bulk_update(changed, ["paid_fen", "adjusted_fen", "status", "updated_at"])
-    sources.notify(changed)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for bill in changed:
+        if bill.source_type:
+            by_source[bill.source_type].append(bill.pk)
+    for source_type, ids in sorted(by_source.items()):
+        events.publish(BillLedgerChanged(bill_ids=tuple(ids), source_type=source_type))
 
 
 def _status_of(bill: Bill) -> str:

@@ -14,30 +14,20 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
 
+from linli.core import events
 from linli.devices import canonical
 from linli.devices.canonical import MAX_FUTURE, Message, Rejected
+from linli.devices.events import ConnectivityChanged, MessagesStored, StoredItem
 
 CACHE_TTL = 10.0  # seconds; revocation/rotation also invalidate in this process at once
 SAMPLES_PER_BATCH = 20  # RejectedMessage rows per batch at most (counters are always exact)
 _NUMBER = (int, float)
 SMALL_BATCH = 64  # up to this many rows: one INSERT … ON CONFLICT; above: COPY (see _insert_pg)
-
-
-class StoredItem(NamedTuple):
-    """A newly stored telemetry or event row, as handed to the alarm engine (a tuple: cheap to make)."""
-
-    device_id: int
-    kind: str
-    seq: int
-    ts: datetime
-    values: dict
-    event: str | None
-    data: dict
 
 
 @dataclass(slots=True)
@@ -274,7 +264,7 @@ def ingest(raw: list[tuple[str, bytes]] | list[Message], *, via: str) -> IngestR
             with transaction.atomic():
                 stored, finish = _store(accepted, rejections, now, result, fast=fast)
                 if stored:
-                    _engine().evaluate(stored)
+                    events.publish(MessagesStored(items=tuple(stored)))
                 finish()
         except _Redelivered:
             fast = False  # rolled back: nothing of the attempt is stored
@@ -350,12 +340,6 @@ def _check(dev: CachedDevice, msg: Message) -> None:
         validate_values(dev, msg.values)
     elif msg.kind == "event" and msg.event not in dev.events:
         raise Rejected("unknown_event", str(msg.event))
-
-
-def _engine():
-    from linli.alarms import engine
-
-    return engine
 
 
 def _store(
@@ -475,7 +459,7 @@ def _store(
             )
     result.stored = len(stored)
     if went_offline or came_back:
-        _engine().offline_changed(went_offline, came_back)
+        events.publish(ConnectivityChanged(went_offline=tuple(went_offline), came_back=tuple(came_back)))
 
     def finish() -> None:
         if health_last and (health or rejected_by_device):

@@ -21,12 +21,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit
+from linli.core import audit, events
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.devices import ingest
+from linli.devices.events import ConnectivityChanged
 from linli.devices.models import Device, DeviceProfile, DeviceStatus, RejectedMessage
 from linli.orgs.roles import Perm
 from linli.places.models import Facility, Region, RegionLevel, Room
@@ -557,7 +558,7 @@ def import_template_csv() -> bytes:
 def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
     """Mark devices offline whose last message is older than their profile's offline_after_minutes.
 
-    Returns (went_offline, came_back) and tells the alarm engine. ``came_back`` is always empty
+    Returns (went_offline, came_back) and announces ``ConnectivityChanged`` (the alarm engine listens). ``came_back`` is always empty
     here: a device comes back online when ingest stores a message from it (it reports that itself).
     """
     now = now or timezone.now()
@@ -572,10 +573,8 @@ def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
             Device.objects.filter(pk__in=ids, online=True).update(online=False)
             went.extend(ids)
     if went:
-        from linli.alarms import engine
-
         with transaction.atomic():
-            engine.offline_changed(went, [])
+            events.publish(ConnectivityChanged(went_offline=tuple(went), came_back=()))
     return went, []
 
 
