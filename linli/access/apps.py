@@ -13,11 +13,13 @@ class AccessConfig(AppConfig):
         from linli.access import anomalies, policy, subscribers
         from linli.access.models import AccessPolicy, AccessSettings, Holiday
         from linli.core import events
+        from linli.devices.events import AccessEventsReported
         from linli.people.events import PersonMovedOut
         from linli.privacy.events import ConsentWithdrawn
 
         events.subscribe(PersonMovedOut, subscribers.on_person_moved_out)
         events.subscribe(ConsentWithdrawn, subscribers.on_consent_withdrawn)
+        events.subscribe(AccessEventsReported, subscribers.on_access_events_reported)
         # Cached policies, holidays and settings of the decision path: forget them on any change.
         for model in (AccessPolicy, Holiday):
             post_save.connect(

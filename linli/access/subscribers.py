@@ -5,8 +5,11 @@ that owns the reaction."""
 from __future__ import annotations
 
 from linli.access import biometrics, credentials
+from linli.access import events as vendor_events
 from linli.accounts.models import User
 from linli.core.scoping import Actor, build_actor
+from linli.devices.events import AccessEventsReported, Tally
+from linli.devices.models import Device
 from linli.people.events import PersonMovedOut
 from linli.people.models import Person
 from linli.privacy.events import ConsentWithdrawn
@@ -33,3 +36,10 @@ def on_consent_withdrawn(event: ConsentWithdrawn) -> None:
         return
     consent = Consent.objects.select_related("person", "purpose").get(pk=event.consent_id)
     biometrics.on_consent_withdrawn(consent, actor=_actor(event.actor_user_id))
+
+
+def on_access_events_reported(event: AccessEventsReported) -> Tally:
+    """Store a door controller's events once each (duplicates counted) and pass its alarms on."""
+    device = Device.objects.get(pk=event.device_id)
+    counts = vendor_events.record_vendor_events(device=device, events=list(event.events))
+    return Tally(stored=int(counts.get("stored", 0)), duplicates=int(counts.get("duplicates", 0)))

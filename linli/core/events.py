@@ -108,18 +108,27 @@ def unsubscribe(event_type: type[Event], handler: Callable) -> None:
     subs[:] = [s for s in subs if s.handler != handler]
 
 
-def publish(event: Event, *, using: str | None = None) -> None:
+def publish(event: Event, *, using: str | None = None) -> list[object]:
     """Deliver ``event`` to its subscribers: in-transaction handlers now, on-commit handlers after
-    the surrounding transaction commits (each isolated: one failing is logged, the rest still run)."""
+    the surrounding transaction commits (each isolated: one failing is logged, the rest still run).
+
+    Returns what the in-transaction handlers returned that is not None, in subscription order. Most
+    publishers ignore it; a publisher that must answer its own caller with what was done uses it
+    with a reply type defined beside the event (a device push answered with how many of its events
+    were stored: ``devices.events.Tally``)."""
     if not isinstance(event, Event):
         raise TypeError(f"{event!r} is not an Event")
     for rec in _recorders:
         rec.append(event)
+    replies: list[object] = []
     for sub in _SUBSCRIPTIONS.get(type(event), ()):
         if sub.phase == "in_transaction":
-            sub.handler(event)
+            reply = sub.handler(event)
+            if reply is not None:
+                replies.append(reply)
         else:
             transaction.on_commit(partial(_run_isolated, sub, event), using=using)
+    return replies
 
 
 def _run_isolated(sub: Subscription, event: Event) -> None:

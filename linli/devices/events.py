@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from linli.core.events import Event
+from linli.devices.canonical import PlateRead, VendorAccessEvent
 
 
 class StoredItem(NamedTuple):
@@ -41,3 +42,31 @@ class ConnectivityChanged(Event):
 
     went_offline: tuple[int, ...]
     came_back: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AccessEventsReported(Event):
+    """A door controller reported access, door, alarm or status events (one push, one attach-stream
+    part or one page of a catch-up search), decoded by its vendor adapter. Published in the push's
+    transaction; a subscriber that stores them answers with a ``Tally`` (the device is told how many
+    were stored and how many it had sent before)."""
+
+    device_id: int
+    events: tuple[VendorAccessEvent, ...]
+
+
+@dataclass(frozen=True)
+class PlatesRead(Event):
+    """A gate camera read number plates (decoded by its vendor adapter). Published in the push's
+    transaction."""
+
+    device_id: int
+    reads: tuple[PlateRead, ...]
+
+
+class Tally(NamedTuple):
+    """What an in-transaction subscriber did with reported events (``events.publish`` hands it back
+    to the adapter, which answers the device with the sum)."""
+
+    stored: int = 0
+    duplicates: int = 0

@@ -26,7 +26,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.devices import ingest
+from linli.devices import ingest, vendors
 from linli.devices.events import ConnectivityChanged
 from linli.devices.models import Device, DeviceProfile, DeviceStatus, RejectedMessage
 from linli.orgs.roles import Perm
@@ -111,9 +111,7 @@ def device_create(
         raise ValidationFailed(fields={"key": [_("设备标识只能包含小写字母、数字、- 和 _，2–64 位")]})
     if floor is not None and not -20 <= floor <= 300:
         raise ValidationFailed(fields={"floor": [_("楼层应在 -20 到 300 之间")]})
-    from linli.devices.adapters import registry
-
-    if adapter not in registry.manifests():
+    if vendors.get(adapter) is None:
         raise ValidationFailed(fields={"adapter": [_("未知的接入适配器")]})
     vendor_id = (vendor_id or "").strip()[:64]
     if room is not None and building is None:
@@ -362,7 +360,6 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     接入方式 (adapter, default generic), 厂商设备号. Returns the job and each device's credentials
     (shown once).
     """
-    from linli.devices.adapters import registry
     from linli.places.imports import FileRejected, read_table
 
     actor.require(Perm.DEVICES_MANAGE, write=True)
@@ -424,7 +421,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     rooms = {(r.building_id, r.number): r for r in Room.objects.filter(estate=estate)}
     existing_keys = set(Device.objects.values_list("key", flat=True))
     existing_vendor = set(Device.objects.exclude(vendor_id="").values_list("adapter", "vendor_id"))
-    adapters = set(registry.keys())
+    adapters = set(vendors.keys())
     rows = []
     seen_keys: dict[str, int] = {}
     seen_vendor: dict[tuple[str, str], int] = {}

@@ -10,6 +10,8 @@ class ParkingConfig(AppConfig):
     def ready(self) -> None:
         from linli.billing.events import BillLedgerChanged
         from linli.core import events
+        from linli.devices.events import PlatesRead
         from linli.parking import subscribers
 
         events.subscribe(BillLedgerChanged, subscribers.on_bill_ledger_changed)
+        events.subscribe(PlatesRead, subscribers.on_plates_read)

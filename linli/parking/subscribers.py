@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from linli.billing.events import BillLedgerChanged
 from linli.billing.models import Bill
+from linli.devices.events import PlatesRead
+from linli.devices.models import Device
 from linli.parking import services
 
 
@@ -14,3 +16,10 @@ def on_bill_ledger_changed(event: BillLedgerChanged) -> None:
         return
     bills = {b.pk: b for b in Bill.objects.filter(pk__in=event.bill_ids)}
     services.on_session_bills([bills[pk] for pk in event.bill_ids if pk in bills])
+
+
+def on_plates_read(event: PlatesRead) -> None:
+    """Record each plate a gate camera read (entry, exit, session, barrier)."""
+    device = Device.objects.get(pk=event.device_id)
+    for read in event.reads:
+        services.plate_read_record(device=device, read=read)

@@ -539,8 +539,7 @@ def test_only_the_biometric_modules_depend_on_face_or_voice_consent():
         "access/views_biometrics.py",
         "access/device_sync.py",
         "access/tasks.py",  # the move-out sweep and the overdue-delete job: deletions only
-        "access/apps.py",  # the move-out signal: deletions only
-        "privacy/services.py",  # consent withdrawal: deletions only
+        "access/subscribers.py",  # move-out and consent withdrawal (events): deletions only
     }
     users = set()
     for file in root.rglob("*.py"):
