@@ -1,7 +1,8 @@
 """The event bus: how one app tells the others that something happened (ADR 0008).
 
 An event is a frozen dataclass deriving from ``Event``, defined in the ``events.py`` of the app that
-publishes it. Other apps subscribe in their ``AppConfig.ready``::
+publishes it (the vendor adapters, a layer above devices, publish the canonical events of
+``devices.events``: ADR 0009). Other apps subscribe in their ``AppConfig.ready``::
 
     # linli/people/events.py
     @dataclass(frozen=True)
@@ -11,7 +12,7 @@ publishes it. Other apps subscribe in their ``AppConfig.ready``::
         actor_user_id: int | None = None
 
     # linli/access/apps.py (ready)
-    events.subscribe(PersonMovedOut, handlers.on_person_moved_out)
+    events.subscribe(PersonMovedOut, subscribers.on_person_moved_out)
 
     # linli/people/services.py
     events.publish(PersonMovedOut(person_id=p.pk, estate_id=e.pk))
