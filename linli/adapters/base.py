@@ -6,15 +6,25 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
+import orjson
 from django.db.models import F
 from django.utils import timezone
 
 from linli.core import events
 from linli.devices import ingest
-from linli.devices.canonical import Message, PlateRead, VendorAccessEvent
+from linli.devices.canonical import Message, PlateRead, Rejected, VendorAccessEvent
 from linli.devices.events import AccessEventsReported, PlatesRead, Tally
 from linli.devices.models import Device
+
+
+def json_body(raw: bytes) -> Any:
+    """A cloud push's JSON body; ``Rejected("bad_json")`` when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Rejected("bad_json") from None
 
 
 def resolve_and_ingest(adapter_key: str, messages: list[Message], *, sample: bytes) -> ingest.IngestResult:

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
-
-from linli.adapters.base import resolve_and_ingest
+from linli.adapters.base import json_body, resolve_and_ingest
 from linli.adapters.ctiot_legacy import codec
-from linli.devices.canonical import Rejected
 
 
 def handle(raw: bytes):
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Rejected("bad_json") from None
-    return resolve_and_ingest("ctiot-legacy", codec.decode(body), sample=raw)
+    return resolve_and_ingest("ctiot-legacy", codec.decode(json_body(raw)), sample=raw)

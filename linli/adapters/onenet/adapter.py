@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
-
-from linli.adapters.base import resolve_and_ingest
+from linli.adapters.base import json_body, resolve_and_ingest
 from linli.adapters.onenet import codec
 from linli.devices.canonical import Rejected
 
 
 def handle(raw: bytes, *, token: str):
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Rejected("bad_json") from None
+    body = json_body(raw)
     if not isinstance(body, dict) or not codec.verify_push(raw, body, token):
         raise Rejected("bad_signature")
     return resolve_and_ingest("onenet", codec.decode(body), sample=raw)
