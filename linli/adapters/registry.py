@@ -67,11 +67,16 @@ def load(folder: Path) -> Manifest:
         mode=data.get("mode", ""),
         owners=tuple(data.get("owners", [])),
         folder=folder,
-        routes=tuple(
-            Route(**{k: str(r.get(k, "")) for k in ROUTE_REQUIRED}, package=f"linli.adapters.{folder.name}")
-            for r in data.get("routes", [])
-        ),
+        routes=tuple(_route(folder, r) for r in _tables(data.get("routes"))),
     )
+
+
+def _tables(routes) -> list[dict]:
+    return [r for r in routes if isinstance(r, dict)] if isinstance(routes, list) else []
+
+
+def _route(folder: Path, raw: dict) -> Route:
+    return Route(**{k: str(raw.get(k, "")) for k in ROUTE_REQUIRED}, package=f"linli.adapters.{folder.name}")
 
 
 @cache
@@ -118,7 +123,7 @@ def check(folder: Path) -> list[str]:
             problems.append(f"{folder.name}: codec.py must not import Django (pure codec)")
     except OSError:
         pass
-    problems += _check_routes(folder, data.get("routes", []))
+    problems += _check_routes(folder, data.get("routes"))
     fixtures = folder / "fixtures"
     if not fixtures.is_dir() or not any(fixtures.glob("*.json")):
         problems.append(f"{folder.name}: fixtures/ has no captured payloads")
@@ -126,7 +131,10 @@ def check(folder: Path) -> list[str]:
 
 
 def _check_routes(folder: Path, routes) -> list[str]:
-    if not isinstance(routes, list):
+    """Problems of the ``[[routes]]`` an adapter declares (none declared is fine)."""
+    if routes is None:
+        return []
+    if not isinstance(routes, list) or len(_tables(routes)) != len(routes):
         return [f"{folder.name}: routes must be a list of tables ([[routes]])"]
     problems = []
     for i, route in enumerate(routes):
@@ -140,7 +148,7 @@ def _check_routes(folder: Path, routes) -> list[str]:
         if not route["path"].startswith("/ingest/"):
             problems.append(f"{where}: path must start with /ingest/")
         try:
-            view = load(folder).routes[i].view_func()
+            view = _route(folder, route).view_func()
         except Exception as exc:
             problems.append(f"{where}: view {route['view']} does not import: {exc}")
             continue
