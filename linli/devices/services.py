@@ -421,7 +421,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     rooms = {(r.building_id, r.number): r for r in Room.objects.filter(estate=estate)}
     existing_keys = set(Device.objects.values_list("key", flat=True))
     existing_vendor = set(Device.objects.exclude(vendor_id="").values_list("adapter", "vendor_id"))
-    adapters = set(vendors.keys())
+    adapters = set(vendors.adapter_keys())
     rows = []
     seen_keys: dict[str, int] = {}
     seen_vendor: dict[tuple[str, str], int] = {}

@@ -37,6 +37,6 @@ def get(key: str) -> VendorAdapter | None:
     return _ADAPTERS.get(key)
 
 
-def keys() -> list[str]:
+def adapter_keys() -> list[str]:
     """The adapter keys a device may be registered with."""
     return sorted(_ADAPTERS)

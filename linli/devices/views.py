@@ -206,7 +206,7 @@ def device_create(request, actor):
             "estates": selectors.estate_list(actor=actor),
             "buildings": selectors.building_list(actor=actor),
             "profiles": selectors.profile_list(actor=actor),
-            "adapters": vendors.keys(),
+            "adapters": vendors.adapter_keys(),
         },
         status=400 if errors else 200,
     )
