@@ -252,11 +252,8 @@ def device_commands(request, query: Query[CommandQuery]):
             "created_at": cmd.created_at,
             "attempts": cmd.attempts,
             "sample_b64": b64encode(delivery.sample).decode() if delivery.sample else None,
-            "isapi": None,
+            "isapi": vendors.render_command(device.adapter, cmd, delivery.sample),
         }
-        vendor = vendors.get(device.adapter)
-        if vendor is not None and vendor.render_command is not None:
-            row["isapi"] = vendor.render_command(cmd, delivery.sample)
         if delivery.sample:
             audit.record(
                 Action.SENSITIVE_READ,
@@ -281,9 +278,12 @@ def device_command_ack(request, command_id: Path[Id], body: AckIn):
             raise ValidationFailed(fields={"response": [_("仅海康设备可提交 ISAPI 响应原文")]})
         from linli.devices.models import DeviceCommand
 
-        ack_outcome = vendors.get(device.adapter).ack_outcome
         cmd = DeviceCommand.objects.filter(pk=command_id, device=device).only("kind").first()
-        outcome = ack_outcome(cmd, body.http_status or 200, body.response or {}) if cmd else None
+        outcome = (
+            vendors.ack_outcome(device.adapter, cmd, body.http_status or 200, body.response or {})
+            if cmd
+            else None
+        )
         ok, error, requeue = (outcome.ok, outcome.error, outcome.requeue_mode) if outcome else (False, "", "")
     elif body.ok is None:
         raise ValidationFailed(fields={"ok": [_("请填写执行结果")]})

@@ -40,3 +40,21 @@ def get(key: str) -> VendorAdapter | None:
 def adapter_keys() -> list[str]:
     """The adapter keys a device may be registered with."""
     return sorted(_ADAPTERS)
+
+
+def render_command(key: str, command, sample: bytes | None = None) -> dict | None:
+    """The request ``command`` stands for in the protocol of adapter ``key`` (for a LAN relay), or
+    None when the adapter renders no commands."""
+    adapter = _ADAPTERS.get(key)
+    if adapter is None or adapter.render_command is None:
+        return None
+    return adapter.render_command(command, sample)
+
+
+def ack_outcome(key: str, command, http_status: int, body) -> Any:
+    """The device's answer to a rendered command read as an acknowledgement by adapter ``key``
+    (``ok``, ``error``, ``requeue_mode``), or None when the adapter reads no answers."""
+    adapter = _ADAPTERS.get(key)
+    if adapter is None or adapter.ack_outcome is None:
+        return None
+    return adapter.ack_outcome(command, http_status, body)
