@@ -4,8 +4,11 @@ that owns the reaction."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from linli.access import biometrics, credentials
 from linli.access import events as vendor_events
+from linli.access.canonical import VendorAccessEvent
 from linli.accounts.models import User
 from linli.core.scoping import Actor, build_actor
 from linli.devices.events import AccessEventsReported, Tally
@@ -41,5 +44,8 @@ def on_consent_withdrawn(event: ConsentWithdrawn) -> None:
 def on_access_events_reported(event: AccessEventsReported) -> Tally:
     """Store a door controller's events once each (duplicates counted) and pass its alarms on."""
     device = Device.objects.get(pk=event.device_id)
-    counts = vendor_events.record_vendor_events(device=device, events=list(event.events))
+    # Same shape as access.canonical.VendorAccessEvent, which the access split replaces by the
+    # devices record (ADR 0009); record_vendor_events reads attributes only.
+    reported = cast(list[VendorAccessEvent], list(event.events))
+    counts = vendor_events.record_vendor_events(device=device, events=reported)
     return Tally(stored=int(counts.get("stored", 0)), duplicates=int(counts.get("duplicates", 0)))

@@ -3,11 +3,14 @@ ADR 0008)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from linli.billing.events import BillLedgerChanged
 from linli.billing.models import Bill
 from linli.devices.events import PlatesRead
 from linli.devices.models import Device
 from linli.parking import services
+from linli.parking.canonical import PlateRead
 
 
 def on_bill_ledger_changed(event: BillLedgerChanged) -> None:
@@ -21,5 +24,7 @@ def on_bill_ledger_changed(event: BillLedgerChanged) -> None:
 def on_plates_read(event: PlatesRead) -> None:
     """Record each plate a gate camera read (entry, exit, session, barrier)."""
     device = Device.objects.get(pk=event.device_id)
+    # Same shape as parking.canonical.PlateRead, to be replaced by the devices record (ADR 0009);
+    # plate_read_record reads attributes only.
     for read in event.reads:
-        services.plate_read_record(device=device, read=read)
+        services.plate_read_record(device=device, read=cast(PlateRead, read))
