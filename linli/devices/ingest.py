@@ -1,5 +1,6 @@
 """The ingest pipeline: validate a batch of device messages, store it once, update device health,
-record rejections, then hand the newly stored items to the alarm engine — all in one transaction.
+record rejections, then announce the newly stored items (``devices.events.MessagesStored``: the
+alarm engine evaluates its rules on them) — all in one transaction.
 
 Callers: the MQTT gateway (raw ``(topic, payload)`` pairs, signed canonical payloads) and the HTTP
 ingest endpoints of NB-IoT clouds (``Message`` objects built by the vendor adapters, authenticated
@@ -242,7 +243,7 @@ class _Redelivered(Exception):
 
 
 def ingest(raw: list[tuple[str, bytes]] | list[Message], *, via: str) -> IngestResult:
-    """Validate, store (once per device and seq), update health, record rejections, evaluate rules.
+    """Validate, store (once per device and seq), update health, record rejections, announce the batch.
 
     ``raw`` is either MQTT ``(topic, payload)`` pairs (signature checked) or ``Message`` objects
     from an adapter whose transport was authenticated already (``via`` names it, e.g. "http:onenet").
@@ -350,8 +351,8 @@ def _store(
     *,
     fast: bool = True,
 ):
-    """Store the batch; returns (newly stored items, ``finish``) — call ``finish()`` after the rules
-    ran, still in the transaction.
+    """Store the batch; returns (newly stored items, ``finish``) — call ``finish()`` after the batch
+    was announced, still in the transaction.
 
     PostgreSQL: device rows are updated last, in one statement, so the row locks two gateways take on
     the same devices are held only for the end of a transaction. SQLite: device rows first (the first

@@ -556,8 +556,8 @@ def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
     """Mark devices offline whose last message is older than their profile's offline_after_minutes.
 
     Returns (went_offline, came_back) and announces ``ConnectivityChanged`` (the alarm engine
-    listens). ``came_back`` is always empty
-    here: a device comes back online when ingest stores a message from it (it reports that itself).
+    listens). ``came_back`` is always empty here: a device comes back online when ingest stores a
+    message from it (it reports that itself).
     """
     now = now or timezone.now()
     went: list[int] = []
