@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "linli.alarms",
     "linli.access",
     "linli.parking",
+    "linli.adapters",
     "linli.console",
     "linli.h5",
     "linli.demo",

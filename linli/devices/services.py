@@ -21,12 +21,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit
+from linli.core import audit, events
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.devices import ingest
+from linli.devices import ingest, vendors
+from linli.devices.events import ConnectivityChanged
 from linli.devices.models import Device, DeviceProfile, DeviceStatus, RejectedMessage
 from linli.orgs.roles import Perm
 from linli.places.models import Facility, Region, RegionLevel, Room
@@ -110,9 +111,7 @@ def device_create(
         raise ValidationFailed(fields={"key": [_("设备标识只能包含小写字母、数字、- 和 _，2–64 位")]})
     if floor is not None and not -20 <= floor <= 300:
         raise ValidationFailed(fields={"floor": [_("楼层应在 -20 到 300 之间")]})
-    from linli.devices.adapters import registry
-
-    if adapter not in registry.manifests():
+    if vendors.get(adapter) is None:
         raise ValidationFailed(fields={"adapter": [_("未知的接入适配器")]})
     vendor_id = (vendor_id or "").strip()[:64]
     if room is not None and building is None:
@@ -361,7 +360,6 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     接入方式 (adapter, default generic), 厂商设备号. Returns the job and each device's credentials
     (shown once).
     """
-    from linli.devices.adapters import registry
     from linli.places.imports import FileRejected, read_table
 
     actor.require(Perm.DEVICES_MANAGE, write=True)
@@ -423,7 +421,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     rooms = {(r.building_id, r.number): r for r in Room.objects.filter(estate=estate)}
     existing_keys = set(Device.objects.values_list("key", flat=True))
     existing_vendor = set(Device.objects.exclude(vendor_id="").values_list("adapter", "vendor_id"))
-    adapters = set(registry.keys())
+    adapters = set(vendors.adapter_keys())
     rows = []
     seen_keys: dict[str, int] = {}
     seen_vendor: dict[tuple[str, str], int] = {}
@@ -557,8 +555,9 @@ def import_template_csv() -> bytes:
 def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
     """Mark devices offline whose last message is older than their profile's offline_after_minutes.
 
-    Returns (went_offline, came_back) and tells the alarm engine. ``came_back`` is always empty
-    here: a device comes back online when ingest stores a message from it (it reports that itself).
+    Returns (went_offline, came_back) and announces ``ConnectivityChanged`` (the alarm engine
+    listens). ``came_back`` is always empty here: a device comes back online when ingest stores a
+    message from it (it reports that itself).
     """
     now = now or timezone.now()
     went: list[int] = []
@@ -572,10 +571,8 @@ def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
             Device.objects.filter(pk__in=ids, online=True).update(online=False)
             went.extend(ids)
     if went:
-        from linli.alarms import engine
-
         with transaction.atomic():
-            engine.offline_changed(went, [])
+            events.publish(ConnectivityChanged(went_offline=tuple(went), came_back=()))
     return went, []
 
 

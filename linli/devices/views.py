@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
-from linli.devices import selectors, services
+from linli.devices import selectors, services, vendors
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.orgs.roles import Perm
 
@@ -197,8 +197,6 @@ def device_create(request, actor):
                 messages.success(request, _("设备已登记"))
                 device = selectors.device_get(actor=actor, pk=creds.device.pk)
                 return _detail(request, actor, device, credentials=creds, status=201)
-    from linli.devices.adapters import registry
-
     return render(
         request,
         "devices/create.html",
@@ -208,7 +206,7 @@ def device_create(request, actor):
             "estates": selectors.estate_list(actor=actor),
             "buildings": selectors.building_list(actor=actor),
             "profiles": selectors.profile_list(actor=actor),
-            "adapters": sorted(registry.keys()),
+            "adapters": vendors.adapter_keys(),
         },
         status=400 if errors else 200,
     )

@@ -16,13 +16,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit, crypto
+from linli.core import audit, crypto, events
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
-from linli.people import imports, signals
+from linli.people import imports
+from linli.people.events import PersonMovedOut
 from linli.people.models import (
     CareKind,
     CareTag,
@@ -380,8 +381,11 @@ def occupancy_end(*, actor: Actor, occupancy: Occupancy, end_date: date) -> Occu
             estate_id=occupancy.estate_id,
         ).exists()
     ):
-        # Other apps drop what moving out ends (R28: biometric templates, access credentials).
-        signals.person_moved_out.send(sender=Occupancy, person=occupancy.person, actor=actor)
+        events.publish(
+            PersonMovedOut(
+                person_id=occupancy.person_id, estate_id=occupancy.estate_id, actor_user_id=actor.user.pk
+            )
+        )
     return occupancy
 
 

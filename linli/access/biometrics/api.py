@@ -41,6 +41,7 @@ from linli.core import audit
 from linli.core.api import ErrorOut, actor_of
 from linli.core.audit import Action
 from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.devices import vendors
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 ModalityCode = Literal["face", "voice"]
@@ -253,12 +254,8 @@ def device_commands(request, query: Query[CommandQuery]):
             "created_at": cmd.created_at,
             "attempts": cmd.attempts,
             "sample_b64": b64encode(delivery.sample).decode() if delivery.sample else None,
-            "isapi": None,
+            "isapi": vendors.render_command(device.adapter, cmd, delivery.sample),
         }
-        if device.adapter == "hikvision":
-            from linli.devices.adapters.hikvision.adapter import render_command
-
-            row["isapi"] = render_command(cmd, delivery.sample)
         if delivery.sample:
             audit.record(
                 Action.SENSITIVE_READ,
@@ -281,11 +278,14 @@ def device_command_ack(request, command_id: Path[Id], body: AckIn):
     if body.response is not None or body.http_status is not None:
         if device.adapter != "hikvision":
             raise ValidationFailed(fields={"response": [_("仅海康设备可提交 ISAPI 响应原文")]})
-        from linli.devices.adapters.hikvision.adapter import ack_outcome
         from linli.devices.models import DeviceCommand
 
         cmd = DeviceCommand.objects.filter(pk=command_id, device=device).only("kind").first()
-        outcome = ack_outcome(cmd, body.http_status or 200, body.response or {}) if cmd else None
+        outcome = (
+            vendors.ack_outcome(device.adapter, cmd, body.http_status or 200, body.response or {})
+            if cmd
+            else None
+        )
         ok, error, requeue = (outcome.ok, outcome.error, outcome.requeue_mode) if outcome else (False, "", "")
     elif body.ok is None:
         raise ValidationFailed(fields={"ok": [_("请填写执行结果")]})

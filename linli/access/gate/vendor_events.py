@@ -1,7 +1,8 @@
 """Access events reported by door devices themselves (vendor pushes: Hikvision ISAPI, Dahua), stored
 beside the server's own decisions (``access.gate.decision``).
 
-Vendor adapters (``devices/adapters/<vendor>/``) turn pushes into ``VendorAccessEvent`` and call
+Vendor adapters (``linli/adapters/<vendor>/``) turn pushes into ``devices.canonical.VendorAccessEvent``
+and announce them (``devices.events.AccessEventsReported``); ``access.subscribers`` hands them to
 ``record_vendor_events``. Mapping:
 
 * ``access`` events → one ``AccessEvent`` (source ``vendor``) per (device, seq): a re-pushed or
@@ -29,7 +30,6 @@ from django.utils import timezone
 from linli.access.credentials import qr
 from linli.access.credentials import services as credentials
 from linli.access.gate import decision
-from linli.access.gate.canonical import VendorAccessEvent
 from linli.access.models import (
     AccessEvent,
     AccessPoint,
@@ -45,6 +45,7 @@ from linli.access.models import (
     VisitorPass,
 )
 from linli.access.points import policy
+from linli.devices.canonical import VendorAccessEvent
 
 log = logging.getLogger("linli.access")
 

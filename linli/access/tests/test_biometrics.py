@@ -542,8 +542,7 @@ def test_only_the_biometric_modules_depend_on_face_or_voice_consent():
         "access/api.py",  # mounts the biometrics router
         "access/urls_h5.py",  # includes the biometrics pages
         "access/tasks.py",  # the move-out sweep and the overdue-delete job: deletions only
-        "access/apps.py",  # the move-out signal: deletions only
-        "privacy/services.py",  # consent withdrawal: deletions only
+        "access/subscribers.py",  # move-out and consent withdrawal (events): deletions only
     }
     users = set()
     for file in root.rglob("*.py"):

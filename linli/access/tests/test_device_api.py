@@ -12,11 +12,11 @@ import pytest
 from linli.access.credentials import keys, qr
 from linli.access.credentials import services as credentials
 from linli.access.gate import decision, device_auth, vendor_events
-from linli.access.gate.canonical import VendorAccessEvent
 from linli.access.models import AccessEvent, AccessSubject, CodeUse, VisitorPass
 from linli.access.tests import factories as f
 from linli.core.scoping import build_actor
 from linli.devices import services as device_services
+from linli.devices.canonical import VendorAccessEvent
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
 

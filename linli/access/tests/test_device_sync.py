@@ -211,7 +211,7 @@ def test_hikvision_devices_get_isapi_requests_and_answer_with_isapi_status(world
     assert (retry["status"], retry["last_error"]) == ("pending", "employeeNoAlreadyExist")
     later = timezone.now()
     (again,) = [d for d in device_sync.fetch(device, now=later) if d.command.kind == CommandKind.PUSH_PERSON]
-    from linli.devices.adapters.hikvision.adapter import render_command
+    from linli.adapters.hikvision.adapter import render_command
 
     assert render_command(again.command)["path"] == "/ISAPI/AccessControl/UserInfo/Modify?format=json"
     ok = {"statusCode": 1, "statusString": "OK", "subStatusCode": "ok"}

@@ -13,7 +13,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.billing import sources
+from linli.billing.events import BillLedgerChanged
 from linli.billing.models import (
     Adjustment,
     ApprovalStatus,
@@ -24,6 +24,7 @@ from linli.billing.models import (
     RefundLine,
 )
 from linli.billing.money import parse_period
+from linli.core import events
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.places.models import Region, RegionLevel
@@ -129,7 +130,12 @@ def _bills_refresh(bill_ids) -> None:
         bill.status = _status_of(bill)
         changed.append(bill)
     Bill.objects.bulk_update(changed, ["paid_fen", "adjusted_fen", "status", "updated_at"])
-    sources.notify(changed)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for bill in changed:
+        if bill.source_type:
+            by_source[bill.source_type].append(bill.pk)
+    for source_type, ids in sorted(by_source.items()):
+        events.publish(BillLedgerChanged(bill_ids=tuple(ids), source_type=source_type))
 
 
 def _status_of(bill: Bill) -> str:

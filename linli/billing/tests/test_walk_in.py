@@ -1,6 +1,6 @@
 """Walk-in charges (no room: temporary parking): who may create and collect them, how they show in
-the API, receipts and reports (never as a room's arrears), and the source listeners that let the
-app that created a bill follow its payment."""
+the API, receipts and reports (never as a room's arrears), and the ledger events that let the app
+that created a bill follow its payment."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from linli.billing import services, sources
+from linli.billing import services
+from linli.billing.events import BillLedgerChanged
 from linli.billing.models import Bill, Channel
 from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.selectors import arrears_list, collection_rate
 from linli.billing.tests import factories as bf
+from linli.core import events
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
@@ -24,11 +26,16 @@ API = "/api/v1/billing"
 
 @pytest.fixture
 def heard():
-    """A listener for the source type "test.walkin" that records the bills it is given."""
+    """A subscriber that records the bills of source type "test.walkin" whose ledger changed."""
     calls: list[tuple[int, str]] = []
-    sources.listen("test.walkin", lambda bills: calls.extend((b.pk, b.status) for b in bills))
+
+    def on_changed(event: BillLedgerChanged) -> None:
+        if event.source_type == "test.walkin":
+            calls.extend(Bill.objects.filter(pk__in=event.bill_ids).values_list("pk", "status"))
+
+    events.subscribe(BillLedgerChanged, on_changed)
     yield calls
-    sources._LISTENERS.pop("test.walkin", None)
+    events.unsubscribe(BillLedgerChanged, on_changed)
 
 
 def _walk_in(world, amount_fen=900, source_id="1", role=Role.GUARD):

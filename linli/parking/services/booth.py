@@ -142,7 +142,7 @@ def _waiting_exit(session: ParkingSession):
 
 
 def on_session_bills(bills: list[Bill]) -> None:
-    """Billing's callback (``linli.billing.sources``): a session's bill changed. Paid → the session is
+    """A session's bill changed (``billing.events.BillLedgerChanged``). Paid → the session is
     paid and the barrier where the vehicle waits opens; waived in billing → waived. A refund approved
     later stays in billing's ledger: the vehicle has left and the session stays settled."""
     for bill in bills:

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.devices.canonical import PlateRead
 from linli.parking import plates
-from linli.parking.canonical import PlateRead
 from linli.parking.models import (
     BlockedPlate,
     Category,

@@ -10,10 +10,10 @@ from django.utils import timezone
 from linli.access.models import AccessPointKind, Direction
 from linli.access.tests import factories as access_f
 from linli.core.scoping import build_actor
+from linli.devices.canonical import PlateRead
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
 from linli.parking import services
-from linli.parking.canonical import PlateRead
 from linli.places.models import ParkingSpace
 
 _seq = itertools.count(1)

@@ -537,7 +537,7 @@ def test_a_hikvision_anpr_push_flows_from_the_adapter_codec_into_parking(lot):
     import json
     from pathlib import Path
 
-    from linli.devices.adapters.hikvision import codec
+    from linli.adapters.hikvision import codec
 
     entry, _exit, _rule = lot
     fixture = Path(codec.__file__).parent / "fixtures" / "isapi-anpr-push-multipart.json"
