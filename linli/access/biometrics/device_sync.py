@@ -16,6 +16,7 @@ remote open), delivered to the device and acknowledged by it.
 
 from __future__ import annotations
 
+from base64 import b64decode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.access.models import AccessSubject, BiometricTemplate
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import NotFound, ValidationFailed
@@ -84,9 +86,6 @@ class Delivery:
 def fetch(device: Device, limit: int = 20, *, now: datetime | None = None) -> list[Delivery]:
     """Next commands for the device with what they need, marked sent. A sample push whose template
     is gone (withdrawn, moved out) or whose sample was already cleared is cancelled, never sent."""
-    from linli.access.biometrics.services import sample_bytes
-    from linli.access.models import BiometricTemplate
-
     now = now or timezone.now()
     commands = pending_for(device, limit, now=now)
     templates = {
@@ -122,8 +121,6 @@ def fetch(device: Device, limit: int = 20, *, now: datetime | None = None) -> li
 
 
 def _audit_delete_ack(device: Device, cmd: DeviceCommand, ok: bool, error: str) -> None:
-    from linli.access.models import AccessSubject
-
     pseudonym = str(cmd.payload.get("employee_no", ""))
     person_id = (
         AccessSubject.objects.filter(pseudonym=pseudonym).values_list("person_id", flat=True).first()
@@ -157,9 +154,6 @@ def ack(
     Idempotent: an acknowledged, failed or cancelled command is returned unchanged. ``requeue_mode``
     (from a vendor ack mapping, e.g. Hikvision ``employeeNoAlreadyExist`` → ``modify``, busy →
     ``same``) puts the command back in the queue (in that mode) instead of finishing it."""
-    from linli.access.biometrics import services as biometrics
-    from linli.access.models import BiometricTemplate
-
     now = now or timezone.now()
     error = (error or "").replace("\x00", "")[:200]
     cmd = DeviceCommand.objects.select_for_update().filter(pk=command_id, device=device).first()
@@ -191,8 +185,24 @@ def ack(
             .first()
         )
         if template is not None:  # None: deleted meanwhile; the queued delete follows this push
-            biometrics.push_outcome(template)
+            _clear_sample_once_delivered(template, cmd)
     return cmd
+
+
+def sample_bytes(template) -> bytes | None:
+    """The stored sample (read by device delivery only), or None once cleared."""
+    return b64decode(template.sample) if template.sample else None
+
+
+def _clear_sample_once_delivered(template, push: DeviceCommand) -> None:
+    """Clear the stored sample once no push of this template is still outstanding (R26)."""
+    if not template.sample:
+        return
+    outstanding = DeviceCommand.objects.filter(
+        ref=push.ref, kind=push.kind, payload__template=template.pk, status__in=OPEN
+    ).exists()
+    if not outstanding:
+        BiometricTemplate.objects.filter(pk=template.pk).update(sample="", sample_cleared_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------

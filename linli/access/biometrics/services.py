@@ -33,7 +33,7 @@ import io
 import secrets
 import warnings
 import wave
-from base64 import b64decode, b64encode
+from base64 import b64encode
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from linli.access.biometrics import device_sync
 from linli.access.models import AccessPoint, AccessSubject, BiometricTemplate, Modality
 from linli.core import audit
 from linli.core.audit import Action
@@ -164,11 +165,6 @@ def clean_voice_sample(raw: bytes, *, name: str = "sample") -> bytes:
 
 def clean_sample(modality: str, raw: bytes) -> bytes:
     return clean_face_photo(raw) if modality == Modality.FACE else clean_voice_sample(raw)
-
-
-def sample_bytes(template: BiometricTemplate) -> bytes | None:
-    """The stored sample (read by device delivery only), or None once cleared."""
-    return b64decode(template.sample) if template.sample else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +325,6 @@ def _holders(ref: str) -> tuple[list[int], list[int]]:
 
 
 def _queue_deletes(subject: AccessSubject, modality: str, now: datetime) -> int:
-    from linli.access.biometrics import device_sync
-
     ref = ref_of(modality, subject.pseudonym)
     holders, pending = _holders(ref)
     DeviceCommand.objects.filter(pk__in=pending).update(
@@ -345,8 +339,6 @@ def _queue_deletes(subject: AccessSubject, modality: str, now: datetime) -> int:
 def _ensure_person_on(device: Device, subject: AccessSubject, doors: list[int], now: datetime) -> None:
     """Door terminals attach a face to a known person (Hikvision ``FPID`` = ``employeeNo``): queue the
     pseudonymous person record first unless the device has it or it is already queued."""
-    from linli.access.biometrics import device_sync
-
     ref = f"person:{subject.pseudonym}"
     last = DeviceCommand.objects.filter(device=device, ref=ref).exclude(status=CommandStatus.CANCELLED).last()
     if (
@@ -382,20 +374,6 @@ def _delete_template(person, modality: str, *, actor, trigger: str, now: datetim
             detail={"modality": modality, "trigger": trigger, "devices_queued": queued},
         )
     return queued, bool(deleted)
-
-
-def push_outcome(template: BiometricTemplate) -> None:
-    """Clear the stored sample once no push of this template is still outstanding (R26)."""
-    if not template.sample:
-        return
-    outstanding = DeviceCommand.objects.filter(
-        ref=ref_of(template.modality, template.subject.pseudonym),
-        kind=PUSH[template.modality],
-        payload__template=template.pk,
-        status__in=[CommandStatus.PENDING, CommandStatus.SENT],
-    ).exists()
-    if not outstanding:
-        BiometricTemplate.objects.filter(pk=template.pk).update(sample="", sample_cleared_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,8 +435,6 @@ def biometric_enrol(
     template.enrolled_at = now
     template.sample_cleared_at = None
     template.save()
-    from linli.access.biometrics import device_sync
-
     ref = ref_of(modality, subject.pseudonym)
     for device, doors in targets.items():
         _ensure_person_on(device, subject, doors, now)

@@ -10,7 +10,6 @@ from django.test import Client
 from django.utils import timezone
 
 from linli.access.biometrics import device_sync
-from linli.access.biometrics import services as biometrics
 from linli.access.gate import device_auth
 from linli.access.models import AccessSubject
 from linli.access.tests.test_biometrics import (  # helpers only
@@ -91,7 +90,7 @@ def test_fetch_returns_commands_in_order_with_the_sample_and_marks_them_sent(wor
         ("push_face", f"face:{pseudonym}", 1),
     ]
     assert rows[0]["sample_b64"] is None and rows[0]["isapi"] is None
-    assert b64decode(rows[1]["sample_b64"]) == biometrics.sample_bytes(template_of(a.persons[0]))
+    assert b64decode(rows[1]["sample_b64"]) == device_sync.sample_bytes(template_of(a.persons[0]))
     assert {c.status for c in DeviceCommand.objects.all()} == {CommandStatus.SENT}
     assert fetch(device).json() == []  # nothing new until the redelivery delay has passed
     delivered = AuditEvent.objects.get(action="privacy.sensitive_read")

@@ -37,7 +37,7 @@ def test_every_event_type_is_published_by_its_app_or_the_adapters_above_it():
     }
 
     assert where == {
-        "billing.BillLedgerChanged": ["linli/billing/services.py"],
+        "billing.BillLedgerChanged": ["linli/billing/services/common.py"],
         "devices.AccessEventsReported": ["linli/adapters/base.py"],
         "devices.ConnectivityChanged": ["linli/devices/ingest.py", "linli/devices/services.py"],
         "devices.MessagesStored": ["linli/devices/ingest.py"],
