@@ -285,7 +285,7 @@ def _direct_residents(estate, data: bytes) -> None:
 
     from linli.core import crypto
     from linli.people.models import Occupancy, Person
-    from linli.people.validators import parse_id_number, parse_mobile
+    from linli.core.pii import parse_id_number, parse_mobile
     from linli.places.models import Room
 
     relations = {"业主": "owner", "家属": "family", "租户": "tenant"}

@@ -24,7 +24,7 @@ from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
 from linli.core.scoping import Actor, build_actor
 from linli.orgs.roles import Perm
-from linli.people.validators import InvalidIdentifier, mask_phone, parse_mobile
+from linli.core.pii import InvalidIdentifier, mask_phone, parse_mobile
 
 TOKEN_PREFIX = "lnl_"  # noqa: S105 (a public marker, not a secret)
 TOTP_ISSUER = "Linli"

@@ -226,7 +226,7 @@ def send(alarm: Alarm, level: int) -> dict[str, int]:
     """Notify through the alarm's channels; returns counts per channel. Safe to run twice."""
     from linli.accounts.sms import get_sender
     from linli.notices.services import staff_notify
-    from linli.people.validators import mask_phone
+    from linli.core.pii import mask_phone
 
     channels = alarm.notify_channels or [Channel.CONSOLE]
     users = recipients(alarm, level)

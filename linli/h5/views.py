@@ -14,7 +14,7 @@ from linli.accounts import services as accounts
 from linli.core.errors import DomainError, RateLimited
 from linli.core.scoping import build_actor
 from linli.h5.selectors import resident_home
-from linli.people.validators import InvalidIdentifier, mask_phone, parse_mobile
+from linli.core.pii import InvalidIdentifier, mask_phone, parse_mobile
 
 PHONE_KEY = "linli_h5_phone"
 BACKEND = "django.contrib.auth.backends.ModelBackend"

@@ -14,7 +14,7 @@ from linli.core.scoping import Actor, get_in_scope
 from linli.notices.models import Notice, NoticeReceipt, NoticeStatus, StaffNotification
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Person
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 from linli.places.models import Region, RegionLevel
 
 # --- staff inbox -------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from linli.parking.models import (
     PlateDirection,
     SessionStatus,
 )
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 
 PAGE_SIZE = 20
 

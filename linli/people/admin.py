@@ -15,7 +15,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import mask_id, mask_name, mask_phone
+from linli.core.pii import mask_id, mask_name, mask_phone
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -31,7 +31,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import normalize_id_number, normalize_mobile
+from linli.core.pii import normalize_id_number, normalize_mobile
 
 PERSON_ORDERING = {"name": "name", "created": "created_at", "birth_date": "birth_date", "id": "pk"}
 HOUSEHOLD_ORDERING = {"id": "pk", "room": "room__path"}

@@ -36,7 +36,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import (
+from linli.core.pii import (
     InvalidIdentifier,
     identity_parse,
     is_new_energy_plate,

@@ -17,7 +17,7 @@ from linli.core.views import staff_page
 from linli.orgs.roles import Perm
 from linli.people import imports, selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
-from linli.people.validators import mask_id, mask_name, mask_phone
+from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.places import selectors as places_selectors
 
 PAGE_SIZE = 20

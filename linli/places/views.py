@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.core.views import staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
 

@@ -389,7 +389,7 @@ def subject_data(person) -> dict[str, list[dict[str, Any]]]:
     from linli.orgs.models import Organization
     from linli.orgs.roles import Role
     from linli.people.models import Occupancy, RentalRegistration
-    from linli.people.validators import mask_name
+    from linli.core.pii import mask_name
 
     occupancies = list(
         Occupancy.objects.filter(person=person).select_related("room").order_by("start_date", "pk")

@@ -20,7 +20,7 @@ from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Relation
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 from linli.places.models import Region, RegionLevel
 from linli.votes.counting import count, group_owners
 from linli.votes.models import (

@@ -33,7 +33,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor, build_actor
 from linli.orgs.roles import Perm, Role
-from linli.people.validators import InvalidIdentifier, parse_contact_phone
+from linli.core.pii import InvalidIdentifier, parse_contact_phone
 from linli.places.models import Region, RegionLevel, Room
 from linli.workorders.models import (
     OPEN_STATES,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name, mask_phone
+from linli.core.pii import mask_name, mask_phone
 from linli.workorders import selectors, services
 from linli.workorders.models import Charge, Kind, Source, State
 from linli.workorders.schemas import technician_label

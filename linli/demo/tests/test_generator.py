@@ -28,7 +28,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import parse_credit_code, parse_id_number, parse_mobile, parse_plate
+from linli.core.pii import parse_credit_code, parse_id_number, parse_mobile, parse_plate
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
 SCALE = 0.05

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from linli.demo import identities as ident
-from linli.people.validators import (
+from linli.core.pii import (
     InvalidIdentifier,
     parse_credit_code,
     parse_id_number,

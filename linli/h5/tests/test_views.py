@@ -10,7 +10,7 @@ from django.urls import reverse
 from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
 from linli.people import services as people
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 
 
 @pytest.fixture

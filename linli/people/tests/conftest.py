@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from linli.core.scoping import build_actor
 from linli.people.imports import COLUMNS
-from linli.people.validators import id_check_digit
+from linli.core.pii import id_check_digit
 
 HEADER = list(COLUMNS.values())
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from linli.core.models import ImportJob
 from linli.orgs.roles import Role
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 from linli.places.models import Room
 from linli.places.tests import factories as f
 

@@ -13,7 +13,7 @@ from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
 from linli.people.models import CareKind
 from linli.people.tests import factories as people_f
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 from linli.privacy.tests import factories as privacy_f
 from linli.privacy.tests.pii import find_pii
 
