@@ -31,7 +31,8 @@ from linli.core.errors import NotFound, ValidationFailed
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, Room
+from linli.places.selectors import estate_get
 
 BILL_ORDERING = {
     "period": "period",
@@ -50,12 +51,6 @@ def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.BILLING_VIEW):
     obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
     actor.require(perm)
     return obj
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
 
 
 def room_get(*, actor: Actor, pk: int) -> Room:

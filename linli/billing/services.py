@@ -52,7 +52,8 @@ from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDen
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
-from linli.places.models import ParkingSpace, Region, RegionLevel, Room, RoomStatus
+from linli.places.models import ParkingSpace, Region, Room, RoomStatus
+from linli.places.selectors import require_estate
 
 log = logging.getLogger("linli.billing")
 
@@ -64,11 +65,6 @@ PRICE_MAX = Decimal("100000")
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _check_path(actor: Actor, path: str) -> None:
@@ -231,8 +227,7 @@ def fee_item_create(
     one_off_period: str = "",
     active: bool = True,
 ) -> FeeItem:
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     if kind not in FeeKind.values or kind == FeeKind.CHARGE:
         raise ValidationFailed(fields={"kind": [_("无效的收费类型")]})
     values = _fee_values(
@@ -256,8 +251,7 @@ def fee_item_create(
 
 @transaction.atomic
 def fee_item_update(*, actor: Actor, fee_item: FeeItem, **changes) -> FeeItem:
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, fee_item.estate)
+    require_estate(actor=actor, estate=fee_item.estate, perm=Perm.BILLING_MANAGE, write=True)
     unknown = set(changes) - set(_FEE_FIELDS)
     if unknown:
         raise ValidationFailed(fields={k: [_("不能修改此项")] for k in sorted(unknown)})
@@ -315,8 +309,7 @@ def meter_reading_enter(
 
 def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -> ImportJob:
     """Import readings from XLSX/CSV, all or nothing: any row error rejects the whole file."""
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge(
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
@@ -372,8 +365,7 @@ def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data:
 def bill_run_start(*, actor: Actor, estate: Region, period: str) -> BillRun:
     """Queue a bill run of ``estate`` for a month or a quarter. Running the same period again creates
     no duplicate bills (unique room × fee item × period); a run already queued or running is returned."""
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     p = _period(period)
     active = (
         BillRun.objects.select_for_update()
@@ -1017,7 +1009,7 @@ def charge_create_walk_in(
     """A parking fee of a vehicle with no room to bill (a visitor's or a passing car), created when
     the money is collected; idempotent per (source_type, source_id). Due today, billed this month."""
     _require_charge(actor, FeeKind.PARKING, collect=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate)
     amount_fen = _fen(amount_fen, field="amount_fen")
     title = _text(title, field="title", max_length=200)
     source_type = _text(source_type, field="source_type", max_length=32)

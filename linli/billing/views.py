@@ -35,6 +35,7 @@ from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
 from linli.places.imports import XLSX_CONTENT_TYPE
+from linli.places.selectors import estate_get
 
 PAGE_SIZE = 20
 
@@ -109,7 +110,7 @@ def dashboard(request, actor):
 @staff_page
 @require_POST
 def run_start(request, actor):
-    estate = selectors.estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
+    estate = estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
     try:
         run = services.bill_run_start(actor=actor, estate=estate, period=request.POST.get("period", "")[:10])
     except DomainError as exc:
@@ -176,7 +177,7 @@ def _reading_filters(request, actor) -> dict:
     estates = selectors.estates(actor=actor)
     estate_id = _int(src.get("estate"))
     if estate_id is not None:
-        estate = selectors.estate_get(actor=actor, pk=estate_id)
+        estate = estate_get(actor=actor, pk=estate_id)
     else:
         estate = estates[0] if estates else None
     raw_period = (src.get("period") or "").strip()[:10]

@@ -55,6 +55,7 @@ from linli.devices.schemas import (
     Text,
 )
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_get
 
 router = Router()
 MAX_PUSH = 64 * 1024
@@ -269,7 +270,7 @@ def profile_ranges(request, pk: PkPath, body: RangesIn):
 def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
     if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge()
     outcome = services.devices_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())

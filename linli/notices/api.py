@@ -22,6 +22,7 @@ from linli.notices.schemas import (
     WithdrawIn,
 )
 from linli.people.schemas import Id, Text
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -103,7 +104,7 @@ def notice_list(request, filters: Query[NoticeFilters]):
 @router.post("", response={201: NoticeOut, **WRITE_ERRORS}, summary="创建通知（可立即发布）")
 def notice_create(request, body: NoticeIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     target = selectors.target_get(actor=actor, pk=body.target_id) if body.target_id else None
     notice = services.notice_create(
         actor=actor, estate=estate, target=target, **body.dict(exclude={"estate_id", "target_id"})

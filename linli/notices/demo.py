@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
 from linli.notices import services
 from linli.notices.models import Notice, NoticeReceipt, NoticeStatus
 from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.models import Occupancy
 from linli.places.models import Region, RegionLevel
 
@@ -87,7 +87,7 @@ def _manager(estate: Region):
             .first()
         )
         if m is not None:
-            return build_actor(m.user)
+            return actor_for_user(m.user)
     return None
 
 

@@ -10,12 +10,12 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from linli.core.errors import NotFound
+from linli.core.pii import mask_name
 from linli.core.scoping import Actor, get_in_scope
 from linli.notices.models import Notice, NoticeReceipt, NoticeStatus, StaffNotification
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Person
-from linli.core.pii import mask_name
-from linli.places.models import Region, RegionLevel
+from linli.places.models import Region
 
 # --- staff inbox -------------------------------------------------------------------------------
 
@@ -78,12 +78,6 @@ def notice_get(*, actor: Actor, pk: int) -> Notice:
     )
     actor.require(Perm.NOTICES_MANAGE)
     return notice
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
 
 
 def target_get(*, actor: Actor, pk: int) -> Region:

@@ -18,6 +18,7 @@ from linli.core.views import resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get
 
 PAGE_SIZE = 20
 
@@ -53,7 +54,7 @@ def error_text(exc) -> str:
 def _targets(actor, estate_id: int | None) -> list[Region]:
     if not estate_id:
         return []
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     return list(
         Region.objects.filter(
             path__startswith=estate.path, level__in=[RegionLevel.BUILDING, RegionLevel.UNIT]
@@ -117,7 +118,7 @@ def notice_create(request, actor):
     if request.method == "POST":
         values = _form_values(request.POST)
         try:
-            estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
+            estate = estate_get(actor=actor, pk=estate_id or 0)
             target_id = int_or_none(request.POST.get("target"))
             target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
             notice = services.notice_create(

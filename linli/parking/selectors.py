@@ -32,7 +32,8 @@ from linli.parking.models import (
     PlateEvent,
     SessionStatus,
 )
-from linli.places.models import ParkingSpace, Region, RegionLevel
+from linli.places.models import ParkingSpace, Region
+from linli.places.selectors import estate_get
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.PARKING_VIEW):
@@ -50,12 +51,6 @@ def _choice(value: str | None, choices, name: str) -> str | None:
 
 def estates(*, actor: Actor) -> list[Region]:
     return list(Region.objects.filter(pk__in=actor.estate_ids).order_by("name", "pk"))
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
 
 
 def vehicle_get(*, actor: Actor, pk: int):

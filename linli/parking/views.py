@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from linli.billing.models import Channel
 from linli.core.errors import DomainError, ValidationFailed
+from linli.core.pii import mask_name
 from linli.core.views import positive_int, staff_page
 from linli.notices.views import error_text, parse_local_datetime
 from linli.orgs.roles import Perm
@@ -28,7 +29,6 @@ from linli.parking.models import (
     PlateDirection,
     SessionStatus,
 )
-from linli.core.pii import mask_name
 
 PAGE_SIZE = 20
 

@@ -22,6 +22,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import staff_over
 from linli.patrols import photos as photo_check
 from linli.patrols.models import (
     OPEN_STATUSES,
@@ -74,41 +75,9 @@ def _window(minutes) -> int:
     return minutes
 
 
-def _guards_of_estate(estate: Region):
-    """Active users holding ``patrols.checkin`` (guard role) over ``estate``."""
-    from linli.accounts.models import User
-    from linli.orgs.roles import ROLE_PERMISSIONS
-
-    roles = [r for r, perms in ROLE_PERMISSIONS.items() if Perm.PATROLS_CHECKIN in perms]
-    return User.objects.filter(
-        is_active=True,
-        memberships__is_active=True,
-        memberships__organization__is_active=True,
-        memberships__role__in=roles,
-        memberships__scope__in=estate.ancestor_ids(),
-    ).distinct()
-
-
-def supervisors_of(estate: Region) -> list:
-    """Active property administrators whose scope covers ``estate`` (they receive missed-patrol notices)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__role=Role.PROPERTY_ADMIN,
-            memberships__scope__in=estate.ancestor_ids(),
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _check_guards(estate: Region, guards) -> list:
     guards = list(guards or [])
-    allowed = set(_guards_of_estate(estate).values_list("pk", flat=True))
+    allowed = set(staff_over(estate, perm=Perm.PATROLS_CHECKIN).values_list("pk", flat=True))
     bad = [g for g in guards if g.pk not in allowed]
     if bad:
         raise ValidationFailed(fields={"guard_ids": [_("只能指派本小区有巡检签到权限的人员")]})
@@ -527,7 +496,7 @@ def _notify_missed(run: PatrolRun, missing: list[Checkpoint]) -> int:
         "names": names,
     }
     return staff_notify(
-        users=supervisors_of(estate),
+        users=list(staff_over(estate, roles=[Role.PROPERTY_ADMIN])),
         title=title[:200],
         body=body,
         link=reverse("patrols:run_detail", args=[run.pk]),

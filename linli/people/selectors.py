@@ -17,6 +17,7 @@ from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.pii import normalize_id_number, normalize_mobile
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
@@ -31,7 +32,6 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.core.pii import normalize_id_number, normalize_mobile
 
 PERSON_ORDERING = {"name": "name", "created": "created_at", "birth_date": "birth_date", "id": "pk"}
 HOUSEHOLD_ORDERING = {"id": "pk", "room": "room__path"}
@@ -326,15 +326,6 @@ def import_template(*, actor: Actor) -> bytes:
 
 
 # --- objects named by id in a request ----------------------------------------------------------
-
-
-def estate_get(*, actor: Actor, pk: int):
-    """An estate in scope (the target of a create or an import)."""
-    from linli.places.models import Region, RegionLevel
-
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
 
 
 def room_get(*, actor: Actor, pk: int):

@@ -20,6 +20,15 @@ from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.pii import (
+    InvalidIdentifier,
+    identity_parse,
+    is_new_energy_plate,
+    parse_contact_phone,
+    parse_credit_code,
+    parse_mobile,
+    parse_plate,
+)
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.people import imports, signals
@@ -36,16 +45,8 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.core.pii import (
-    InvalidIdentifier,
-    identity_parse,
-    is_new_energy_plate,
-    parse_contact_phone,
-    parse_credit_code,
-    parse_mobile,
-    parse_plate,
-)
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, Room
+from linli.places.selectors import require_estate
 
 # Tenants must be reported to the police station within this many days of moving in (公安部令第24号;
 # local rules vary, so deployments may change it).
@@ -56,11 +57,6 @@ _UNSET = object()
 
 
 # --- scope helpers -----------------------------------------------------------------------------
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _check_person(actor: Actor, person: Person) -> None:
@@ -117,8 +113,7 @@ def person_create(
 ) -> Person:
     """Register a person in an estate. A 居民身份证 number is checked (GB 11643) and gives the birth date
     and gender; one person per ID number per estate (R60)."""
-    actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
     name = _clean_text(name, field="name", max_length=60, required=True)
     _choice(population_type, field="population_type", choices=PopulationType)
     errors: dict[str, list[str]] = {}
@@ -498,8 +493,7 @@ def establishment_create(
     employees: int = 0,
 ) -> Establishment:
     """Register a shop or organisation located in the estate (实有单位)."""
-    actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
     _choice(kind, field="kind", choices=Establishment.Kind)
     name = _clean_text(name, field="name", max_length=150, required=True)
     errors: dict[str, list[str]] = {}
@@ -623,8 +617,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
     Otherwise persons, households (one per room that has none), occupancies, rental registrations
     and care tags are bulk-created in one transaction, audited as one import event.
     """
-    actor.require(Perm.PEOPLE_IMPORT, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_IMPORT, write=True)
     started = time.monotonic()
     file_name = (file_name or "")[:200]
     result = imports.validate_residents(

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
-from linli.core.scoping import Actor, get_in_scope
-from linli.orgs.roles import Perm
+from linli.core.scoping import Actor, get_in_scope, id_or_404
+from linli.people.permissions import PeoplePerm
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
+from linli.places.permissions import PlacesPerm
 
 ROOMS_IMPORT_KIND = "places.rooms"
 
@@ -47,16 +48,6 @@ def _order(qs: QuerySet, ordering: str | None, allowed: dict[str, tuple[str, ...
     columns = [*allowed[name], *(() if "pk" in allowed[name] else ("pk",))]
     # Explicit NULL placement: SQLite and PostgreSQL disagree on it by default.
     return qs.order_by(*(F(c).desc(nulls_last=True) if desc else F(c).asc(nulls_first=True) for c in columns))
-
-
-MAX_PK = 2**63 - 1
-
-
-def _pk(pk: int) -> int:
-    """An id as the database can hold it; anything else cannot exist (404, never a database error)."""
-    if not isinstance(pk, int) or not 0 < pk <= MAX_PK:
-        raise NotFound()
-    return pk
 
 
 def _choice(value: str | None, choices, field_name: str) -> str | None:
@@ -103,7 +94,7 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
 
     Estates, buildings and units carry their room counts. Three queries whatever the tree size.
     """
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     levels = [c.value for c in RegionLevel]
     allowed_levels = levels[: levels.index(max_level) + 1]
     in_scope = list(actor.scoped(Region.objects.filter(level__in=allowed_levels), "path"))
@@ -146,8 +137,10 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
 
 def region_get(*, actor: Actor, pk: int) -> Region:
     """One region node inside the actor's scope (ancestors of the scope are not readable one by one)."""
-    actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(Region.objects.select_related("parent"), actor=actor, path_field="path", pk=_pk(pk))
+    actor.require(PlacesPerm.PLACES_VIEW)
+    return get_in_scope(
+        Region.objects.select_related("parent"), actor=actor, path_field="path", pk=id_or_404(pk)
+    )
 
 
 def region_detail(*, actor: Actor, pk: int) -> dict:
@@ -170,27 +163,53 @@ def region_detail(*, actor: Actor, pk: int) -> dict:
     }
 
 
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk)
-    )
+# --- estates: the scope unit every app names in its requests --------------------------------------
 
 
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    actor.require(Perm.PLACES_VIEW)
+def estate_list(*, actor: Actor, perm: str | None = None) -> QuerySet[Region]:
+    """Estates in the actor's scope, by path; with ``perm``, the actor must hold it (403 otherwise)."""
+    if perm is not None:
+        actor.require(perm)
     return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+
+
+def estate_get(*, actor: Actor, pk: int, perm: str | None = None) -> Region:
+    """The estate ``pk`` named in a request: scope first, then the permission.
+
+    An id that is not an estate in the actor's scope is ``NotFound`` (404) whatever the actor's
+    permissions, so ids of other estates reveal nothing; only then, with ``perm``, an actor who lacks
+    it gets ``PermissionDenied`` (403). Every app resolves an estate id through this one function.
+    """
+    estate = get_in_scope(
+        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=id_or_404(pk)
+    )
+    if perm is not None:
+        actor.require(perm)
+    return estate
+
+
+def require_estate(
+    *, actor: Actor, estate: Region | None, perm: str | None = None, write: bool = False
+) -> Region:
+    """Check an estate a service was handed, in ``estate_get``'s order: not an estate in the actor's
+    scope (or ``None``) is ``NotFound`` (404); then, with ``perm``, ``actor.require(perm, write=write)``
+    (403, also for a read-only token when ``write``)."""
+    if estate is None or estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
+        raise NotFound()
+    if perm is not None:
+        actor.require(perm, write=write)
+    return estate
 
 
 def region_children(*, actor: Actor, region: Region) -> QuerySet[Region]:
     """Direct children of an in-scope region (all of them are in scope too)."""
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     return actor.scoped(Region.objects.filter(parent=region), "path").order_by("sort", "name", "pk")
 
 
 def building_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Region]:
     """Buildings in scope with ``room_count``, optionally of one estate."""
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     qs = actor.scoped(Region.objects.filter(level=RegionLevel.BUILDING), "path")
     if estate is not None:
         qs = qs.filter(parent_id=estate)
@@ -214,7 +233,7 @@ def room_list(
     ordering: str | None = None,
 ) -> QuerySet[Room]:
     """Rooms in scope, filtered and sorted by a whitelisted ``ordering`` key (see ``ROOM_ORDERING``)."""
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     status = _choice(status, RoomStatus, "status")
     use = _choice(use, RoomUse, "use")
     qs = actor.scoped(Room.objects.select_related("estate", "building", "unit"), "path")
@@ -238,9 +257,12 @@ def room_list(
 
 
 def room_get(*, actor: Actor, pk: int) -> Room:
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     return get_in_scope(
-        Room.objects.select_related("estate", "building", "unit"), actor=actor, path_field="path", pk=_pk(pk)
+        Room.objects.select_related("estate", "building", "unit"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
     )
 
 
@@ -249,8 +271,8 @@ def room_occupants(*, actor: Actor, room: Room) -> list:
 
     Callers display names masked (``mask_name``); nothing sensitive is read here.
     """
-    actor.require(Perm.PLACES_VIEW)
-    if not actor.has(Perm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
+    actor.require(PlacesPerm.PLACES_VIEW)
+    if not actor.has(PeoplePerm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
         return []
     from linli.people.models import Occupancy
 
@@ -276,7 +298,7 @@ def parking_list(
     kind: str | None = None,
     q: str | None = None,
 ) -> QuerySet[ParkingSpace]:
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     kind = _choice(kind, ParkingSpace.Kind, "kind")
     qs = actor.scoped(ParkingSpace.objects.select_related("estate", "room"), "estate__path")
     if estate is not None:
@@ -302,7 +324,7 @@ def facility_list(
     kind: str | None = None,
     status: str | None = None,
 ) -> QuerySet[Facility]:
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     kind = _choice(kind, Facility.Kind, "kind")
     if status not in (None, "") and status not in FACILITY_STATUSES:
         raise ValidationFailed(fields={"status": [_("可选值：") + ", ".join(FACILITY_STATUSES)]})
@@ -319,12 +341,12 @@ def facility_list(
 
 
 def facility_get(*, actor: Actor, pk: int) -> Facility:
-    actor.require(Perm.PLACES_VIEW)
+    actor.require(PlacesPerm.PLACES_VIEW)
     return get_in_scope(
         Facility.objects.select_related("estate", "building"),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
 
 
@@ -334,7 +356,7 @@ def facility_get(*, actor: Actor, pk: int) -> Facility:
 
 def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[ImportJob]:
     """Room import jobs of the estates in scope (newest first); needs ``places.import``."""
-    actor.require(Perm.PLACES_IMPORT)
+    actor.require(PlacesPerm.PLACES_IMPORT)
     qs = actor.scoped(
         ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
         "estate__path",
@@ -345,18 +367,18 @@ def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Impo
 
 
 def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
-    actor.require(Perm.PLACES_IMPORT)
+    actor.require(PlacesPerm.PLACES_IMPORT)
     return get_in_scope(
         ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
 
 
 def import_template(*, actor: Actor) -> bytes:
     """The room import template (XLSX) for those who may import."""
-    actor.require(Perm.PLACES_IMPORT)
+    actor.require(PlacesPerm.PLACES_IMPORT)
     from linli.places.imports import template_xlsx
 
     return template_xlsx()

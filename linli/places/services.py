@@ -14,7 +14,6 @@ from linli.core.audit import Action
 from linli.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.orgs.roles import Perm
 from linli.places import imports
 from linli.places.models import (
     ALLOWED_PARENTS,
@@ -26,6 +25,7 @@ from linli.places.models import (
     RoomStatus,
     RoomUse,
 )
+from linli.places.permissions import PlacesPerm
 from linli.places.selectors import FACILITY_STATUSES, ROOMS_IMPORT_KIND
 
 
@@ -142,7 +142,7 @@ def room_update(
     status: str | None = None,
 ) -> Room:
     """Change a room's area, use or status (``places.manage``); the audit record keeps old and new values."""
-    actor.require(Perm.PLACES_MANAGE, write=True)
+    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
     _in_scope(actor, room.path)
     errors: dict[str, list[str]] = {}
     changes: dict[str, list[str]] = {}
@@ -186,7 +186,7 @@ def parking_space_create(
     room: Room | None = None,
 ) -> ParkingSpace:
     """Add a parking space (车位) to an estate; the code is unique within the estate."""
-    actor.require(Perm.PLACES_MANAGE, write=True)
+    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
     _in_scope(actor, estate.path)
     code, zone = code.strip(), zone.strip()
     errors: dict[str, list[str]] = {}
@@ -246,7 +246,7 @@ def facility_create(
     status: str = "normal",
 ) -> Facility:
     """Register a public facility (消火栓、电梯、出入口 …) of an estate, optionally in one building."""
-    actor.require(Perm.PLACES_MANAGE, write=True)
+    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
     _in_scope(actor, estate.path)
     name, location = name.strip(), location.strip()
     errors = _facility_errors(
@@ -272,7 +272,7 @@ def facility_update(
     kind: str | None = None,
 ) -> Facility:
     """Change a facility's name, location, kind or status; the audit record keeps old and new values."""
-    actor.require(Perm.PLACES_MANAGE, write=True)
+    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
     _in_scope(actor, facility.estate.path)
     name = name.strip() if name is not None else None
     location = location.strip() if location is not None else None
@@ -382,7 +382,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     missing buildings and units are created, the rooms are bulk-created in one transaction, and the
     job and an ``data.import`` audit record are written in the same transaction.
     """
-    actor.require(Perm.PLACES_IMPORT, write=True)
+    actor.require(PlacesPerm.PLACES_IMPORT, write=True)
     _in_scope(actor, estate.path)
     if estate.level != RegionLevel.ESTATE:
         raise NotFound()

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
 from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.places.models import Region
 from linli.votes import services
 from linli.votes.models import Choice, Matter, Vote, VoteStatus
@@ -28,7 +28,7 @@ def _manager(estate: Region):
             .first()
         )
         if m is not None:
-            return build_actor(m.user)
+            return actor_for_user(m.user)
     return None
 
 

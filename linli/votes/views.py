@@ -13,6 +13,7 @@ from linli.core.views import resident_page, staff_page
 from linli.notices.views import int_or_none, parse_local_datetime
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
@@ -67,7 +68,7 @@ def vote_create(request, actor):
             "closes_at": parse_local_datetime(p.get("closes_at")),
         }
         try:
-            estate = selectors.estate_get(actor=actor, pk=int_or_none(p.get("estate")) or 0)
+            estate = estate_get(actor=actor, pk=int_or_none(p.get("estate")) or 0)
             vote = services.vote_create(actor=actor, estate=estate, **values)
         except ValidationFailed as exc:
             errors = exc.fields or {"__all__": [exc.message]}

@@ -31,10 +31,12 @@ from django.utils.translation import gettext_lazy
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
-from linli.core.scoping import Actor, build_actor
-from linli.orgs.roles import Perm, Role
 from linli.core.pii import InvalidIdentifier, parse_contact_phone
+from linli.core.scoping import Actor
+from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import actor_for_user, staff_over
 from linli.places.models import Region, RegionLevel, Room
+from linli.places.selectors import require_estate
 from linli.workorders.models import (
     OPEN_STATES,
     UNANSWERED_STATES,
@@ -189,32 +191,13 @@ def _set_due(order: WorkOrder, start: datetime) -> None:
     order.completion_due_at = start + timedelta(minutes=completion)
 
 
-def supervisors_of(estate: Region) -> list:
-    """Active property administrators whose scope covers the estate (the SLA escalation recipients)."""
-    from linli.accounts.models import User
-
-    parts = [p for p in estate.path.split("/") if p]
-    prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Role.PROPERTY_ADMIN,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=prefixes,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _notify_supervisors(order: WorkOrder, *, title: str, body: str = "", kind: str = "workorder") -> int:
     from django.urls import reverse
 
     from linli.notices.services import staff_notify
 
     return staff_notify(
-        users=supervisors_of(order.estate),
+        users=list(staff_over(order.estate, roles=[Role.PROPERTY_ADMIN])),
         title=title,
         body=body,
         link=reverse("workorders:detail", args=[order.pk]),
@@ -226,7 +209,7 @@ def _notify_supervisors(order: WorkOrder, *, title: str, body: str = "", kind: s
 def is_technician_for(user, estate: Region) -> bool:
     if not user.is_active or user.kind != "staff":
         return False
-    actor = build_actor(user)
+    actor = actor_for_user(user)
     return actor.has(Perm.WORKORDERS_WORK) and actor.in_scope_path(estate.path)
 
 
@@ -839,12 +822,6 @@ def workorder_sla_check(*, now: datetime | None = None) -> dict[str, int]:
 # --- rosters and SLA policies ------------------------------------------------------------------
 
 
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-    actor.require(Perm.WORKORDERS_MANAGE, write=True)
-
-
 def _roster_values(
     *, estate: Region, technician, weekday, date_, start_time: time, end_time: time, kinds, buildings
 ) -> dict:
@@ -889,7 +866,7 @@ def roster_create(
     kinds=(),
     buildings=(),
 ) -> DutyRoster:
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     values = _roster_values(
         estate=estate,
         technician=technician,
@@ -920,7 +897,7 @@ def roster_update(
     kinds=(),
     buildings=(),
 ) -> DutyRoster:
-    _check_estate(actor, roster.estate)
+    require_estate(actor=actor, estate=roster.estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     values = _roster_values(
         estate=roster.estate,
         technician=technician,
@@ -942,7 +919,7 @@ def roster_update(
 
 @transaction.atomic
 def roster_delete(*, actor: Actor, roster: DutyRoster) -> None:
-    _check_estate(actor, roster.estate)
+    require_estate(actor=actor, estate=roster.estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     audit.record(Action.DELETE, actor=actor, obj=roster)
     roster.delete()
 
@@ -952,7 +929,7 @@ def sla_policy_set(
     *, actor: Actor, estate: Region, kind: str, response_minutes: int, completion_minutes: int
 ) -> SlaPolicy:
     """Set an estate's time limits for one kind (applies to orders created from now on)."""
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     errors: dict[str, list[str]] = {}
     if kind not in Kind.values:
         errors["kind"] = [_("无效的选项")]

@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
+from linli.core.pii import mask_name, mask_phone
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
-from linli.core.pii import mask_name, mask_phone
+from linli.places.selectors import estate_get, estate_list
 from linli.workorders import selectors, services
 from linli.workorders.models import Charge, Kind, Source, State
 from linli.workorders.schemas import technician_label
@@ -76,7 +77,7 @@ def board(request, actor):
     context = {
         "columns": columns,
         "filters": filters,
-        "estates": list(selectors.estate_list(actor=actor)),
+        "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
         "kinds": Kind.choices,
         "technicians": selectors.technicians(actor=actor, estate_id=filters["estate_id"]),
         "query": request.GET.urlencode(),
@@ -111,7 +112,7 @@ def order_list(request, actor):
             "page": pg,
             "rows": [_order_row(o) for o in pg.object_list],
             "filters": filters,
-            "estates": list(selectors.estate_list(actor=actor)),
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
             "kinds": Kind.choices,
             "states": State.choices,
             "sources": Source.choices,
@@ -243,12 +244,12 @@ def photo(request, actor, pk: int, photo_pk: int):
 def create(request, actor):
     """A staff-entered order (phone call at the service desk)."""
     actor.require(Perm.WORKORDERS_MANAGE)
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     errors: dict = {}
     values = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=_int(values.get("estate")) or 0)
+            estate = estate_get(actor=actor, pk=_int(values.get("estate")) or 0, perm=Perm.WORKORDERS_VIEW)
             room_id = _int(values.get("room"))
             room = selectors.room_get(actor=actor, pk=room_id, estate=estate) if room_id else None
             order = services.workorder_create(
@@ -285,7 +286,11 @@ def workload(request, actor):
     return render(
         request,
         "workorders/workload.html",
-        {"rows": rows, "estates": list(selectors.estate_list(actor=actor)), "estate_id": estate_id},
+        {
+            "rows": rows,
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
+            "estate_id": estate_id,
+        },
     )
 
 
@@ -299,7 +304,7 @@ def _parse_time(value) -> time | None:
 @staff_page
 @require_http_methods(["GET", "POST"])
 def rosters(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
@@ -311,7 +316,7 @@ def rosters(request, actor):
                 roster = selectors.roster_get(actor=actor, pk=_int(p.get("roster")) or 0)
                 services.roster_delete(actor=actor, roster=roster)
             else:
-                estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
+                estate = estate_get(actor=actor, pk=estate_id or 0, perm=Perm.WORKORDERS_VIEW)
                 tech = selectors.technician_get(actor=actor, pk=_int(p.get("technician")) or 0, estate=estate)
                 day = None
                 if p.get("date"):
@@ -385,12 +390,12 @@ def rosters(request, actor):
 @staff_page
 @require_http_methods(["GET", "POST"])
 def sla(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
-    estate = selectors.estate_get(actor=actor, pk=estate_id) if estate_id else None
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.WORKORDERS_VIEW) if estate_id else None
     if request.method == "POST":
         if estate is None:
             raise Http404()

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from linli.demo import identities as ident
 from linli.core.pii import (
     InvalidIdentifier,
     parse_credit_code,
@@ -15,6 +14,7 @@ from linli.core.pii import (
     parse_mobile,
     parse_plate,
 )
+from linli.demo import identities as ident
 
 
 def test_id_numbers_are_valid_and_carry_birth_date_and_gender():

@@ -1,11 +1,11 @@
 import pytest
 
 from linli.core.errors import NotFound
-from linli.core.scoping import build_actor
 from linli.notices.models import StaffNotification
 from linli.notices.selectors import staff_notification_list, staff_notification_unread_count
 from linli.notices.services import staff_notification_mark_read, staff_notify
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +45,9 @@ def test_mark_read_own_only(world):
     staff_notify(users=[tech], title="巡检漏检")
     n = StaffNotification.objects.get()
     with pytest.raises(NotFound):
-        staff_notification_mark_read(actor=build_actor(other), notification_id=n.pk)
-    staff_notification_mark_read(actor=build_actor(tech), notification_id=n.pk)
-    staff_notification_mark_read(actor=build_actor(tech), notification_id=n.pk)
+        staff_notification_mark_read(actor=actor_for_user(other), notification_id=n.pk)
+    staff_notification_mark_read(actor=actor_for_user(tech), notification_id=n.pk)
+    staff_notification_mark_read(actor=actor_for_user(tech), notification_id=n.pk)
     assert staff_notification_unread_count(tech) == 0
-    assert [x.pk for x in staff_notification_list(actor=build_actor(tech))] == [n.pk]
-    assert list(staff_notification_list(actor=build_actor(other))) == []
+    assert [x.pk for x in staff_notification_list(actor=actor_for_user(tech))] == [n.pk]
+    assert list(staff_notification_list(actor=actor_for_user(other))) == []

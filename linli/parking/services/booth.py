@@ -27,11 +27,11 @@ from linli.parking.models import (
 )
 from linli.parking.services.common import (
     SESSION_SOURCE,
-    _check_estate,
     _open_barrier,
     _text,
 )
 from linli.parking.services.gate import _close
+from linli.places.selectors import require_estate
 
 
 def _lock_session(actor: Actor, session: ParkingSession) -> ParkingSession:
@@ -40,7 +40,7 @@ def _lock_session(actor: Actor, session: ParkingSession) -> ParkingSession:
         .select_related("estate", "vehicle")
         .get(pk=session.pk)
     )
-    _check_estate(actor, session.estate)
+    require_estate(actor=actor, estate=session.estate)
     return session
 
 
@@ -188,8 +188,7 @@ def barrier_release(
     """A guard opens a barrier by hand, with a reason (audited). With the refused ``event`` of that
     barrier: an entry opens a parking session for the plate (when it is valid), an exit lets a
     vehicle with an unpaid fee leave (the fee stays owed: ``released_*`` on the session)."""
-    actor.require(Perm.PARKING_COLLECT, write=True)
-    _check_estate(actor, access_point.estate)
+    require_estate(actor=actor, estate=access_point.estate, perm=Perm.PARKING_COLLECT, write=True)
     reason = _text(reason, field="reason", max_length=200)
     session = None
     if event is not None:
