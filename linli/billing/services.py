@@ -67,11 +67,6 @@ PRICE_MAX = Decimal("100000")
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _check_path(actor: Actor, path: str) -> None:
-    if not actor.in_scope_path(path):
-        raise NotFound()
-
-
 def _text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
@@ -278,7 +273,7 @@ def meter_reading_enter(
 ) -> MeterReading:
     """Record (or correct, while not yet billed) a room's water/electricity reading for a month."""
     actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_path(actor, room.path)
+    actor.require_path(room.path)
     if kind not in [k.value for k in METER_KINDS]:
         raise ValidationFailed(fields={"kind": [_("只能是 water 或 electricity")]})
     period = _month(period)
@@ -547,7 +542,7 @@ def late_fee_apply(*, today: date) -> int:
 def adjustment_request(*, actor: Actor, bill: Bill, kind: str, amount_fen: int, reason: str) -> Adjustment:
     actor.require(Perm.BILLING_MANAGE, write=True)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, bill.estate.path)
+    actor.require_path(bill.estate.path)
     if kind not in Adjustment.Kind.values:
         raise ValidationFailed(fields={"kind": [_("只能是 discount 或 waiver")]})
     amount_fen = _fen(amount_fen, field="amount_fen")
@@ -568,7 +563,7 @@ def adjustment_request(*, actor: Actor, bill: Bill, kind: str, amount_fen: int, 
 
 def _decide(actor: Actor, obj) -> None:
     actor.require(Perm.BILLING_APPROVE, write=True)
-    _check_path(actor, obj.estate.path)
+    actor.require_path(obj.estate.path)
     if obj.status != ApprovalStatus.PENDING:
         raise Conflict(_("该申请已处理"))
     if obj.requested_by_id == actor.user.pk:
@@ -633,7 +628,7 @@ def payment_create_online(*, actor: Actor, bills: list[Bill]):
     locked = _lock_bills(bills)
     room = _one_room(locked)
     if not actor.is_resident:
-        _check_path(actor, _payer_path(locked, room))
+        actor.require_path(_payer_path(locked, room))
     open_bills = [b for b in locked if b.outstanding_fen > 0]
     if not open_bills:
         raise Conflict(_("所选账单已结清"))
@@ -750,7 +745,7 @@ def payment_record_counter(
     note = _text(note, field="note", max_length=200, required=False)
     locked = _lock_bills(bills)
     room = _one_room(locked)
-    _check_path(actor, _payer_path(locked, room))
+    actor.require_path(_payer_path(locked, room))
     open_bills = sorted((b for b in locked if b.outstanding_fen > 0), key=lambda b: (b.due_date, b.pk))
     owed = sum(b.outstanding_fen for b in open_bills)
     if amount_fen > owed:
@@ -791,7 +786,7 @@ def refund_request(*, actor: Actor, payment: Payment, amount_fen: int, reason: s
     """Ask to refund part of a paid payment; split over its bills, latest allocation first."""
     actor.require(Perm.BILLING_MANAGE, write=True)
     payment = Payment.objects.select_for_update().select_related("estate").get(pk=payment.pk)
-    _check_path(actor, payment.estate.path)
+    actor.require_path(payment.estate.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
     reason = _text(reason, field="reason", max_length=300)
     if payment.status != Payment.Status.PAID:
@@ -969,7 +964,7 @@ def charge_create(
     idempotent per (source_type, source_id): asking again returns the bill created the first time.
     ``period`` (a month, default this month) and ``due_date`` (default in 15 days) are optional."""
     _require_charge(actor, kind)
-    _check_path(actor, room.path)
+    actor.require_path(room.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
     title = _text(title, field="title", max_length=200)
     source_type = _text(source_type, field="source_type", max_length=32)
@@ -1048,7 +1043,7 @@ def charge_pay_counter(*, actor: Actor, bill: Bill, channel: str, note: str = ""
         raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
     note = _text(note, field="note", max_length=200, required=False)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, _payer_path([bill], bill.room))
+    actor.require_path(_payer_path([bill], bill.room))
     amount = bill.outstanding_fen
     if amount <= 0:
         raise Conflict(_("所选账单已结清"))
@@ -1083,7 +1078,7 @@ def charge_pay_online(*, actor: Actor, bill: Bill):
     Returns (payment, provider order)."""
     _require_charge(actor, bill.kind, collect=True)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, _payer_path([bill], bill.room))
+    actor.require_path(_payer_path([bill], bill.room))
     if bill.outstanding_fen <= 0:
         raise Conflict(_("所选账单已结清"))
     provider = get_provider()

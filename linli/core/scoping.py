@@ -62,6 +62,12 @@ class Actor:
     def in_scope_path(self, path: str) -> bool:
         return self.is_platform or any(path.startswith(p) for p in self.scope_paths)
 
+    def require_path(self, path: str) -> None:
+        """``NotFound`` (404) unless ``path`` lies in scope: a service's own check of an object it was
+        handed (objects normally come from a scoped selector; checking again keeps the service safe)."""
+        if not self.in_scope_path(path):
+            raise NotFound()
+
 
 def resolve_actor(user, *, via: str = "session", read_only: bool = False) -> Actor:
     """The ``Actor`` of a signed-in user, for the kernel's page and API plumbing.

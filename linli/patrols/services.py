@@ -38,6 +38,7 @@ from linli.patrols.models import (
     new_code,
 )
 from linli.places.models import Facility, Region, RegionLevel
+from linli.places.selectors import require_estate
 
 _UNSET = object()
 MAX_WINDOW_MINUTES = 24 * 60
@@ -45,11 +46,6 @@ CODE_MAX = 43
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _in_scope(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
@@ -93,7 +89,7 @@ def route_create(
 ) -> PatrolRoute:
     """Create a patrol route in an estate (name unique per estate)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     name = _text(name, field="name", max_length=100, required=True)
     description = _text(description, field="description", max_length=2000)
     if PatrolRoute.objects.filter(estate=estate, name=name).exists():
@@ -114,7 +110,7 @@ def route_update(
     *, actor: Actor, route: PatrolRoute, name=_UNSET, description=_UNSET, active=_UNSET
 ) -> PatrolRoute:
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
         name = _text(name, field="name", max_length=100, required=True)
@@ -138,7 +134,7 @@ def route_update(
 def route_delete(*, actor: Actor, route: PatrolRoute) -> None:
     """Delete a route that was never walked; a route with runs can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     if route.runs.exists():
         raise Conflict(_("该路线已有巡检记录，不能删除，请改为停用"))
     audit.record(Action.DELETE, actor=actor, obj=route, detail={"name": route.name})
@@ -174,7 +170,7 @@ def checkpoint_create(
 ) -> Checkpoint:
     """Add a checkpoint to a route with a fresh random QR code (appended when ``order`` is not given)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     name = _text(name, field="name", max_length=100, required=True)
     location = _text(location, field="location", max_length=200)
     _checkpoint_places(route, building, facility)
@@ -211,7 +207,7 @@ def checkpoint_update(
 ) -> Checkpoint:
     actor.require(Perm.PATROLS_MANAGE, write=True)
     route = checkpoint.route
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
         checkpoint.name = _text(name, field="name", max_length=100, required=True)
@@ -245,7 +241,7 @@ def checkpoint_update(
 def checkpoint_regenerate_code(*, actor: Actor, checkpoint: Checkpoint) -> Checkpoint:
     """Issue a new QR code (the printed old one stops working at once), e.g. after a label was copied."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, checkpoint.route.estate)
+    require_estate(actor=actor, estate=checkpoint.route.estate)
     checkpoint.code = new_code()
     checkpoint.save(update_fields=["code", "updated_at"])
     audit.record(
@@ -262,7 +258,7 @@ def checkpoint_regenerate_code(*, actor: Actor, checkpoint: Checkpoint) -> Check
 def checkpoint_delete(*, actor: Actor, checkpoint: Checkpoint) -> None:
     """Delete a checkpoint never checked in at; otherwise it can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, checkpoint.route.estate)
+    require_estate(actor=actor, estate=checkpoint.route.estate)
     if checkpoint.checkins.exists() or checkpoint.findings.exists():
         raise Conflict(_("该巡检点已有签到记录，不能删除，请改为停用"))
     audit.record(Action.DELETE, actor=actor, obj=checkpoint, estate_id=checkpoint.route.estate_id)
@@ -286,7 +282,7 @@ def schedule_create(
     """Walk ``route`` on ``weekdays`` starting at ``start_time``, finishing within ``window_minutes``;
     ``guards`` limits who may walk it (empty: any guard of the estate)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     if not isinstance(start_time, time):
         raise ValidationFailed(fields={"start_time": [_("请填写开始时间")]})
     schedule = PatrolSchedule.objects.create(
@@ -317,7 +313,7 @@ def schedule_update(
     """Change a schedule; runs already planned keep their window (the next planning uses the new one)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
     estate = schedule.route.estate
-    _in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     changed: list[str] = []
     if start_time is not _UNSET:
         if not isinstance(start_time, time):
@@ -349,7 +345,7 @@ def schedule_update(
 def schedule_delete(*, actor: Actor, schedule: PatrolSchedule) -> None:
     """Delete a schedule without runs; a schedule with runs can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, schedule.route.estate)
+    require_estate(actor=actor, estate=schedule.route.estate)
     audit.record(Action.DELETE, actor=actor, obj=schedule, estate_id=schedule.route.estate_id)
     try:
         with transaction.atomic():
@@ -632,7 +628,7 @@ def checkin_manual(
 ) -> CheckInResult:
     """Check in without the QR code (label damaged): needs a note and is marked ``manual`` for review."""
     actor.require(Perm.PATROLS_CHECKIN, write=True)
-    _in_scope(actor, run.estate)
+    require_estate(actor=actor, estate=run.estate)
     if checkpoint.route_id != run.route_id or not checkpoint.active:
         raise NotFound()
     note = _text(note, field="note", max_length=200, required=True)
@@ -657,7 +653,7 @@ def finding_report(
     """Report a problem seen on a patrol (with up to 6 photos): stored as a finding and turned into a
     common-area repair work order (idempotent per finding through ``source_ref``)."""
     actor.require(Perm.PATROLS_CHECKIN, write=True)
-    _in_scope(actor, run.estate)
+    require_estate(actor=actor, estate=run.estate)
     if checkpoint is not None and checkpoint.route_id != run.route_id:
         raise ValidationFailed(fields={"checkpoint_id": [_("巡检点不属于该路线")]})
     description = _text(description, field="description", max_length=2000, required=True)

@@ -59,11 +59,6 @@ _UNSET = object()
 # --- scope helpers -----------------------------------------------------------------------------
 
 
-def _check_person(actor: Actor, person: Person) -> None:
-    if not actor.in_scope_path(person.estate.path):
-        raise NotFound()
-
-
 def _id_hash(number: str) -> str:
     return crypto.blind_index(number, purpose=crypto.INDEX_ID_NUMBER) if number else ""
 
@@ -177,7 +172,7 @@ def person_update(
     """Change a person's details; only the arguments given are changed. The audit record lists the
     names of the changed fields, never their values."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     changed: list[str] = []
     errors: dict[str, list[str]] = {}
     if name is not _UNSET:
@@ -238,7 +233,7 @@ def person_update(
 def person_reveal(*, actor: Actor, person: Person, field: str, reason: str) -> str:
     """Return one sensitive value in full. Needs ``people.reveal`` and a stated reason; audited (R20)."""
     actor.require(Perm.PEOPLE_REVEAL)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     if field not in REVEAL_FIELDS:
         raise ValidationFailed(fields={"field": [_("可选值：") + ", ".join(REVEAL_FIELDS)]})
     reason = (reason or "").strip()
@@ -297,7 +292,7 @@ def occupancy_start(
     (opened if the room has none). A tenancy needs a valid identity document and opens a rental
     registration due within ``RENTAL_REPORT_DAYS`` days (R58)."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     _room_in_estate(actor, room)
     _choice(relation, field="relation", choices=Relation)
     if room.estate_id != person.estate_id:
@@ -415,7 +410,7 @@ def rental_report(
 def care_tag_add(*, actor: Actor, person: Person, kind: str, start_date: date, note: str = "") -> CareTag:
     """Tag a person for special care (独居老人, 残疾人, ...). Government roles only; audited."""
     actor.require(Perm.PEOPLE_SPECIAL_VIEW, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     _choice(kind, field="kind", choices=CareKind)
     note = _clean_text(note, field="note", max_length=1000)
     if CareTag.objects.filter(person=person, kind=kind, end_date__isnull=True).exists():
@@ -456,7 +451,7 @@ def vehicle_add(
 ) -> Vehicle:
     """Register a resident's vehicle; the plate is checked (GA 36, incl. 8-character new-energy plates)."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, owner)
+    actor.require_path(owner.estate.path)
     try:
         plate = parse_plate(plate)
     except InvalidIdentifier as exc:

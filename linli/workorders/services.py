@@ -322,8 +322,7 @@ def _check_create_permission(actor: Actor, *, estate: Region, source: str) -> No
         if source != Source.RESIDENT:
             raise PermissionDenied()
         return
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
+    require_estate(actor=actor, estate=estate)
     if source == Source.PATROL and actor.has(Perm.PATROLS_CHECKIN):
         actor.require(Perm.PATROLS_CHECKIN, write=True)
         return
