@@ -2,9 +2,9 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
@@ -27,11 +27,10 @@ from linli.alarms.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, QueryDateTime, actor_of
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 

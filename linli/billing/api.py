@@ -7,19 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import HttpResponse
-from ninja import Field, File, Path, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from linli.billing import receipts, selectors, services
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Id, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Fen = Annotated[int, Field(ge=1, le=10**12, description="金额（分）")]
 PeriodCode = Annotated[
     str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="2026-10 或 2026-Q4")

@@ -11,16 +11,21 @@ from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
 from pydantic import AfterValidator
 
 from linli.core.errors import DomainError, ValidationFailed
-from linli.core.scoping import Actor
+from linli.core.scoping import MAX_ID, Actor
 
 log = logging.getLogger("linli.api")
+
+# An id as the database can hold it: in a body or query string (``Id``) or in the URL (``PkPath``).
+# Anything else is a 400 before a selector runs.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PkPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ErrorBody(Schema):
