@@ -57,10 +57,6 @@ def room_get(*, actor: Actor, pk: int) -> Room:
     return get_in_scope(Room.objects.select_related("estate"), actor=actor, path_field="path", pk=pk)
 
 
-def estates(*, actor: Actor) -> list[Region]:
-    return list(Region.objects.filter(pk__in=actor.estate_ids).order_by("name"))
-
-
 # --- fee items and readings --------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from linli.core.views import positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
 from linli.places.imports import XLSX_CONTENT_TYPE
-from linli.places.selectors import estate_get
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
 
@@ -61,7 +61,7 @@ def _error_text(exc: DomainError) -> str:
 
 
 def _estate_choice(request, actor):
-    estates = selectors.estates(actor=actor)
+    estates = list(estate_list(actor=actor).order_by("name", "pk"))
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
     estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
     return estates, estate
@@ -166,7 +166,7 @@ READING_KINDS = {FeeKind.WATER.value: gettext_lazy("水表"), FeeKind.ELECTRICIT
 def _reading_filters(request, actor) -> dict:
     """Estate (an id outside the scope is a 404), month, meter kind and building of the readings page."""
     src = request.POST if request.method == "POST" else request.GET
-    estates = selectors.estates(actor=actor)
+    estates = list(estate_list(actor=actor).order_by("name", "pk"))
     estate_id = positive_int(src.get("estate"))
     if estate_id is not None:
         estate = estate_get(actor=actor, pk=estate_id)
@@ -336,7 +336,7 @@ def bills(request, actor):
         {
             "page": _paged(request, qs),
             "filters": filters,
-            "estates": selectors.estates(actor=actor),
+            "estates": list(estate_list(actor=actor).order_by("name", "pk")),
             "statuses": BillStatus.choices,
         },
     )

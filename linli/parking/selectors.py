@@ -32,7 +32,7 @@ from linli.parking.models import (
     PlateEvent,
     SessionStatus,
 )
-from linli.places.models import ParkingSpace, Region
+from linli.places.models import ParkingSpace
 from linli.places.selectors import estate_get
 
 
@@ -47,10 +47,6 @@ def _choice(value: str | None, choices, name: str) -> str | None:
     if value and value not in choices:
         raise ValidationFailed(fields={name: [", ".join(choices)]})
     return value or None
-
-
-def estates(*, actor: Actor) -> list[Region]:
-    return list(Region.objects.filter(pk__in=actor.estate_ids).order_by("name", "pk"))
 
 
 def vehicle_get(*, actor: Actor, pk: int):

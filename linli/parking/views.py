@@ -29,6 +29,7 @@ from linli.parking.models import (
     PlateDirection,
     SessionStatus,
 )
+from linli.places.selectors import estate_list
 
 PAGE_SIZE = 20
 
@@ -36,7 +37,7 @@ PAGE_SIZE = 20
 def _estate(request, actor):
     """The estates the actor may see and the chosen one (``?estate=``, default the first)."""
     actor.require(Perm.PARKING_VIEW)
-    estates = selectors.estates(actor=actor)
+    estates = list(estate_list(actor=actor).order_by("name", "pk"))
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
     estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
     return estates, estate
