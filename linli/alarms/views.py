@@ -19,6 +19,7 @@ from linli.alarms.models import Severity
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm, Role
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 30
 
@@ -47,7 +48,7 @@ def live(request, actor):
         "items": items,
         "estate_id": estate_id,
         "can_handle": actor.has(Perm.ALARMS_HANDLE),
-        "estates": selectors.fire_overview_estates(actor=actor),
+        "estates": list(estate_list(actor=actor)[:100]),
     }
     if request.headers.get("HX-Request"):
         return render(request, "alarms/_live_rows.html", ctx)
@@ -192,7 +193,7 @@ def fire_overview(request, actor):
 @staff_page
 @require_POST
 def fire_scenario(request, actor, estate_id: int):
-    estate = selectors.estate_in_scope(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     trigger = _fire_scenario()
     if trigger is None or not _demo_allowed(actor):
         raise PermissionDenied()

@@ -18,7 +18,7 @@ from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
 from linli.places.models import Region, RegionLevel
-from linli.places.selectors import estate_get
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
 
@@ -54,10 +54,6 @@ def _targets(actor, estate_id: int | None) -> list[Region]:
     )
 
 
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
-
-
 # --- console: notices --------------------------------------------------------------------------
 
 
@@ -80,7 +76,7 @@ def notice_list(request, actor):
         {
             "page": page,
             "filters": filters,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "statuses": NoticeStatus.choices,
             "categories": NoticeCategory.choices,
             "query": query.urlencode(),
@@ -101,7 +97,7 @@ def _form_values(post) -> dict:
 @staff_page
 def notice_create(request, actor):
     actor.require("notices.manage")
-    estates = _estates(actor)
+    estates = list(estate_list(actor=actor))
     estate_id = positive_int(request.POST.get("estate") or request.GET.get("estate")) or (
         estates[0].pk if len(estates) == 1 else None
     )

@@ -12,17 +12,12 @@ from linli.core.errors import Conflict, ValidationFailed
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel
-from linli.places.selectors import estate_get
+from linli.places.selectors import estate_get, estate_list
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
 
 PAGE_SIZE = 20
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 def _pct(f) -> str:
@@ -44,7 +39,7 @@ def vote_list(request, actor):
         "votes/list.html",
         {
             "page": page,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
             "status": status,
             "statuses": VoteStatus.choices,
@@ -78,7 +73,12 @@ def vote_create(request, actor):
     return render(
         request,
         "votes/form.html",
-        {"estates": _estates(actor), "matters": Matter.choices, "values": values, "errors": errors},
+        {
+            "estates": list(estate_list(actor=actor)),
+            "matters": Matter.choices,
+            "values": values,
+            "errors": errors,
+        },
     )
 
 

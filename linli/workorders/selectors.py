@@ -14,6 +14,7 @@ from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm, Role
 from linli.places.models import Region, RegionLevel, Room, ancestor_paths
+from linli.places.selectors import estate_list
 from linli.workorders.models import (
     OPEN_STATES,
     UNANSWERED_STATES,
@@ -224,7 +225,7 @@ def technicians(*, actor: Actor, estate_id: int | None = None) -> list:
     from linli.accounts.models import User
 
     actor.require(Perm.WORKORDERS_VIEW)
-    estates = actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path")
+    estates = estate_list(actor=actor)
     if estate_id is not None:
         estates = estates.filter(pk=estate_id)
     prefixes: set[str] = set()
