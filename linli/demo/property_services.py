@@ -10,18 +10,13 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
 from linli.places.models import Region, RegionLevel
 
 
 def _staff(estate: Region, role: str):
-    memberships = (
-        Membership.objects.filter(role=role, is_active=True, scope=estate)
-        .select_related("user")
-        .order_by("user__username")
-    )
-    return [m.user for m in memberships]
+    return list(staff_over(estate, roles=[role]).order_by("username"))
 
 
 def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -> None:

@@ -35,9 +35,8 @@ from django.db.models import Max
 
 from linli.devices import services
 from linli.devices.models import Device, DeviceProfile, DeviceType, estate_code_of
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
-from linli.orgs.selectors import actor_for_user
+from linli.orgs.selectors import actor_for_user, staff_over
 from linli.people.models import CareKind, CareTag, Establishment, Occupancy
 from linli.places.models import Facility, Region, RegionLevel, Room, RoomStatus, RoomUse
 
@@ -68,19 +67,7 @@ class Planned:
 
 
 def _property_admin(estate: Region):
-    membership = (
-        Membership.objects.filter(
-            role=Role.PROPERTY_ADMIN,
-            is_active=True,
-            organization__is_active=True,
-            user__is_active=True,
-            scope=estate,
-        )
-        .select_related("user")
-        .order_by("user__username")
-        .first()
-    )
-    return membership.user if membership else None
+    return staff_over(estate, roles=[Role.PROPERTY_ADMIN]).order_by("username").first()
 
 
 def _prefix(estate: Region) -> str:
