@@ -1,8 +1,10 @@
 """Who is asking and what they may see: the one place where scope is computed.
 
-Every read of estate data goes through a selector that calls ``scope_filter`` (or
-``actor.require``); a view never filters by hand. An object outside the caller's scope is simply
-not found (404), so ids of other estates reveal nothing.
+Every read of estate data goes through a selector that applies ``actor.scoped`` / ``get_in_scope``; a
+view never filters by hand. An object outside the caller's scope is simply not found (404), so ids of
+other estates reveal nothing; the permission is checked after the scope (403). Estates named in a
+request go through ``places.selectors.estate_get`` / ``require_estate``, which keep that order.
+The kernel imports no app: ``resolve_actor`` reaches ``orgs`` through settings (ADR 0010).
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ MAX_ID = 2**63 - 1  # the largest primary key the database holds
 def id_or_404(value) -> int:
     """An id from a request as the database can hold it; anything else cannot exist: ``NotFound``
     (404, never a database error or a 500)."""
+    if isinstance(value, bool | float):
+        raise NotFound()
     try:
         pk = int(value)
     except (TypeError, ValueError):
