@@ -1,7 +1,7 @@
 """Roles and the permissions each grants. Permissions are checked in services, never only in pages.
 
 Permissions are declared by their apps (``<app>/permissions.py``, registered in ``core.permissions``);
-this module maps roles onto them.
+this module maps roles onto them by name (``Perm``, re-exported here for the apps).
 
 A membership gives a user one role in one organisation over a scope of region nodes (estate level
 or above). Residents get no membership: what they may see is their own household.
@@ -12,20 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.permissions import AccountsPerm
-from linli.alarms.permissions import AlarmsPerm
-from linli.billing.permissions import BillingPerm
-from linli.core.permissions import Permissions
-from linli.devices.permissions import DevicesPerm
-from linli.notices.permissions import NoticesPerm
-from linli.orgs.permissions import OrgsPerm
-from linli.parking.permissions import ParkingPerm
-from linli.patrols.permissions import PatrolsPerm
-from linli.people.permissions import PeoplePerm
-from linli.places.permissions import PlacesPerm
-from linli.privacy.permissions import PrivacyPerm
-from linli.votes.permissions import VotesPerm
-from linli.workorders.permissions import WorkordersPerm
+from linli.core.permissions import Perm, Permissions
 
 
 class Role(models.TextChoices):
@@ -51,25 +38,6 @@ class AccessPerm(Permissions):
     ACCESS_GUARD = "access.guard"  # gate duty: walk-in visitors, delivery passes, staff-assisted entry
     ACCESS_EVENTS_VIEW = "access.events_view"  # passage records tied to people (whereabouts, audited)
     ACCESS_ANALYSIS = "access.analysis"  # flows, visitor statistics and anomalies (aggregates)
-
-
-class Perm(
-    PlacesPerm,
-    PeoplePerm,
-    OrgsPerm,
-    PrivacyPerm,
-    AccountsPerm,
-    BillingPerm,
-    WorkordersPerm,
-    PatrolsPerm,
-    NoticesPerm,
-    VotesPerm,
-    DevicesPerm,
-    AlarmsPerm,
-    AccessPerm,
-    ParkingPerm,
-):
-    """Every registered permission by name, joined from the apps' ``permissions.py``."""
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}

@@ -12,8 +12,8 @@ from ninja.pagination import paginate
 from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.places import imports, selectors, services
-from linli.places.permissions import PlacesPerm
 from linli.places.schemas import (
     FacilityIn,
     FacilityOut,
@@ -125,7 +125,7 @@ def facility_list(request, filters: Query[FacilityFilters]):
 @router.post("/facilities", response={201: FacilityOut, **ERRORS}, summary="登记公共设施")
 def facility_create(request, body: FacilityIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id, perm=PlacesPerm.PLACES_VIEW)
+    estate = selectors.estate_get(actor=actor, pk=body.estate_id, perm=Perm.PLACES_VIEW)
     building = (
         selectors.region_get(actor=actor, pk=body.building_id) if body.building_id is not None else None
     )
@@ -155,7 +155,7 @@ def facility_create(request, body: FacilityIn):
 )
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id, perm=PlacesPerm.PLACES_VIEW)
+    estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
     if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge()
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())

@@ -16,10 +16,9 @@ from django.utils.translation import gettext as _
 
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.core.scoping import Actor, get_in_scope, id_or_404
-from linli.people.permissions import PeoplePerm
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
-from linli.places.permissions import PlacesPerm
 
 ROOMS_IMPORT_KIND = "places.rooms"
 
@@ -94,7 +93,7 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
 
     Estates, buildings and units carry their room counts. Three queries whatever the tree size.
     """
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     levels = [c.value for c in RegionLevel]
     allowed_levels = levels[: levels.index(max_level) + 1]
     in_scope = list(actor.scoped(Region.objects.filter(level__in=allowed_levels), "path"))
@@ -137,7 +136,7 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
 
 def region_get(*, actor: Actor, pk: int) -> Region:
     """One region node inside the actor's scope (ancestors of the scope are not readable one by one)."""
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     return get_in_scope(
         Region.objects.select_related("parent"), actor=actor, path_field="path", pk=id_or_404(pk)
     )
@@ -203,13 +202,13 @@ def require_estate(
 
 def region_children(*, actor: Actor, region: Region) -> QuerySet[Region]:
     """Direct children of an in-scope region (all of them are in scope too)."""
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     return actor.scoped(Region.objects.filter(parent=region), "path").order_by("sort", "name", "pk")
 
 
 def building_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Region]:
     """Buildings in scope with ``room_count``, optionally of one estate."""
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     qs = actor.scoped(Region.objects.filter(level=RegionLevel.BUILDING), "path")
     if estate is not None:
         qs = qs.filter(parent_id=estate)
@@ -233,7 +232,7 @@ def room_list(
     ordering: str | None = None,
 ) -> QuerySet[Room]:
     """Rooms in scope, filtered and sorted by a whitelisted ``ordering`` key (see ``ROOM_ORDERING``)."""
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     status = _choice(status, RoomStatus, "status")
     use = _choice(use, RoomUse, "use")
     qs = actor.scoped(Room.objects.select_related("estate", "building", "unit"), "path")
@@ -257,7 +256,7 @@ def room_list(
 
 
 def room_get(*, actor: Actor, pk: int) -> Room:
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     return get_in_scope(
         Room.objects.select_related("estate", "building", "unit"),
         actor=actor,
@@ -271,8 +270,8 @@ def room_occupants(*, actor: Actor, room: Room) -> list:
 
     Callers display names masked (``mask_name``); nothing sensitive is read here.
     """
-    actor.require(PlacesPerm.PLACES_VIEW)
-    if not actor.has(PeoplePerm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
+    actor.require(Perm.PLACES_VIEW)
+    if not actor.has(Perm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
         return []
     from linli.people.models import Occupancy
 
@@ -298,7 +297,7 @@ def parking_list(
     kind: str | None = None,
     q: str | None = None,
 ) -> QuerySet[ParkingSpace]:
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     kind = _choice(kind, ParkingSpace.Kind, "kind")
     qs = actor.scoped(ParkingSpace.objects.select_related("estate", "room"), "estate__path")
     if estate is not None:
@@ -324,7 +323,7 @@ def facility_list(
     kind: str | None = None,
     status: str | None = None,
 ) -> QuerySet[Facility]:
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     kind = _choice(kind, Facility.Kind, "kind")
     if status not in (None, "") and status not in FACILITY_STATUSES:
         raise ValidationFailed(fields={"status": [_("可选值：") + ", ".join(FACILITY_STATUSES)]})
@@ -341,7 +340,7 @@ def facility_list(
 
 
 def facility_get(*, actor: Actor, pk: int) -> Facility:
-    actor.require(PlacesPerm.PLACES_VIEW)
+    actor.require(Perm.PLACES_VIEW)
     return get_in_scope(
         Facility.objects.select_related("estate", "building"),
         actor=actor,
@@ -356,7 +355,7 @@ def facility_get(*, actor: Actor, pk: int) -> Facility:
 
 def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[ImportJob]:
     """Room import jobs of the estates in scope (newest first); needs ``places.import``."""
-    actor.require(PlacesPerm.PLACES_IMPORT)
+    actor.require(Perm.PLACES_IMPORT)
     qs = actor.scoped(
         ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
         "estate__path",
@@ -367,7 +366,7 @@ def import_job_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Impo
 
 
 def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
-    actor.require(PlacesPerm.PLACES_IMPORT)
+    actor.require(Perm.PLACES_IMPORT)
     return get_in_scope(
         ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
         actor=actor,
@@ -378,7 +377,7 @@ def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
 
 def import_template(*, actor: Actor) -> bytes:
     """The room import template (XLSX) for those who may import."""
-    actor.require(PlacesPerm.PLACES_IMPORT)
+    actor.require(Perm.PLACES_IMPORT)
     from linli.places.imports import template_xlsx
 
     return template_xlsx()

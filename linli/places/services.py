@@ -13,6 +13,7 @@ from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.core.scoping import Actor
 from linli.places import imports
 from linli.places.models import (
@@ -25,7 +26,6 @@ from linli.places.models import (
     RoomStatus,
     RoomUse,
 )
-from linli.places.permissions import PlacesPerm
 from linli.places.selectors import FACILITY_STATUSES, ROOMS_IMPORT_KIND, require_estate
 
 
@@ -136,7 +136,7 @@ def room_update(
     status: str | None = None,
 ) -> Room:
     """Change a room's area, use or status (``places.manage``); the audit record keeps old and new values."""
-    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
+    actor.require(Perm.PLACES_MANAGE, write=True)
     actor.require_path(room.path)
     errors: dict[str, list[str]] = {}
     changes: dict[str, list[str]] = {}
@@ -180,7 +180,7 @@ def parking_space_create(
     room: Room | None = None,
 ) -> ParkingSpace:
     """Add a parking space (车位) to an estate; the code is unique within the estate."""
-    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
+    actor.require(Perm.PLACES_MANAGE, write=True)
     actor.require_path(estate.path)
     code, zone = code.strip(), zone.strip()
     errors: dict[str, list[str]] = {}
@@ -240,7 +240,7 @@ def facility_create(
     status: str = "normal",
 ) -> Facility:
     """Register a public facility (消火栓、电梯、出入口 …) of an estate, optionally in one building."""
-    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
+    actor.require(Perm.PLACES_MANAGE, write=True)
     actor.require_path(estate.path)
     name, location = name.strip(), location.strip()
     errors = _facility_errors(
@@ -266,7 +266,7 @@ def facility_update(
     kind: str | None = None,
 ) -> Facility:
     """Change a facility's name, location, kind or status; the audit record keeps old and new values."""
-    actor.require(PlacesPerm.PLACES_MANAGE, write=True)
+    actor.require(Perm.PLACES_MANAGE, write=True)
     actor.require_path(facility.estate.path)
     name = name.strip() if name is not None else None
     location = location.strip() if location is not None else None
@@ -376,7 +376,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     missing buildings and units are created, the rooms are bulk-created in one transaction, and the
     job and an ``data.import`` audit record are written in the same transaction.
     """
-    require_estate(actor=actor, estate=estate, perm=PlacesPerm.PLACES_IMPORT, write=True)
+    require_estate(actor=actor, estate=estate, perm=Perm.PLACES_IMPORT, write=True)
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge(
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}

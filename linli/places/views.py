@@ -19,12 +19,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.permissions import Perm
 from linli.core.pii import mask_name
 from linli.core.views import staff_page
-from linli.people.permissions import PeoplePerm
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
-from linli.places.permissions import PlacesPerm
 
 PAGE_SIZE = 50
 
@@ -91,7 +90,7 @@ def rooms(request, actor):
     qs = selectors.room_list(actor=actor, ordering=ordering, **filters)
     page = _page(request, qs)
     keep = {k: v for k, v in get.items() if k != "page" and v}
-    estates = list(selectors.estate_list(actor=actor, perm=PlacesPerm.PLACES_VIEW))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     buildings = (
         list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
     )
@@ -149,8 +148,8 @@ def room_detail(request, actor, pk: int):
         {
             "room": room,
             "occupants": occupants,
-            "can_see_people": actor.has(PeoplePerm.PEOPLE_VIEW),
-            "can_manage": actor.has(PlacesPerm.PLACES_MANAGE) and not actor.read_only,
+            "can_see_people": actor.has(Perm.PEOPLE_VIEW),
+            "can_manage": actor.has(Perm.PLACES_MANAGE) and not actor.read_only,
             "parking": list(selectors.parking_list(actor=actor, room=room.pk)),
             "facilities": list(selectors.facility_list(actor=actor, building=room.building_id)),
             "statuses": RoomStatus.choices,
@@ -163,7 +162,7 @@ def room_detail(request, actor, pk: int):
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
     jobs_qs = selectors.import_job_list(actor=actor)
-    estates = list(selectors.estate_list(actor=actor, perm=PlacesPerm.PLACES_VIEW))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     if request.method == "POST":
         upload = request.FILES.get("file")
         estate_id = _int(request.POST.get("estate"))
@@ -171,7 +170,7 @@ def imports_page(request, actor):
             messages.error(request, _("请选择小区并选择要上传的文件"))
         else:
             try:
-                estate = selectors.estate_get(actor=actor, pk=estate_id, perm=PlacesPerm.PLACES_VIEW)
+                estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
                 if upload.size > settings.IMPORT_MAX_BYTES:
                     raise PayloadTooLarge()
                 job = services.rooms_import(
