@@ -48,6 +48,7 @@ from linli.billing.money import month_of, parse_period, per_mille_of, periods_co
 from linli.billing.providers import InvalidNotification, get_provider
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
@@ -65,15 +66,6 @@ PRICE_MAX = Decimal("100000")
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _fen(value: int, *, field: str, allow_zero: bool = False) -> int:
@@ -183,7 +175,7 @@ _FEE_FIELDS = (
 def _fee_values(kind: str, values: dict) -> dict:
     out = {}
     if "name" in values:
-        out["name"] = _text(values["name"], field="name", max_length=100)
+        out["name"] = clean_text(values["name"], field="name", max_length=100, required=True)
     if "unit_price" in values:
         out["unit_price"] = _decimal(values["unit_price"], field="unit_price", max_value=PRICE_MAX, places=4)
     if "due_days" in values:
@@ -546,7 +538,7 @@ def adjustment_request(*, actor: Actor, bill: Bill, kind: str, amount_fen: int, 
     if kind not in Adjustment.Kind.values:
         raise ValidationFailed(fields={"kind": [_("只能是 discount 或 waiver")]})
     amount_fen = _fen(amount_fen, field="amount_fen")
-    reason = _text(reason, field="reason", max_length=300)
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
     if amount_fen > bill.outstanding_fen:
         raise Conflict(_("减免金额不能超过账单未缴金额"))
     adj = Adjustment.objects.create(
@@ -579,7 +571,7 @@ def adjustment_approve(*, actor: Actor, adjustment: Adjustment, note: str = "") 
         raise Conflict(_("账单未缴金额已不足，无法按此金额减免"))
     adjustment.status = ApprovalStatus.APPROVED
     adjustment.decided_by, adjustment.decided_at = actor.user, timezone.now()
-    adjustment.decision_note = _text(note, field="note", max_length=300, required=False)
+    adjustment.decision_note = clean_text(note, field="note", max_length=300)
     adjustment.save()
     _bills_refresh([bill.pk])
     audit.record(Action.UPDATE, actor=actor, obj=adjustment, detail={"decision": "approved"})
@@ -592,7 +584,7 @@ def adjustment_reject(*, actor: Actor, adjustment: Adjustment, note: str = "") -
     _decide(actor, adjustment)
     adjustment.status = ApprovalStatus.REJECTED
     adjustment.decided_by, adjustment.decided_at = actor.user, timezone.now()
-    adjustment.decision_note = _text(note, field="note", max_length=300, required=False)
+    adjustment.decision_note = clean_text(note, field="note", max_length=300)
     adjustment.save()
     audit.record(Action.UPDATE, actor=actor, obj=adjustment, detail={"decision": "rejected"})
     return adjustment
@@ -742,7 +734,7 @@ def payment_record_counter(
     if channel not in (Channel.CASH, Channel.TRANSFER):
         raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
     amount_fen = _fen(amount_fen, field="amount_fen")
-    note = _text(note, field="note", max_length=200, required=False)
+    note = clean_text(note, field="note", max_length=200)
     locked = _lock_bills(bills)
     room = _one_room(locked)
     actor.require_path(_payer_path(locked, room))
@@ -788,7 +780,7 @@ def refund_request(*, actor: Actor, payment: Payment, amount_fen: int, reason: s
     payment = Payment.objects.select_for_update().select_related("estate").get(pk=payment.pk)
     actor.require_path(payment.estate.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    reason = _text(reason, field="reason", max_length=300)
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
     if payment.status != Payment.Status.PAID:
         raise Conflict(_("只能退已支付的款项"))
     taken = defaultdict(int)
@@ -966,9 +958,9 @@ def charge_create(
     _require_charge(actor, kind)
     actor.require_path(room.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    title = _text(title, field="title", max_length=200)
-    source_type = _text(source_type, field="source_type", max_length=32)
-    source_id = _text(str(source_id), field="source_id", max_length=64)
+    title = clean_text(title, field="title", max_length=200, required=True)
+    source_type = clean_text(source_type, field="source_type", max_length=32, required=True)
+    source_id = clean_text(str(source_id), field="source_id", max_length=64, required=True)
     today = timezone.localdate()
     period = _month(period) if period else month_of(today)
     due_date = due_date or today + timedelta(days=15)
@@ -1006,9 +998,9 @@ def charge_create_walk_in(
     _require_charge(actor, FeeKind.PARKING, collect=True)
     require_estate(actor=actor, estate=estate)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    title = _text(title, field="title", max_length=200)
-    source_type = _text(source_type, field="source_type", max_length=32)
-    source_id = _text(str(source_id), field="source_id", max_length=64)
+    title = clean_text(title, field="title", max_length=200, required=True)
+    source_type = clean_text(source_type, field="source_type", max_length=32, required=True)
+    source_id = clean_text(str(source_id), field="source_id", max_length=64, required=True)
     existing = _existing_charge(source_type, source_id, room_id=None, amount_fen=amount_fen)
     if existing is not None:
         return existing
@@ -1041,7 +1033,7 @@ def charge_pay_counter(*, actor: Actor, bill: Bill, channel: str, note: str = ""
     _require_charge(actor, bill.kind, collect=True)
     if channel not in (Channel.CASH, Channel.TRANSFER):
         raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
-    note = _text(note, field="note", max_length=200, required=False)
+    note = clean_text(note, field="note", max_length=200)
     bill = _lock_bills([bill])[0]
     actor.require_path(_payer_path([bill], bill.room))
     amount = bill.outstanding_fen

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm, Role
@@ -46,15 +47,6 @@ CODE_MAX = 43
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
-    value = ("" if value is None else str(value)).replace("\x00", "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _weekdays(value: str) -> str:
@@ -90,8 +82,8 @@ def route_create(
     """Create a patrol route in an estate (name unique per estate)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
     require_estate(actor=actor, estate=estate)
-    name = _text(name, field="name", max_length=100, required=True)
-    description = _text(description, field="description", max_length=2000)
+    name = clean_text(name, field="name", max_length=100, required=True)
+    description = clean_text(description, field="description", max_length=2000)
     if PatrolRoute.objects.filter(estate=estate, name=name).exists():
         raise ValidationFailed(fields={"name": [_("本小区已有同名路线")]})
     try:
@@ -113,13 +105,13 @@ def route_update(
     require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
-        name = _text(name, field="name", max_length=100, required=True)
+        name = clean_text(name, field="name", max_length=100, required=True)
         if PatrolRoute.objects.filter(estate_id=route.estate_id, name=name).exclude(pk=route.pk).exists():
             raise ValidationFailed(fields={"name": [_("本小区已有同名路线")]})
         route.name = name
         changed.append("name")
     if description is not _UNSET:
-        route.description = _text(description, field="description", max_length=2000)
+        route.description = clean_text(description, field="description", max_length=2000)
         changed.append("description")
     if active is not _UNSET:
         route.active = bool(active)
@@ -171,8 +163,8 @@ def checkpoint_create(
     """Add a checkpoint to a route with a fresh random QR code (appended when ``order`` is not given)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
     require_estate(actor=actor, estate=route.estate)
-    name = _text(name, field="name", max_length=100, required=True)
-    location = _text(location, field="location", max_length=200)
+    name = clean_text(name, field="name", max_length=100, required=True)
+    location = clean_text(location, field="location", max_length=200)
     _checkpoint_places(route, building, facility)
     if order is None:
         last = route.checkpoints.order_by("-order").values_list("order", flat=True).first()
@@ -210,10 +202,10 @@ def checkpoint_update(
     require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
-        checkpoint.name = _text(name, field="name", max_length=100, required=True)
+        checkpoint.name = clean_text(name, field="name", max_length=100, required=True)
         changed.append("name")
     if location is not _UNSET:
-        checkpoint.location = _text(location, field="location", max_length=200)
+        checkpoint.location = clean_text(location, field="location", max_length=200)
         changed.append("location")
     if order is not _UNSET:
         if not isinstance(order, int) or not 1 <= order <= 999:
@@ -555,7 +547,7 @@ def checkin(
     actor.require(Perm.PATROLS_CHECKIN, write=True)
     if source not in CheckInSource.values:
         raise ValidationFailed(fields={"source": [_("无效的选项")]})
-    note = _text(note, field="note", max_length=200)
+    note = clean_text(note, field="note", max_length=200)
     now = now or timezone.now()
     cp = _checkpoint_by_code(actor, code)
     return _record(actor=actor, checkpoint=cp, source=source, note=note, now=now)
@@ -631,7 +623,7 @@ def checkin_manual(
     require_estate(actor=actor, estate=run.estate)
     if checkpoint.route_id != run.route_id or not checkpoint.active:
         raise NotFound()
-    note = _text(note, field="note", max_length=200, required=True)
+    note = clean_text(note, field="note", max_length=200, required=True)
     now = now or timezone.now()
     if not (run.window_start <= now <= run.window_end):
         raise Conflict(_("现在不在该次巡检的时段内"))
@@ -656,7 +648,7 @@ def finding_report(
     require_estate(actor=actor, estate=run.estate)
     if checkpoint is not None and checkpoint.route_id != run.route_id:
         raise ValidationFailed(fields={"checkpoint_id": [_("巡检点不属于该路线")]})
-    description = _text(description, field="description", max_length=2000, required=True)
+    description = clean_text(description, field="description", max_length=2000, required=True)
     cleaned = photo_check.clean_photos(photos)
     finding = Finding.objects.create(
         run=run, checkpoint=checkpoint, reporter=actor.user, description=description

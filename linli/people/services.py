@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit, crypto
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.pii import (
@@ -74,15 +75,6 @@ def _duplicate_id(estate_id: int, id_hash: str, *, exclude_pk: int | None = None
     return bool(id_hash) and qs.exists()
 
 
-def _clean_text(value: str, *, field: str, max_length: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
-
-
 def _choice(value: str, *, field: str, choices) -> str:
     if value not in choices.values:
         raise ValidationFailed(fields={field: [_("无效的选项")]})
@@ -109,7 +101,7 @@ def person_create(
     """Register a person in an estate. A 居民身份证 number is checked (GB 11643) and gives the birth date
     and gender; one person per ID number per estate (R60)."""
     require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
-    name = _clean_text(name, field="name", max_length=60, required=True)
+    name = clean_text(name, field="name", max_length=60, required=True)
     _choice(population_type, field="population_type", choices=PopulationType)
     errors: dict[str, list[str]] = {}
     identity = None
@@ -142,9 +134,9 @@ def person_create(
         phone=mobile,
         phone_hash=_phone_hash(mobile),
         population_type=population_type,
-        hukou_address=_clean_text(hukou_address, field="hukou_address", max_length=200),
-        occupation=_clean_text(occupation, field="occupation", max_length=100),
-        workplace=_clean_text(workplace, field="workplace", max_length=150),
+        hukou_address=clean_text(hukou_address, field="hukou_address", max_length=200),
+        occupation=clean_text(occupation, field="occupation", max_length=100),
+        workplace=clean_text(workplace, field="workplace", max_length=150),
     )
     try:
         with transaction.atomic():
@@ -176,7 +168,7 @@ def person_update(
     changed: list[str] = []
     errors: dict[str, list[str]] = {}
     if name is not _UNSET:
-        person.name = _clean_text(name, field="name", max_length=60, required=True)
+        person.name = clean_text(name, field="name", max_length=60, required=True)
         changed.append("name")
     if population_type is not _UNSET:
         person.population_type = _choice(population_type, field="population_type", choices=PopulationType)
@@ -184,7 +176,7 @@ def person_update(
     for key, limit in (("hukou_address", 200), ("occupation", 100), ("workplace", 150)):
         value = locals()[key]
         if value is not _UNSET:
-            setattr(person, key, _clean_text(value, field=key, max_length=limit))
+            setattr(person, key, clean_text(value, field=key, max_length=limit))
             changed.append(key)
     if id_type is not _UNSET or id_number is not _UNSET:
         new_type = person.id_type if id_type is _UNSET else id_type
@@ -412,7 +404,7 @@ def care_tag_add(*, actor: Actor, person: Person, kind: str, start_date: date, n
     actor.require(Perm.PEOPLE_SPECIAL_VIEW, write=True)
     actor.require_path(person.estate.path)
     _choice(kind, field="kind", choices=CareKind)
-    note = _clean_text(note, field="note", max_length=1000)
+    note = clean_text(note, field="note", max_length=1000)
     if CareTag.objects.filter(person=person, kind=kind, end_date__isnull=True).exists():
         raise Conflict(_("该住户已有此关爱标签"))
     tag = CareTag.objects.create(
@@ -466,8 +458,8 @@ def vehicle_add(
         owner=owner,
         plate=plate,
         kind=kind,
-        color=_clean_text(color, field="color", max_length=16),
-        brand=_clean_text(brand, field="brand", max_length=40),
+        color=clean_text(color, field="color", max_length=16),
+        brand=clean_text(brand, field="brand", max_length=40),
     )
     audit.record(Action.CREATE, actor=actor, obj=vehicle, subject_person_id=owner.pk)
     return vehicle
@@ -490,7 +482,7 @@ def establishment_create(
     """Register a shop or organisation located in the estate (实有单位)."""
     require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
     _choice(kind, field="kind", choices=Establishment.Kind)
-    name = _clean_text(name, field="name", max_length=150, required=True)
+    name = clean_text(name, field="name", max_length=150, required=True)
     errors: dict[str, list[str]] = {}
     if room is not None and room.estate_id != estate.pk:
         errors["room_id"] = [_("房屋不在该小区")]
@@ -514,8 +506,8 @@ def establishment_create(
         kind=kind,
         name=name,
         credit_code=credit_code,
-        industry=_clean_text(industry, field="industry", max_length=60),
-        contact_name=_clean_text(contact_name, field="contact_name", max_length=60),
+        industry=clean_text(industry, field="industry", max_length=60),
+        contact_name=clean_text(contact_name, field="contact_name", max_length=60),
         contact_phone=contact_phone,
         employees=employees,
     )

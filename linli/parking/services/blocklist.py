@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -18,7 +19,6 @@ from linli.parking.models import (
 )
 from linli.parking.services.common import (
     _plate,
-    _text,
 )
 from linli.places.models import Region
 from linli.places.selectors import require_estate
@@ -30,7 +30,7 @@ def blocked_plate_add(
 ) -> BlockedPlate:
     require_estate(actor=actor, estate=estate, perm=Perm.PARKING_MANAGE, write=True)
     plate = _plate(plate)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if until is not None and until <= timezone.now():
         raise ValidationFailed(fields={"until": [_("截止时间须晚于现在")]})
     if BlockedPlate.objects.filter(estate=estate, plate=plate, active=True).exists():

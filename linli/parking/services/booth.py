@@ -11,6 +11,7 @@ from linli.billing import services as billing
 from linli.billing.models import Bill, BillStatus, Channel, Payment
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -28,7 +29,6 @@ from linli.parking.models import (
 from linli.parking.services.common import (
     SESSION_SOURCE,
     _open_barrier,
-    _text,
 )
 from linli.parking.services.gate import _close
 from linli.places.selectors import require_estate
@@ -114,7 +114,7 @@ def session_waive(*, actor: Actor, session: ParkingSession, reason: str) -> Park
     """A manager waives an unpaid fee (a dispute, an emergency vehicle, a camera error)."""
     actor.require(Perm.PARKING_MANAGE, write=True)
     session = _lock_session(actor, session)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if session.status != SessionStatus.UNPAID:
         raise Conflict(_("只能免收待缴费的停车记录"))
     if session.bill_id and Bill.objects.filter(pk=session.bill_id, paid_fen__gt=0).exists():
@@ -189,7 +189,7 @@ def barrier_release(
     barrier: an entry opens a parking session for the plate (when it is valid), an exit lets a
     vehicle with an unpaid fee leave (the fee stays owed: ``released_*`` on the session)."""
     require_estate(actor=actor, estate=access_point.estate, perm=Perm.PARKING_COLLECT, write=True)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     session = None
     if event is not None:
         event = PlateEvent.objects.select_for_update().get(pk=event.pk)

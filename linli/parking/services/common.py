@@ -30,15 +30,6 @@ BATCH = 2000
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _text(value, *, field: str, max_length: int, required: bool = True) -> str:
-    value = str(value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
-
-
 def _int(value, *, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(fields={field: [_("须为 %(a)d 到 %(b)d 之间的整数") % {"a": low, "b": high}]})

@@ -12,6 +12,7 @@ from linli.billing import services as billing
 from linli.billing.models import Bill
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -28,7 +29,6 @@ from linli.parking.services.common import (
     MAX_TERM_MONTHS,
     PERMIT_SOURCE,
     _int,
-    _text,
     active_rule,
 )
 from linli.places.models import ParkingSpace, Region
@@ -217,7 +217,7 @@ def permit_cancel(*, actor: Actor, permit: Permit, reason: str) -> Permit:
         Permit.objects.select_for_update(of=("self",)).select_related("estate", "vehicle").get(pk=permit.pk)
     )
     require_estate(actor=actor, estate=permit.estate)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if permit.status == PermitStatus.CANCELLED:
         raise Conflict(_("该许可已注销"))
     permit.status = PermitStatus.CANCELLED

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -18,7 +19,6 @@ from linli.parking.services.common import (
     FEE_LIMIT_FEN,
     MINUTES_LIMIT,
     _int,
-    _text,
 )
 from linli.places.models import Region
 from linli.places.selectors import require_estate
@@ -81,7 +81,7 @@ def fee_rule_create(
         raise ValidationFailed(fields={"night_fen": [_("未设夜间时段时夜间收费须为 0")]})
     rule = ParkingFeeRule.objects.create(
         estate=estate,
-        name=_text(name, field="name", max_length=100),
+        name=clean_text(name, field="name", max_length=100, required=True),
         night_start=night_start,
         night_end=night_end,
         created_by=actor.user,
