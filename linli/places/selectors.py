@@ -3,6 +3,9 @@
 Every selector takes the actor, checks ``places.view`` (``places.import`` for import jobs) and limits
 rows to the actor's scope through ``actor.scoped`` / ``get_in_scope``; an id outside the scope is
 simply not found.
+
+``estate_get`` / ``estate_list`` / ``require_estate`` are the kernel's estate entries for every app
+(ADR 0010): the scope is checked first (404), then the caller's permission (403).
 """
 
 from __future__ import annotations
