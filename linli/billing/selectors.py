@@ -47,10 +47,7 @@ OUTSTANDING = F("amount_fen") + F("late_fee_fen") - F("paid_fen") - F("adjusted_
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.BILLING_VIEW):
-    """Scope first (404 for ids elsewhere), then the permission (403)."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 def room_get(*, actor: Actor, pk: int) -> Room:

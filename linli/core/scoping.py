@@ -103,9 +103,15 @@ def id_or_404(value) -> int:
     return pk
 
 
-def get_in_scope(qs: QuerySet, *, actor: Actor, path_field: str, **lookup):
-    """Fetch one object within the actor's scope or raise ``NotFound`` (never 403: ids reveal nothing)."""
+def get_in_scope(qs: QuerySet, *, actor: Actor, path_field: str, perm: str | None = None, **lookup):
+    """Fetch one object within the actor's scope or raise ``NotFound``; then, with ``perm``, require it.
+
+    Scope first: an id outside the scope is 404 whatever the actor's permissions (ids reveal nothing);
+    only an object in scope can answer 403 to an actor lacking ``perm``.
+    """
     obj = actor.scoped(qs, path_field).filter(**lookup).first()
     if obj is None:
         raise NotFound()
+    if perm is not None:
+        actor.require(perm)
     return obj

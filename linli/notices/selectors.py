@@ -70,14 +70,13 @@ def notice_list(
 
 def notice_get(*, actor: Actor, pk: int) -> Notice:
     """A notice in scope (404 outside it), then the permission (403)."""
-    notice = get_in_scope(
+    return get_in_scope(
         Notice.objects.select_related("estate", "target", "created_by"),
         actor=actor,
         path_field="estate__path",
         pk=pk,
+        perm=Perm.NOTICES_MANAGE,
     )
-    actor.require(Perm.NOTICES_MANAGE)
-    return notice
 
 
 def target_get(*, actor: Actor, pk: int) -> Region:

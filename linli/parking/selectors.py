@@ -37,10 +37,7 @@ from linli.places.selectors import estate_get
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.PARKING_VIEW):
-    """Scope first (404 for ids elsewhere), then the permission (403)."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 def _choice(value: str | None, choices, name: str) -> str | None:
@@ -64,11 +61,13 @@ def access_point_get(*, actor: Actor, pk: int):
     """A barrier in scope (booth operations)."""
     from linli.access.models import AccessPoint
 
-    point = get_in_scope(
-        AccessPoint.objects.select_related("estate", "device"), actor=actor, path_field="path", pk=pk
+    return get_in_scope(
+        AccessPoint.objects.select_related("estate", "device"),
+        actor=actor,
+        path_field="path",
+        pk=pk,
+        perm=Perm.PARKING_VIEW,
     )
-    actor.require(Perm.PARKING_VIEW)
-    return point
 
 
 def barrier_points(*, actor: Actor, estate_id: int | None = None) -> list:

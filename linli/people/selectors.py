@@ -52,11 +52,7 @@ def _require_staff_view(actor: Actor) -> None:
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str):
-    """Scope first, then permission: an id outside the scope is 404 for everyone (ids reveal nothing);
-    an object in scope without the permission is 403."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 # --- persons -----------------------------------------------------------------------------------

@@ -182,12 +182,13 @@ def estate_get(*, actor: Actor, pk: int, perm: str | None = None) -> Region:
     permissions, so ids of other estates reveal nothing; only then, with ``perm``, an actor who lacks
     it gets ``PermissionDenied`` (403). Every app resolves an estate id through this one function.
     """
-    estate = get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=id_or_404(pk)
+    return get_in_scope(
+        Region.objects.filter(level=RegionLevel.ESTATE),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
+        perm=perm,
     )
-    if perm is not None:
-        actor.require(perm)
-    return estate
 
 
 def require_estate(

@@ -36,9 +36,13 @@ def vote_list(*, actor: Actor, estate_id: int | None = None, status: str | None 
 
 def vote_get(*, actor: Actor, pk: int) -> Vote:
     """A vote in scope (404 outside it), then the permission (403)."""
-    vote = get_in_scope(Vote.objects.select_related("estate"), actor=actor, path_field="estate__path", pk=pk)
-    actor.require(Perm.VOTES_MANAGE)
-    return vote
+    return get_in_scope(
+        Vote.objects.select_related("estate"),
+        actor=actor,
+        path_field="estate__path",
+        pk=pk,
+        perm=Perm.VOTES_MANAGE,
+    )
 
 
 @dataclass

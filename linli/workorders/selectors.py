@@ -116,9 +116,7 @@ def workorder_get(*, actor: Actor, pk: int) -> WorkOrder:
     pk = id_or_404(pk)
     if actor.is_resident and not actor.has(Perm.WORKORDERS_VIEW):
         return my_workorder_get(actor=actor, pk=pk)
-    obj = get_in_scope(_base(), actor=actor, path_field="estate__path", pk=pk)
-    actor.require(Perm.WORKORDERS_VIEW)
-    return obj
+    return get_in_scope(_base(), actor=actor, path_field="estate__path", pk=pk, perm=Perm.WORKORDERS_VIEW)
 
 
 def my_workorders(*, actor: Actor, state: str | None = None) -> QuerySet[WorkOrder]:
@@ -338,14 +336,13 @@ def roster_list(
 
 
 def roster_get(*, actor: Actor, pk: int) -> DutyRoster:
-    obj = get_in_scope(
+    return get_in_scope(
         DutyRoster.objects.select_related("estate", "technician").prefetch_related("buildings"),
         actor=actor,
         path_field="estate__path",
         pk=id_or_404(pk),
+        perm=Perm.WORKORDERS_VIEW,
     )
-    actor.require(Perm.WORKORDERS_VIEW)
-    return obj
 
 
 @dataclass
