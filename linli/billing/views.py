@@ -35,7 +35,7 @@ from linli.core.views import positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
 from linli.places.imports import XLSX_CONTENT_TYPE
-from linli.places.selectors import estate_get, estate_list
+from linli.places.selectors import estate_choice, estate_get, estate_list
 
 PAGE_SIZE = 20
 
@@ -61,10 +61,8 @@ def _error_text(exc: DomainError) -> str:
 
 
 def _estate_choice(request, actor):
-    estates = list(estate_list(actor=actor).order_by("name", "pk"))
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
-    estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
-    return estates, estate
+    return estate_choice(actor=actor, pk=chosen)
 
 
 def _paged(request, qs):

@@ -29,18 +29,15 @@ from linli.parking.models import (
     PlateDirection,
     SessionStatus,
 )
-from linli.places.selectors import estate_list
+from linli.places.selectors import estate_choice
 
 PAGE_SIZE = 20
 
 
 def _estate(request, actor):
     """The estates the actor may see and the chosen one (``?estate=``, default the first)."""
-    actor.require(Perm.PARKING_VIEW)
-    estates = list(estate_list(actor=actor).order_by("name", "pk"))
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
-    estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
-    return estates, estate
+    return estate_choice(actor=actor, pk=chosen, perm=Perm.PARKING_VIEW)
 
 
 def _back(request, name: str, estate=None, **params):

@@ -191,6 +191,15 @@ def estate_get(*, actor: Actor, pk: int, perm: str | None = None) -> Region:
     )
 
 
+def estate_choice(
+    *, actor: Actor, pk: int | None, perm: str | None = None
+) -> tuple[list[Region], Region | None]:
+    """The estates in scope by name, for a page's picker, and the one chosen by ``pk``: the first
+    when ``pk`` is absent or not among them (a page always shows an estate the actor may see)."""
+    estates = list(estate_list(actor=actor, perm=perm).order_by("name", "pk"))
+    return estates, next((e for e in estates if e.pk == pk), estates[0] if estates else None)
+
+
 def require_estate(
     *, actor: Actor, estate: Region | None, perm: str | None = None, write: bool = False
 ) -> Region:

@@ -6,7 +6,7 @@ from linli.core.errors import NotFound, PermissionDenied
 from linli.orgs.roles import Perm, Role
 from linli.orgs.selectors import actor_for_user
 from linli.places.models import Region, ancestor_paths
-from linli.places.selectors import estate_get, estate_list, require_estate
+from linli.places.selectors import estate_choice, estate_get, estate_list, require_estate
 
 
 def test_ancestor_paths_run_from_the_top_down_to_the_node_itself():
@@ -69,3 +69,18 @@ def test_require_estate_checks_scope_first_then_the_permission_and_writes(world)
     assert (
         require_estate(actor=admin_token, estate=world.a.estate, perm=Perm.BILLING_MANAGE) == world.a.estate
     )
+
+
+@pytest.mark.django_db
+def test_estate_choice_picks_the_asked_estate_in_scope_or_the_first(world):
+    platform = actor_for_user(world.platform_admin)  # by name: 乙小区 (U+4E59) before 甲小区 (U+7532)
+    guard = actor_for_user(world.a.staff[Role.GUARD])
+
+    assert estate_choice(actor=platform, pk=world.b.estate.pk) == (
+        [world.a.estate, world.b.estate],
+        world.b.estate,
+    )
+    assert estate_choice(actor=platform, pk=None)[1] == world.b.estate
+    assert estate_choice(actor=guard, pk=world.b.estate.pk) == ([world.a.estate], world.a.estate)
+    with pytest.raises(PermissionDenied):
+        estate_choice(actor=guard, pk=None, perm=Perm.BILLING_VIEW)
