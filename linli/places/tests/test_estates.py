@@ -76,9 +76,9 @@ def test_estate_choice_picks_the_asked_estate_in_scope_or_the_first(world):
     platform = actor_for_user(world.platform_admin)  # by name: 乙小区 (U+4E59) before 甲小区 (U+7532)
     guard = actor_for_user(world.a.staff[Role.GUARD])
 
-    assert estate_choice(actor=platform, pk=world.b.estate.pk) == (
-        [world.a.estate, world.b.estate],
-        world.b.estate,
+    assert estate_choice(actor=platform, pk=world.a.estate.pk) == (
+        [world.b.estate, world.a.estate],
+        world.a.estate,
     )
     assert estate_choice(actor=platform, pk=None)[1] == world.b.estate
     assert estate_choice(actor=guard, pk=world.b.estate.pk) == ([world.a.estate], world.a.estate)
