@@ -7,10 +7,11 @@ from ninja import NinjaAPI
 
 from linli.access.api import router as access_router
 from linli.accounts.api import router as accounts_router
+from linli.accounts.auth import AUTH
 from linli.adapters.routes import router as adapters_router
 from linli.alarms.api import router as alarms_router
 from linli.billing.api import router as billing_router
-from linli.core.api import AUTH, install_error_handlers
+from linli.core.api import install_error_handlers
 from linli.devices.api import router as devices_router
 from linli.messaging.api import router as messaging_router
 from linli.notices.api import router as notices_router

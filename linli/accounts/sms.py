@@ -31,7 +31,7 @@ class ConsoleSmsSender(SmsSender):
     def send(self, phone: str, message: str) -> None:
         # The number is masked like everywhere else (logs hold no raw personal data, R49); the last four
         # digits are enough for a demo user to find their code.
-        from linli.people.validators import mask_phone
+        from linli.core.pii import mask_phone
 
         log.warning("SMS to %s: %s", mask_phone(phone), message)
 

@@ -2,9 +2,9 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
@@ -27,11 +27,11 @@ from linli.alarms.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, QueryDateTime, actor_of
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
@@ -271,7 +271,7 @@ def webhook_list(request, filters: Query[EstateFilter]):
 )
 def webhook_create(request, body: WebhookIn):
     actor = actor_of(request)
-    estate = selectors.estate_in_scope(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     hook, secret = services.webhook_create(
         actor=actor, estate=estate, name=body.name, url=body.url, min_severity=body.min_severity
     )

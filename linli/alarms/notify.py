@@ -35,6 +35,8 @@ from linli.alarms.models import (
     WebhookEndpoint,
 )
 from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
+from linli.places.models import Region
 
 log = logging.getLogger("linli.alarms.notify")
 
@@ -124,30 +126,13 @@ def post_webhook(url: str, secret: str, payload: dict) -> int:
 # ---------------------------------------------------------------- recipients
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    ids = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
-
-
 def staff_of(estate_path: str, roles) -> list:
-    """Active users holding one of ``roles`` over the estate (scope on the estate or an ancestor)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role__in=list(roles),
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=_ancestor_paths(estate_path),
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    """Transitional (issue #9): ``linli/access/device_sync`` still calls this; everything else uses
+    ``orgs.selectors.staff_over``. Delete with the access follow-up."""
+    return list(staff_over(Region(path=estate_path), roles=roles))
 
 
 def recipients(alarm: Alarm, level: int) -> list:
-    estate_path = alarm.estate.path
     if alarm.health_sensitive:
         roles = [Role.SUBDISTRICT_OFFICER] if level else [Role.COMMUNITY_WORKER]
     elif level:
@@ -156,7 +141,7 @@ def recipients(alarm: Alarm, level: int) -> list:
         roles = [Role.GUARD, Role.PROPERTY_ADMIN]
     else:
         roles = [Role.PROPERTY_ADMIN]
-    return staff_of(estate_path, roles)
+    return list(staff_over(alarm.estate, roles=roles))
 
 
 def sms_text(alarm: Alarm, level: int) -> str:
@@ -221,8 +206,8 @@ def _already(alarm: Alarm, channel: str, level: int) -> set[str]:
 def send(alarm: Alarm, level: int) -> dict[str, int]:
     """Notify through the alarm's channels; returns counts per channel. Safe to run twice."""
     from linli.accounts.sms import get_sender
+    from linli.core.pii import mask_phone
     from linli.messaging.services import message_send
-    from linli.people.validators import mask_phone
 
     channels = alarm.notify_channels or [Channel.CONSOLE]
     users = recipients(alarm, level)

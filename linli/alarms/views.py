@@ -17,18 +17,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.alarms import selectors, services
 from linli.alarms.models import Severity
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.views import staff_page
+from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm, Role
+from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
-
-
-def _int(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def _day(value, *, end=False) -> datetime | None:
@@ -49,13 +42,13 @@ def _error(exc: DomainError) -> str:
 @staff_page
 @never_cache
 def live(request, actor):
-    estate_id = _int(request.GET.get("estate"))
+    estate_id = positive_int(request.GET.get("estate"))
     items = selectors.alarm_live(actor=actor, estate_id=estate_id, limit=100)
     ctx = {
         "items": items,
         "estate_id": estate_id,
         "can_handle": actor.has(Perm.ALARMS_HANDLE),
-        "estates": selectors.fire_overview_estates(actor=actor),
+        "estates": list(estate_list(actor=actor)[:100]),
     }
     if request.headers.get("HX-Request"):
         return render(request, "alarms/_live_rows.html", ctx)
@@ -90,7 +83,9 @@ def act(request, actor, pk: int, op: str):
         elif op == "comment":
             services.alarm_comment(actor=actor, alarm=alarm, body=request.POST.get("body", ""))
         elif op == "assign":
-            services.alarm_assign(actor=actor, alarm=alarm, assignee_id=_int(request.POST.get("assignee_id")))
+            services.alarm_assign(
+                actor=actor, alarm=alarm, assignee_id=positive_int(request.POST.get("assignee_id"))
+            )
         else:
             raise Http404()
     except DomainError as exc:
@@ -115,18 +110,20 @@ def history(request, actor):
     since, until = _day(g.get("since")), _day(g.get("until"), end=True)
     qs = selectors.alarm_list(
         actor=actor,
-        estate_id=_int(g.get("estate")),
+        estate_id=positive_int(g.get("estate")),
         state=state,
         severity=severity,
         cause=(g.get("cause") or "").strip()[:48] or None,
-        building_id=_int(g.get("building")),
-        device_id=_int(g.get("device")),
+        building_id=positive_int(g.get("building")),
+        device_id=positive_int(g.get("device")),
         since=since,
         until=until,
     )
     pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
     try:
-        stats = selectors.alarm_stats(actor=actor, since=since, until=until, estate_id=_int(g.get("estate")))
+        stats = selectors.alarm_stats(
+            actor=actor, since=since, until=until, estate_id=positive_int(g.get("estate"))
+        )
     except DomainError:
         stats = None
     query = "&".join(f"{k}={v}" for k, v in g.items() if k != "page")
@@ -148,7 +145,9 @@ def history(request, actor):
 @staff_page
 def rules(request, actor):
     qs = selectors.rule_list(
-        actor=actor, profile_id=_int(request.GET.get("profile")), device_id=_int(request.GET.get("device"))
+        actor=actor,
+        profile_id=positive_int(request.GET.get("profile")),
+        device_id=positive_int(request.GET.get("device")),
     )
     return render(
         request, "alarms/rules.html", {"rules": qs[:500], "can_edit_device": actor.has(Perm.ALARMS_RULES)}
@@ -168,42 +167,14 @@ def rule_toggle(request, actor, pk: int):
     return redirect("alarms:rules")
 
 
-def _fire_scenario():
-    """The demo's fire-scenario service (helper F's simulator), when installed."""
-    try:
-        from linli.demo.simulator import fire_scenario_trigger
-    except ImportError:
-        return None
-    return fire_scenario_trigger
-
-
-def _demo_allowed(actor) -> bool:
-    return (
-        _fire_scenario() is not None
-        and bool(actor.roles & {Role.PLATFORM_ADMIN, Role.PROPERTY_ADMIN})
-        and actor.has(Perm.ALARMS_HANDLE)
-    )
+def may_trigger_demo(actor) -> bool:
+    """The fire-scenario button of the demo (``linli.demo.views``) for those who may handle alarms."""
+    return bool(actor.roles & {Role.PLATFORM_ADMIN, Role.PROPERTY_ADMIN}) and actor.has(Perm.ALARMS_HANDLE)
 
 
 @staff_page
 def fire_overview(request, actor):
-    cards = selectors.fire_overview(actor=actor, estate_id=_int(request.GET.get("estate")))
-    return render(request, "alarms/fire_overview.html", {"cards": cards, "demo_button": _demo_allowed(actor)})
-
-
-@staff_page
-@require_POST
-def fire_scenario(request, actor, estate_id: int):
-    estate = selectors.estate_in_scope(actor=actor, pk=estate_id)
-    trigger = _fire_scenario()
-    if trigger is None or not _demo_allowed(actor):
-        raise PermissionDenied()
-    try:
-        trigger(actor=actor, estate=estate)
-    except (PermissionDenied, NotFound):
-        raise
-    except DomainError as exc:
-        messages.error(request, _error(exc))
-    else:
-        messages.success(request, _("已触发演示火警场景，告警将在数秒内出现"))
-    return redirect("alarms:fire_overview")
+    cards = selectors.fire_overview(actor=actor, estate_id=positive_int(request.GET.get("estate")))
+    return render(
+        request, "alarms/fire_overview.html", {"cards": cards, "demo_button": may_trigger_demo(actor)}
+    )

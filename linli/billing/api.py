@@ -7,18 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import HttpResponse
-from ninja import Field, File, Path, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from linli.billing import receipts, selectors, services
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Id, Page, PkPath, actor_of
 from linli.core.models import ImportJob
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Fen = Annotated[int, Field(ge=1, le=10**12, description="金额（分）")]
 PeriodCode = Annotated[
     str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="2026-10 或 2026-Q4")
@@ -255,7 +254,7 @@ def fee_item_list(request, estate: Id | None = None, kind: FeeKindCode | None = 
 @router.post("/fee-items", response={201: FeeItemOut, **WRITE_ERRORS}, summary="新增收费项目")
 def fee_item_create(request, body: FeeItemIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     item = services.fee_item_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, item)
 
@@ -302,7 +301,7 @@ def reading_enter(request, body: ReadingIn):
 )
 def reading_import(request, estate: Id, file: File[UploadedFile]):
     actor = actor_of(request)
-    estate_obj = selectors.estate_get(actor=actor, pk=estate)
+    estate_obj = estate_get(actor=actor, pk=estate)
     job = services.meter_readings_import(
         actor=actor, estate=estate_obj, file_name=file.name or "", data=file.read()
     )
@@ -319,7 +318,7 @@ def reading_import(request, estate: Id, file: File[UploadedFile]):
 )
 def bill_run_start(request, body: BillRunIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     run = services.bill_run_start(actor=actor, estate=estate, period=body.period)
     return Status(202, selectors.bill_run_get(actor=actor, pk=run.pk))
 

@@ -106,6 +106,9 @@ if env.env_str("LINLI_TEST_DB_NAME", ""):
     DATABASES["default"]["TEST"] = {"NAME": env.env_str("LINLI_TEST_DB_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Turns a signed-in user into an ``Actor`` (roles and scopes are memberships, in orgs); core.scoping
+# calls it by name so the kernel imports no domain app.
+ACTOR_RESOLVER = "linli.orgs.selectors.actor_for_user"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -25,6 +25,7 @@ urlpatterns = [
     path("console/messages/", include("linli.messaging.urls")),
     path("console/devices/", include("linli.devices.urls")),
     path("console/alarms/", include("linli.alarms.urls")),
+    path("console/alarms/", include("linli.demo.urls")),  # the demo's fire-scenario button
     path("console/access/", include("linli.access.urls")),
     path("console/parking/", include("linli.parking.urls")),
     path("h5/billing/", include("linli.billing.urls_h5")),

@@ -6,8 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import DomainError
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import actor_for_user
 
 NAV = [
     (None, _("工作台"), None),
@@ -53,7 +53,7 @@ def console(request):
     if user is None or not user.is_authenticated or user.kind != "staff":
         return {}
     try:
-        actor = build_actor(user)
+        actor = actor_for_user(user)
     except DomainError:
         return {}
     items: list[dict] = []

@@ -499,14 +499,13 @@ def fire_scenario_trigger(*, actor, estate) -> str:
     from django.utils.translation import gettext as _
 
     from linli.core import audit
-    from linli.core.errors import Conflict, NotFound
+    from linli.core.errors import Conflict
     from linli.devices.models import estate_code_of
     from linli.devices.mqtt import embedded
     from linli.orgs.roles import Perm
+    from linli.places.selectors import require_estate
 
-    actor.require(Perm.ALARMS_HANDLE, write=True)
-    if getattr(estate, "level", None) != "estate" or not actor.in_scope_path(estate.path):
-        raise NotFound()
+    require_estate(actor=actor, estate=estate, perm=Perm.ALARMS_HANDLE, write=True)
     url = embedded.running_broker(settings.DATA_DIR)
     credentials = embedded.account(settings.DATA_DIR, "control")
     if url is None or credentials is None:

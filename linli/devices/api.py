@@ -10,16 +10,15 @@ and are mounted from their manifests (``linli.adapters.routes``, ADR 0009).
 """
 
 from datetime import datetime
-from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
 from linli.devices import selectors, services
@@ -42,13 +41,13 @@ from linli.devices.schemas import (
     Text,
 )
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_get
 
 router = Router()
 
 
 # --- registry ------------------------------------------------------------------------------------
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 CSV_RESPONSE = {
@@ -174,7 +173,7 @@ def profile_ranges(request, pk: PkPath, body: RangesIn):
 def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
     if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge()
     outcome = services.devices_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())

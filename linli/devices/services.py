@@ -23,16 +23,16 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit, events
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.devices import ingest, vendors
 from linli.devices.events import ConnectivityChanged
-from linli.devices.models import Device, DeviceProfile, DeviceStatus, RejectedMessage
+from linli.devices.models import DEVICES_IMPORT_KIND, Device, DeviceProfile, DeviceStatus, RejectedMessage
 from linli.orgs.roles import Perm
 from linli.places.models import Facility, Region, RegionLevel, Room
+from linli.places.selectors import require_estate
 
-DEVICES_IMPORT_KIND = "devices"
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 REJECTED_KEEP_DAYS = 7
 REJECTED_KEEP_ROWS = 100_000
@@ -63,11 +63,6 @@ def new_key(device_type: str) -> str:
 
 def _invalidate_on_commit(key: str, vendor: tuple[str, str] | None = None) -> None:
     transaction.on_commit(lambda: ingest.invalidate_device(key, vendor))
-
-
-def _estate_in_scope(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _location(estate: Region, building: Region | None, room: Room | None, facility: Facility | None) -> str:
@@ -102,7 +97,7 @@ def device_create(
 ) -> Credentials:
     """Register a device; returns its credentials (the secret is shown only this once)."""
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(fields={"name": [_("名称不能为空，且不超过 100 个字")]})
@@ -363,7 +358,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     from linli.places.imports import FileRejected, read_table
 
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge(
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}

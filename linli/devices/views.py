@@ -23,10 +23,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
 from linli.devices import selectors, services, vendors
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.orgs.roles import Perm
+from linli.orgs.selectors import actor_for_user
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 200
 
@@ -37,7 +38,7 @@ def page(view):
     def wrapper(request, *args, **kwargs):
         if request.user.must_change_password:
             return redirect("accounts:password_change")
-        actor = build_actor(request.user)
+        actor = actor_for_user(request.user)
         try:
             return view(request, actor, *args, **kwargs)
         except NotFound as exc:
@@ -95,7 +96,7 @@ def device_list(request, actor):
             "counts": selectors.device_counts(selectors.device_list(actor=actor, **filters)),
             "filters": g,
             "query": query,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "buildings": selectors.building_list(actor=actor, estate=filters["estate"]),
             "device_types": DeviceType.choices,
             "statuses": DeviceStatus.choices,
@@ -203,7 +204,7 @@ def device_create(request, actor):
         {
             "form": form,
             "errors": errors,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "buildings": selectors.building_list(actor=actor),
             "profiles": selectors.profile_list(actor=actor),
             "adapters": vendors.adapter_keys(),
@@ -227,7 +228,7 @@ def devices_import(request, actor):
                 request, _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
             )
         else:
-            estate = selectors.estate_get(actor=actor, pk=estate_id)
+            estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
             outcome = services.devices_import(
                 actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
             )
@@ -244,7 +245,7 @@ def devices_import(request, actor):
         {
             "outcome": outcome,
             "page": jobs,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.IMPORT_MAX_ROWS,
             "columns": [aliases[0] for aliases in services.IMPORT_COLUMNS.values()],

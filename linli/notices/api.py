@@ -2,12 +2,10 @@
 (/notices/me, reading one marks it read). /notices/inbox is kept for API v1 clients: it reads the
 caller's messages (``linli.messaging``, ADR 0011); new clients use /messages."""
 
-from typing import Annotated
-
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.messaging import selectors as messaging_selectors
 from linli.messaging import services as messaging_services
 from linli.notices import selectors, services
@@ -25,10 +23,10 @@ from linli.notices.schemas import (
     WithdrawIn,
 )
 from linli.people.schemas import Id, Text
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
@@ -106,7 +104,7 @@ def notice_list(request, filters: Query[NoticeFilters]):
 @router.post("", response={201: NoticeOut, **WRITE_ERRORS}, summary="创建通知（可立即发布）")
 def notice_create(request, body: NoticeIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     target = selectors.target_get(actor=actor, pk=body.target_id) if body.target_id else None
     notice = services.notice_create(
         actor=actor, estate=estate, target=target, **body.dict(exclude={"estate_id", "target_id"})

@@ -9,12 +9,12 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from linli.core.errors import NotFound
+from linli.core.pii import mask_name
 from linli.core.scoping import Actor, get_in_scope
 from linli.notices.models import Notice, NoticeReceipt, NoticeStatus
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Person
-from linli.people.validators import mask_name
-from linli.places.models import Region, RegionLevel
+from linli.places.models import Region
 
 # --- notices (staff) ---------------------------------------------------------------------------
 
@@ -49,19 +49,12 @@ def notice_list(
 
 def notice_get(*, actor: Actor, pk: int) -> Notice:
     """A notice in scope (404 outside it), then the permission (403)."""
-    notice = get_in_scope(
+    return get_in_scope(
         Notice.objects.select_related("estate", "target", "created_by"),
         actor=actor,
         path_field="estate__path",
         pk=pk,
-    )
-    actor.require(Perm.NOTICES_MANAGE)
-    return notice
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
+        perm=Perm.NOTICES_MANAGE,
     )
 
 

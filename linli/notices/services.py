@@ -14,21 +14,17 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.notices.models import Notice, NoticeCategory, NoticeReceipt, NoticeStatus
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import require_estate
 
 # --- notices -----------------------------------------------------------------------------------
 
 TITLE_MAX = 120
 BODY_MAX = 20000
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _resolve_target(estate: Region, target: Region | None) -> Region:
@@ -79,8 +75,7 @@ def notice_create(
     publish: bool = False,
 ) -> Notice:
     """A draft notice (or published at once with ``publish=True``) for the estate or part of it."""
-    _check_estate(actor, estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=estate, perm=Perm.NOTICES_MANAGE, write=True)
     target = _resolve_target(estate, target)
     data = _clean(title, body, category, expires_at)
     notice = Notice.objects.create(
@@ -106,8 +101,7 @@ def notice_update(
 ) -> Notice:
     """Edit a notice. Title, body and scope only while it is a draft; pinning and the expiry any time
     before it is withdrawn."""
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status == NoticeStatus.WITHDRAWN:
         raise Conflict(_("通知已撤回，不能再修改"))
@@ -143,8 +137,7 @@ def notice_update(
 
 @transaction.atomic
 def notice_publish(*, actor: Actor, notice: Notice) -> Notice:
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status != NoticeStatus.DRAFT:
         raise Conflict(_("只有草稿可以发布"))
@@ -159,8 +152,7 @@ def notice_publish(*, actor: Actor, notice: Notice) -> Notice:
 
 @transaction.atomic
 def notice_withdraw(*, actor: Actor, notice: Notice, reason: str = "") -> Notice:
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status != NoticeStatus.PUBLISHED:
         raise Conflict(_("只有已发布的通知可以撤回"))

@@ -12,20 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.views import resident_page, staff_page
+from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
-
-
-def int_or_none(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def parse_local_datetime(value: str | None) -> datetime | None:
@@ -51,16 +44,12 @@ def error_text(exc) -> str:
 def _targets(actor, estate_id: int | None) -> list[Region]:
     if not estate_id:
         return []
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     return list(
         Region.objects.filter(
             path__startswith=estate.path, level__in=[RegionLevel.BUILDING, RegionLevel.UNIT]
         ).order_by("path")
     )
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 # --- console: notices --------------------------------------------------------------------------
@@ -70,7 +59,7 @@ def _estates(actor) -> list[Region]:
 def notice_list(request, actor):
     g = request.GET
     filters = {
-        "estate_id": int_or_none(g.get("estate")),
+        "estate_id": positive_int(g.get("estate")),
         "status": g.get("status") if g.get("status") in NoticeStatus.values else None,
         "category": g.get("category") if g.get("category") in NoticeCategory.values else None,
         "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
@@ -85,7 +74,7 @@ def notice_list(request, actor):
         {
             "page": page,
             "filters": filters,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "statuses": NoticeStatus.choices,
             "categories": NoticeCategory.choices,
             "query": query.urlencode(),
@@ -106,8 +95,8 @@ def _form_values(post) -> dict:
 @staff_page
 def notice_create(request, actor):
     actor.require("notices.manage")
-    estates = _estates(actor)
-    estate_id = int_or_none(request.POST.get("estate") or request.GET.get("estate")) or (
+    estates = list(estate_list(actor=actor))
+    estate_id = positive_int(request.POST.get("estate") or request.GET.get("estate")) or (
         estates[0].pk if len(estates) == 1 else None
     )
     errors: dict = {}
@@ -115,8 +104,8 @@ def notice_create(request, actor):
     if request.method == "POST":
         values = _form_values(request.POST)
         try:
-            estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
-            target_id = int_or_none(request.POST.get("target"))
+            estate = estate_get(actor=actor, pk=estate_id or 0)
+            target_id = positive_int(request.POST.get("target"))
             target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
             notice = services.notice_create(
                 actor=actor,
@@ -153,7 +142,7 @@ def notice_detail(request, actor, pk: int):
         try:
             if action == "save":
                 values = _form_values(request.POST)
-                target_id = int_or_none(request.POST.get("target"))
+                target_id = positive_int(request.POST.get("target"))
                 target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
                 if notice.status == NoticeStatus.DRAFT:
                     services.notice_update(actor=actor, notice=notice, target=target, **values)

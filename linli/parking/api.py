@@ -2,14 +2,12 @@
 sessions (movement traces: reads tied to a resident's vehicle are audited), booth operations (settle,
 pay online, manual release), and the resident's own vehicles, permits and sessions (/parking/me)."""
 
-from typing import Annotated
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, QueryDateTime, actor_of
 from linli.core.errors import ValidationFailed
 from linli.parking import selectors, services
 from linli.parking.fees import compute
@@ -43,10 +41,10 @@ from linli.parking.schemas import (
     SettleIn,
 )
 from linli.people.schemas import Id
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
@@ -106,7 +104,7 @@ def fee_rule_list(request, estate: Id | None = None):
 @router.post("/fee-rules", response={201: FeeRuleOut, **WRITE_ERRORS}, summary="新建收费标准版本")
 def fee_rule_create(request, body: FeeRuleIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     rule = services.fee_rule_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, rule)
 
@@ -216,7 +214,7 @@ def blocked_list(request, estate: Id | None = None, active: bool | None = None):
 @router.post("/blocked", response={201: BlockedOut, **WRITE_ERRORS}, summary="加入禁入名单")
 def blocked_add(request, body: BlockedIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     row = services.blocked_plate_add(
         actor=actor, estate=estate, plate=body.plate, reason=body.reason, until=body.until
     )

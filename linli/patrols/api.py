@@ -1,15 +1,13 @@
 """Patrols API: routes, checkpoints and schedules (CRUD), runs, guard check-ins by QR code, findings
 with photos (they become work orders) and completion statistics."""
 
-from typing import Annotated
-
 from django.http import FileResponse
 from django.urls import reverse
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.patrols import selectors, services
 from linli.patrols.schemas import (
     CheckInIn,
@@ -32,10 +30,10 @@ from linli.patrols.schemas import (
     StatsOut,
     Text,
 )
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 DELETED = {204: None, **WRITE_ERRORS}
@@ -74,7 +72,7 @@ def route_list(request, filters: Query[RouteFilters]):
 @router.post("/routes", response={201: RouteOut, **WRITE_ERRORS}, summary="新建巡检路线")
 def route_create(request, body: RouteIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     route = services.route_create(
         actor=actor, estate=estate, name=body.name, description=body.description, active=body.active
     )

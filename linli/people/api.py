@@ -6,11 +6,11 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.people import imports, selectors, services
 from linli.people.schemas import (
@@ -44,10 +44,10 @@ from linli.people.schemas import (
     VehicleIn,
     VehicleOut,
 )
+from linli.places.selectors import estate_get
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
@@ -97,7 +97,7 @@ def person_list(request, filters: Query[PersonFilters]):
 @router.post("/persons", response={201: PersonOut, **WRITE_ERRORS}, summary="登记住户")
 def person_create(request, body: PersonIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     person = services.person_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, selectors.person_get(actor=actor, pk=person.pk))
 
@@ -297,7 +297,7 @@ def establishment_list(request, filters: Query[EstablishmentFilters]):
 @router.post("/establishments", response={201: EstablishmentOut, **WRITE_ERRORS}, summary="登记实有单位")
 def establishment_create(request, body: EstablishmentIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     room = selectors.room_get(actor=actor, pk=body.room_id) if body.room_id else None
     est = services.establishment_create(
         actor=actor, estate=estate, room=room, **body.dict(exclude={"estate_id", "room_id"})
@@ -323,7 +323,7 @@ def establishment_create(request, body: EstablishmentIn):
 )
 def residents_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     data = file.read(settings.IMPORT_MAX_BYTES + 1)
     job = services.residents_import(actor=actor, estate=estate, file_name=file.name or "", data=data)
     if job.status == ImportJob.Status.REJECTED:

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core import crypto
+from linli.core.pii import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.people.models import CareKind, PopulationType, Relation
-from linli.people.validators import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.places.models import Region, Room
 
 IMPORT_KIND = "people.residents"

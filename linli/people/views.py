@@ -13,22 +13,15 @@ from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.models import ImportJob
-from linli.core.views import staff_page
+from linli.core.pii import mask_id, mask_name, mask_phone
+from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.people import imports, selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
-from linli.people.validators import mask_id, mask_name, mask_phone
 from linli.places import selectors as places_selectors
+from linli.places.selectors import estate_get
 
 PAGE_SIZE = 20
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        n = int(value or "")
-    except ValueError:
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def _choice(value: str | None, choices) -> str | None:
@@ -54,9 +47,9 @@ def persons(request, actor):
     g = request.GET
     special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
     filters = {
-        "estate_id": _int(g.get("estate")),
-        "building_id": _int(g.get("building")),
-        "room_id": _int(g.get("room")),
+        "estate_id": positive_int(g.get("estate")),
+        "building_id": positive_int(g.get("building")),
+        "room_id": positive_int(g.get("room")),
         "relation": _choice(g.get("relation"), Relation),
         "population_type": _choice(g.get("population_type"), PopulationType),
         "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
@@ -162,12 +155,12 @@ def person_detail(request, actor, pk: int):
 def imports_page(request, actor):
     if request.method == "POST":
         upload = request.FILES.get("file")
-        estate_id = _int(request.POST.get("estate"))
+        estate_id = positive_int(request.POST.get("estate"))
         if upload is None or estate_id is None:
             actor.require(Perm.PEOPLE_IMPORT)
             messages.error(request, _("请选择小区和要上传的文件"))
         else:
-            estate = selectors.estate_get(actor=actor, pk=estate_id)  # out of scope: 404 before anything else
+            estate = estate_get(actor=actor, pk=estate_id)  # out of scope: 404 before anything else
             try:
                 job = services.residents_import(
                     actor=actor,

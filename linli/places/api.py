@@ -5,13 +5,14 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.places import imports, selectors, services
 from linli.places.schemas import (
     FacilityIn,
@@ -33,7 +34,6 @@ router = Router()
 # Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
 Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
 Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 XLSX_RESPONSE = {
@@ -125,7 +125,7 @@ def facility_list(request, filters: Query[FacilityFilters]):
 @router.post("/facilities", response={201: FacilityOut, **ERRORS}, summary="登记公共设施")
 def facility_create(request, body: FacilityIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = selectors.estate_get(actor=actor, pk=body.estate_id, perm=Perm.PLACES_VIEW)
     building = (
         selectors.region_get(actor=actor, pk=body.building_id) if body.building_id is not None else None
     )
@@ -155,7 +155,7 @@ def facility_create(request, body: FacilityIn):
 )
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
     if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge()
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.permissions import Perm
+from linli.core.pii import mask_name
 from linli.core.views import staff_page
-from linli.orgs.roles import Perm
-from linli.people.validators import mask_name
+from linli.people import selectors as people_selectors
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
 
@@ -90,7 +91,7 @@ def rooms(request, actor):
     qs = selectors.room_list(actor=actor, ordering=ordering, **filters)
     page = _page(request, qs)
     keep = {k: v for k, v in get.items() if k != "page" and v}
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     buildings = (
         list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
     )
@@ -140,7 +141,7 @@ def room_detail(request, actor, pk: int):
             "end_date": o.end_date,
             "url": _person_url(o.person_id),
         }
-        for o in selectors.room_occupants(actor=actor, room=room)
+        for o in people_selectors.room_occupants(actor=actor, room=room)
     ]
     return render(
         request,
@@ -162,7 +163,7 @@ def room_detail(request, actor, pk: int):
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
     jobs_qs = selectors.import_job_list(actor=actor)
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     if request.method == "POST":
         upload = request.FILES.get("file")
         estate_id = _int(request.POST.get("estate"))
@@ -170,7 +171,7 @@ def imports_page(request, actor):
             messages.error(request, _("请选择小区并选择要上传的文件"))
         else:
             try:
-                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
                 if upload.size > settings.IMPORT_MAX_BYTES:
                     raise PayloadTooLarge()
                 job = services.rooms_import(

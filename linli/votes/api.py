@@ -1,13 +1,12 @@
 """Votes API: staff create/open/close/list/detail/result; residents' own votes, casting a ballot and
 their receipt (/votes/me); the published verification list for owners (/votes/{id}/verify)."""
 
-from typing import Annotated
-
-from ninja import Path, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.people.schemas import Id
+from linli.places.selectors import estate_get
 from linli.votes import selectors, services
 from linli.votes.schemas import (
     CastIn,
@@ -26,7 +25,6 @@ from linli.votes.schemas import (
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
@@ -132,7 +130,7 @@ def vote_list(request, filters: Query[VoteFilters]):
 @router.post("", response={201: VoteOut, **WRITE_ERRORS}, summary="创建表决（草稿）")
 def vote_create(request, body: VoteIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     vote = services.vote_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, vote)
 

@@ -9,19 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.views import resident_page, staff_page
-from linli.notices.views import int_or_none, parse_local_datetime
+from linli.core.views import positive_int, resident_page, staff_page
+from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get, estate_list
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
 
 PAGE_SIZE = 20
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 def _pct(f) -> str:
@@ -31,7 +27,7 @@ def _pct(f) -> str:
 @staff_page
 def vote_list(request, actor):
     g = request.GET
-    estate_id = int_or_none(g.get("estate"))
+    estate_id = positive_int(g.get("estate"))
     status = g.get("status") if g.get("status") in VoteStatus.values else None
     page = Paginator(
         selectors.vote_list(actor=actor, estate_id=estate_id, status=status), PAGE_SIZE
@@ -43,7 +39,7 @@ def vote_list(request, actor):
         "votes/list.html",
         {
             "page": page,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
             "status": status,
             "statuses": VoteStatus.choices,
@@ -67,7 +63,7 @@ def vote_create(request, actor):
             "closes_at": parse_local_datetime(p.get("closes_at")),
         }
         try:
-            estate = selectors.estate_get(actor=actor, pk=int_or_none(p.get("estate")) or 0)
+            estate = estate_get(actor=actor, pk=positive_int(p.get("estate")) or 0)
             vote = services.vote_create(actor=actor, estate=estate, **values)
         except ValidationFailed as exc:
             errors = exc.fields or {"__all__": [exc.message]}
@@ -77,7 +73,12 @@ def vote_create(request, actor):
     return render(
         request,
         "votes/form.html",
-        {"estates": _estates(actor), "matters": Matter.choices, "values": values, "errors": errors},
+        {
+            "estates": list(estate_list(actor=actor)),
+            "matters": Matter.choices,
+            "values": values,
+            "errors": errors,
+        },
     )
 
 

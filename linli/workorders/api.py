@@ -4,12 +4,14 @@ duty rosters, SLA policies, the board and technician workload; the resident's ow
 from typing import Annotated
 
 from django.http import HttpResponse
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import ValidationFailed
+from linli.orgs.roles import Perm
+from linli.places.selectors import estate_get
 from linli.workorders import selectors, services
 from linli.workorders.schemas import (
     AssignIn,
@@ -41,7 +43,6 @@ from linli.workorders.schemas import (
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
@@ -221,7 +222,7 @@ def _roster_args(actor, body: RosterIn, estate) -> dict:
 @router.post("/rosters", response={201: RosterOut, **WRITE_ERRORS}, summary="新增排班")
 def roster_create(request, body: RosterIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     roster = services.roster_create(actor=actor, estate=estate, **_roster_args(actor, body, estate))
     return Status(201, selectors.roster_get(actor=actor, pk=roster.pk))
 
@@ -255,13 +256,15 @@ class SlaQuery(Schema):
 @router.get("/sla-policies", response={200: list[SlaOut], **ERRORS}, summary="小区各类工单的响应与完成时限")
 def sla_list(request, filters: Query[SlaQuery]):
     actor = actor_of(request)
-    return selectors.sla_policies(actor=actor, estate=selectors.estate_get(actor=actor, pk=filters.estate))
+    return selectors.sla_policies(
+        actor=actor, estate=estate_get(actor=actor, pk=filters.estate, perm=Perm.WORKORDERS_VIEW)
+    )
 
 
 @router.put("/sla-policies", response={200: list[SlaOut], **WRITE_ERRORS}, summary="设置某类工单的时限")
 def sla_set(request, body: SlaIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     services.sla_policy_set(
         actor=actor,
         estate=estate,
@@ -295,7 +298,7 @@ def order_list(request, filters: Query[WorkOrderFilters]):
 @router.post("", response={201: WorkOrderOut, **WRITE_ERRORS}, summary="受理工单（物业人员）")
 def order_create(request, body: WorkOrderIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     room = selectors.room_get(actor=actor, pk=body.room_id, estate=estate) if body.room_id else None
     building = (
         selectors.building_get(actor=actor, pk=body.building_id, estate=estate) if body.building_id else None

@@ -15,23 +15,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
-from linli.core.views import resident_page, staff_page
+from linli.core.pii import mask_name, mask_phone
+from linli.core.views import positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name, mask_phone
+from linli.places.selectors import estate_get, estate_list
 from linli.workorders import selectors, services
 from linli.workorders.models import OPEN_STATES, Charge, Kind, Source, State
 from linli.workorders.schemas import technician_label
 
 PAGE_SIZE = 20
 MAX_UPLOAD_READ = 64 * 1024 * 1024
-
-
-def _int(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def _choice(value, choices) -> str | None:
@@ -63,9 +56,9 @@ def _order_row(order) -> dict:
 def _filters(request) -> dict:
     g = request.GET
     return {
-        "estate_id": _int(g.get("estate")),
+        "estate_id": positive_int(g.get("estate")),
         "kind": _choice(g.get("kind"), Kind),
-        "assignee_id": _int(g.get("assignee")),
+        "assignee_id": positive_int(g.get("assignee")),
     }
 
 
@@ -76,7 +69,7 @@ def board(request, actor):
     context = {
         "columns": columns,
         "filters": filters,
-        "estates": list(selectors.estate_list(actor=actor)),
+        "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
         "kinds": Kind.choices,
         "technicians": selectors.technicians(actor=actor, estate_id=filters["estate_id"]),
         "query": request.GET.urlencode(),
@@ -111,7 +104,7 @@ def order_list(request, actor):
             "page": pg,
             "rows": [_order_row(o) for o in pg.object_list],
             "filters": filters,
-            "estates": list(selectors.estate_list(actor=actor)),
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
             "kinds": Kind.choices,
             "states": State.choices,
             "sources": Source.choices,
@@ -177,7 +170,9 @@ def action(request, actor, pk: int):
     name = p.get("action", "")
     try:
         if name == "assign":
-            tech = selectors.technician_get(actor=actor, pk=_int(p.get("assignee")) or 0, estate=order.estate)
+            tech = selectors.technician_get(
+                actor=actor, pk=positive_int(p.get("assignee")) or 0, estate=order.estate
+            )
             services.workorder_assign(actor=actor, order=order, assignee=tech)
         elif name == "accept":
             services.workorder_accept(actor=actor, order=order)
@@ -203,7 +198,7 @@ def action(request, actor, pk: int):
                 kind=_text(p.get("kind"), 10),
                 description=_text(p.get("description"), 100),
                 unit_price_fen=max(0, min(fen, services.MAX_CHARGE_FEN + 1)),
-                quantity=_int(p.get("quantity")) or 0,
+                quantity=positive_int(p.get("quantity")) or 0,
             )
         elif name == "photo":
             upload = request.FILES.get("photo")
@@ -241,13 +236,15 @@ def photo(request, actor, pk: int, photo_pk: int):
 def create(request, actor):
     """A staff-entered order (phone call at the service desk)."""
     actor.require(Perm.WORKORDERS_MANAGE)
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     errors: dict = {}
     values = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=_int(values.get("estate")) or 0)
-            room_id = _int(values.get("room"))
+            estate = estate_get(
+                actor=actor, pk=positive_int(values.get("estate")) or 0, perm=Perm.WORKORDERS_VIEW
+            )
+            room_id = positive_int(values.get("room"))
             room = selectors.room_get(actor=actor, pk=room_id, estate=estate) if room_id else None
             order = services.workorder_create(
                 actor=actor,
@@ -278,12 +275,16 @@ def create(request, actor):
 
 @staff_page
 def workload(request, actor):
-    estate_id = _int(request.GET.get("estate"))
+    estate_id = positive_int(request.GET.get("estate"))
     rows = selectors.workload(actor=actor, estate_id=estate_id)
     return render(
         request,
         "workorders/workload.html",
-        {"rows": rows, "estates": list(selectors.estate_list(actor=actor)), "estate_id": estate_id},
+        {
+            "rows": rows,
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
+            "estate_id": estate_id,
+        },
     )
 
 
@@ -297,8 +298,8 @@ def _parse_time(value) -> time | None:
 @staff_page
 @require_http_methods(["GET", "POST"])
 def rosters(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
-    estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
+    estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
@@ -306,11 +307,13 @@ def rosters(request, actor):
         p = request.POST
         try:
             if p.get("action") == "delete":
-                roster = selectors.roster_get(actor=actor, pk=_int(p.get("roster")) or 0)
+                roster = selectors.roster_get(actor=actor, pk=positive_int(p.get("roster")) or 0)
                 services.roster_delete(actor=actor, roster=roster)
             else:
-                estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
-                tech = selectors.technician_get(actor=actor, pk=_int(p.get("technician")) or 0, estate=estate)
+                estate = estate_get(actor=actor, pk=estate_id or 0, perm=Perm.WORKORDERS_VIEW)
+                tech = selectors.technician_get(
+                    actor=actor, pk=positive_int(p.get("technician")) or 0, estate=estate
+                )
                 day = None
                 if p.get("date"):
                     try:
@@ -331,7 +334,7 @@ def rosters(request, actor):
                     kinds=[k for k in p.getlist("kinds") if k in Kind.values],
                     buildings=[
                         selectors.building_get(actor=actor, pk=b, estate=estate)
-                        for b in (_int(x) for x in p.getlist("buildings"))
+                        for b in (positive_int(x) for x in p.getlist("buildings"))
                         if b
                     ],
                 )
@@ -381,12 +384,12 @@ def rosters(request, actor):
 @staff_page
 @require_http_methods(["GET", "POST"])
 def sla(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
-    estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
+    estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
-    estate = selectors.estate_get(actor=actor, pk=estate_id) if estate_id else None
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.WORKORDERS_VIEW) if estate_id else None
     if request.method == "POST":
         if estate is None:
             raise Http404()
@@ -395,8 +398,8 @@ def sla(request, actor):
                 actor=actor,
                 estate=estate,
                 kind=_text(request.POST.get("kind"), 20),
-                response_minutes=_int(request.POST.get("response_minutes")) or 0,
-                completion_minutes=_int(request.POST.get("completion_minutes")) or 0,
+                response_minutes=positive_int(request.POST.get("response_minutes")) or 0,
+                completion_minutes=positive_int(request.POST.get("completion_minutes")) or 0,
             )
         except (NotFound, PermissionDenied):
             raise
@@ -446,7 +449,7 @@ def h5_new(request, actor):
     if request.method == "POST":
         if estate is None:
             raise Http404()
-        room_id = _int(values.get("room"))
+        room_id = positive_int(values.get("room"))
         room = next((r for r in rooms if r.pk == room_id), None)
         preferred = None
         raw_time = _text(values.get("preferred_time"), 20)
@@ -524,7 +527,7 @@ def h5_detail(request, actor, pk: int):
                 services.workorder_rate(
                     actor=actor,
                     order=order,
-                    rating=_int(p.get("rating")) or 0,
+                    rating=positive_int(p.get("rating")) or 0,
                     comment=_text(p.get("comment"), 500),
                 )
             elif name == "reopen":

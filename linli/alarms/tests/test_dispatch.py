@@ -20,9 +20,9 @@ from linli.alarms.notify import UrlRefused, check_url
 from linli.alarms.tests import factories as f
 from linli.alarms.tests.conftest import T0
 from linli.core.errors import ValidationFailed
-from linli.core.scoping import build_actor
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_escalation_notifies_next_level_once(dev, world, django_capture_on_commi
 
 def test_acknowledged_alarm_does_not_escalate(dev, world, django_capture_on_commit_callbacks):
     alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
-    services.alarm_ack(actor=build_actor(world.a.staff[Role.GUARD]), alarm=alarm)
+    services.alarm_ack(actor=actor_for_user(world.a.staff[Role.GUARD]), alarm=alarm)
     assert services.alarms_escalate(now=T0 + timedelta(hours=1)) == 0
 
 
@@ -132,7 +132,7 @@ def test_webhook_is_signed_and_verified_by_a_local_server(
     _Hook.received = []
     try:
         _hook, secret = services.webhook_create(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
             estate=world.a.estate,
             name="城市平台",
             url=f"http://127.0.0.1:{server.server_port}/hook?x=1",
@@ -161,7 +161,7 @@ def test_webhook_is_signed_and_verified_by_a_local_server(
 def test_webhook_to_private_or_metadata_address_is_refused(world, url):
     with pytest.raises(ValidationFailed):
         services.webhook_create(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="x", url=url
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="x", url=url
         )
     assert AlarmNotification.objects.count() == 0
 

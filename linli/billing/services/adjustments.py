@@ -20,9 +20,10 @@ from linli.billing.models import (
     RefundLine,
 )
 from linli.billing.providers import get_provider
-from linli.billing.services.common import _bills_refresh, _check_path, _fen, _lock_bills, _text, _token
+from linli.billing.services.common import _bills_refresh, _fen, _lock_bills, _token
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -32,11 +33,11 @@ from linli.orgs.roles import Perm
 def adjustment_request(*, actor: Actor, bill: Bill, kind: str, amount_fen: int, reason: str) -> Adjustment:
     actor.require(Perm.BILLING_MANAGE, write=True)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, bill.estate.path)
+    actor.require_path(bill.estate.path)
     if kind not in Adjustment.Kind.values:
         raise ValidationFailed(fields={"kind": [_("只能是 discount 或 waiver")]})
     amount_fen = _fen(amount_fen, field="amount_fen")
-    reason = _text(reason, field="reason", max_length=300)
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
     if amount_fen > bill.outstanding_fen:
         raise Conflict(_("减免金额不能超过账单未缴金额"))
     adj = Adjustment.objects.create(
@@ -53,7 +54,7 @@ def adjustment_request(*, actor: Actor, bill: Bill, kind: str, amount_fen: int, 
 
 def _decide(actor: Actor, obj) -> None:
     actor.require(Perm.BILLING_APPROVE, write=True)
-    _check_path(actor, obj.estate.path)
+    actor.require_path(obj.estate.path)
     if obj.status != ApprovalStatus.PENDING:
         raise Conflict(_("该申请已处理"))
     if obj.requested_by_id == actor.user.pk:
@@ -69,7 +70,7 @@ def adjustment_approve(*, actor: Actor, adjustment: Adjustment, note: str = "") 
         raise Conflict(_("账单未缴金额已不足，无法按此金额减免"))
     adjustment.status = ApprovalStatus.APPROVED
     adjustment.decided_by, adjustment.decided_at = actor.user, timezone.now()
-    adjustment.decision_note = _text(note, field="note", max_length=300, required=False)
+    adjustment.decision_note = clean_text(note, field="note", max_length=300)
     adjustment.save()
     _bills_refresh([bill.pk])
     audit.record(Action.UPDATE, actor=actor, obj=adjustment, detail={"decision": "approved"})
@@ -82,7 +83,7 @@ def adjustment_reject(*, actor: Actor, adjustment: Adjustment, note: str = "") -
     _decide(actor, adjustment)
     adjustment.status = ApprovalStatus.REJECTED
     adjustment.decided_by, adjustment.decided_at = actor.user, timezone.now()
-    adjustment.decision_note = _text(note, field="note", max_length=300, required=False)
+    adjustment.decision_note = clean_text(note, field="note", max_length=300)
     adjustment.save()
     audit.record(Action.UPDATE, actor=actor, obj=adjustment, detail={"decision": "rejected"})
     return adjustment
@@ -93,9 +94,9 @@ def refund_request(*, actor: Actor, payment: Payment, amount_fen: int, reason: s
     """Ask to refund part of a paid payment; split over its bills, latest allocation first."""
     actor.require(Perm.BILLING_MANAGE, write=True)
     payment = Payment.objects.select_for_update().select_related("estate").get(pk=payment.pk)
-    _check_path(actor, payment.estate.path)
+    actor.require_path(payment.estate.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    reason = _text(reason, field="reason", max_length=300)
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
     if payment.status != Payment.Status.PAID:
         raise Conflict(_("只能退已支付的款项"))
     taken = defaultdict(int)

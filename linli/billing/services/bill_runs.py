@@ -26,7 +26,6 @@ from linli.billing.models import (
 from linli.billing.money import parse_period, per_mille_of, to_fen
 from linli.billing.services.common import (
     BATCH_SIZE,
-    _check_estate,
     _latest_households,
     _period,
     _status_of,
@@ -37,6 +36,7 @@ from linli.core.audit import Action
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.places.models import ParkingSpace, Region, Room, RoomStatus
+from linli.places.selectors import require_estate
 
 REMIND_EVERY_DAYS = 30
 
@@ -45,8 +45,7 @@ REMIND_EVERY_DAYS = 30
 def bill_run_start(*, actor: Actor, estate: Region, period: str) -> BillRun:
     """Queue a bill run of ``estate`` for a month or a quarter. Running the same period again creates
     no duplicate bills (unique room × fee item × period); a run already queued or running is returned."""
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     p = _period(period)
     active = (
         BillRun.objects.select_for_update()

@@ -21,22 +21,21 @@ from linli.billing.money import month_of
 from linli.billing.providers import get_provider
 from linli.billing.services.common import (
     _bills_refresh,
-    _check_estate,
-    _check_path,
     _fen,
     _latest_households,
     _lock_bills,
     _month,
-    _text,
     _token,
 )
 from linli.billing.services.payments import _payer_path, _receipt_no
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.places.models import Region, Room
+from linli.places.selectors import require_estate
 
 CHARGE_KINDS = (FeeKind.CHARGE, FeeKind.PARKING)
 
@@ -81,11 +80,11 @@ def charge_create(
     idempotent per (source_type, source_id): asking again returns the bill created the first time.
     ``period`` (a month, default this month) and ``due_date`` (default in 15 days) are optional."""
     _require_charge(actor, kind)
-    _check_path(actor, room.path)
+    actor.require_path(room.path)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    title = _text(title, field="title", max_length=200)
-    source_type = _text(source_type, field="source_type", max_length=32)
-    source_id = _text(str(source_id), field="source_id", max_length=64)
+    title = clean_text(title, field="title", max_length=200, required=True)
+    source_type = clean_text(source_type, field="source_type", max_length=32, required=True)
+    source_id = clean_text(str(source_id), field="source_id", max_length=64, required=True)
     today = timezone.localdate()
     period = _month(period) if period else month_of(today)
     due_date = due_date or today + timedelta(days=15)
@@ -121,11 +120,11 @@ def charge_create_walk_in(
     """A parking fee of a vehicle with no room to bill (a visitor's or a passing car), created when
     the money is collected; idempotent per (source_type, source_id). Due today, billed this month."""
     _require_charge(actor, FeeKind.PARKING, collect=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate)
     amount_fen = _fen(amount_fen, field="amount_fen")
-    title = _text(title, field="title", max_length=200)
-    source_type = _text(source_type, field="source_type", max_length=32)
-    source_id = _text(str(source_id), field="source_id", max_length=64)
+    title = clean_text(title, field="title", max_length=200, required=True)
+    source_type = clean_text(source_type, field="source_type", max_length=32, required=True)
+    source_id = clean_text(str(source_id), field="source_id", max_length=64, required=True)
     existing = _existing_charge(source_type, source_id, room_id=None, amount_fen=amount_fen)
     if existing is not None:
         return existing
@@ -158,9 +157,9 @@ def charge_pay_counter(*, actor: Actor, bill: Bill, channel: str, note: str = ""
     _require_charge(actor, bill.kind, collect=True)
     if channel not in (Channel.CASH, Channel.TRANSFER):
         raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
-    note = _text(note, field="note", max_length=200, required=False)
+    note = clean_text(note, field="note", max_length=200)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, _payer_path([bill], bill.room))
+    actor.require_path(_payer_path([bill], bill.room))
     amount = bill.outstanding_fen
     if amount <= 0:
         raise Conflict(_("所选账单已结清"))
@@ -195,7 +194,7 @@ def charge_pay_online(*, actor: Actor, bill: Bill):
     Returns (payment, provider order)."""
     _require_charge(actor, bill.kind, collect=True)
     bill = _lock_bills([bill])[0]
-    _check_path(actor, _payer_path([bill], bill.room))
+    actor.require_path(_payer_path([bill], bill.room))
     if bill.outstanding_fen <= 0:
         raise Conflict(_("所选账单已结清"))
     provider = get_provider()

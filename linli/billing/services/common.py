@@ -25,33 +25,12 @@ from linli.billing.models import (
 )
 from linli.billing.money import parse_period
 from linli.core import events
-from linli.core.errors import NotFound, ValidationFailed
-from linli.core.scoping import Actor
-from linli.places.models import Region, RegionLevel
+from linli.core.errors import ValidationFailed
 
 log = logging.getLogger("linli.billing")
 
 BATCH_SIZE = 2000
 MAX_FEN = 10**12  # ten billion yuan: anything above is a typo
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-
-
-def _check_path(actor: Actor, path: str) -> None:
-    if not actor.in_scope_path(path):
-        raise NotFound()
-
-
-def _text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _fen(value: int, *, field: str, allow_zero: bool = False) -> int:

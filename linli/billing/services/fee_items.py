@@ -12,13 +12,15 @@ from linli.billing.models import (
     FeeItem,
     FeeKind,
 )
-from linli.billing.services.common import _check_estate, _decimal, _month, _text
+from linli.billing.services.common import _decimal, _month
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.places.models import Region
+from linli.places.selectors import require_estate
 
 PRICE_MAX = Decimal("100000")
 _FEE_FIELDS = (
@@ -35,7 +37,7 @@ _FEE_FIELDS = (
 def _fee_values(kind: str, values: dict) -> dict:
     out = {}
     if "name" in values:
-        out["name"] = _text(values["name"], field="name", max_length=100)
+        out["name"] = clean_text(values["name"], field="name", max_length=100, required=True)
     if "unit_price" in values:
         out["unit_price"] = _decimal(values["unit_price"], field="unit_price", max_value=PRICE_MAX, places=4)
     if "due_days" in values:
@@ -74,8 +76,7 @@ def fee_item_create(
     one_off_period: str = "",
     active: bool = True,
 ) -> FeeItem:
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     if kind not in FeeKind.values or kind == FeeKind.CHARGE:
         raise ValidationFailed(fields={"kind": [_("无效的收费类型")]})
     values = _fee_values(
@@ -99,8 +100,7 @@ def fee_item_create(
 
 @transaction.atomic
 def fee_item_update(*, actor: Actor, fee_item: FeeItem, **changes) -> FeeItem:
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, fee_item.estate)
+    require_estate(actor=actor, estate=fee_item.estate, perm=Perm.BILLING_MANAGE, write=True)
     unknown = set(changes) - set(_FEE_FIELDS)
     if unknown:
         raise ValidationFailed(fields={k: [_("不能修改此项")] for k in sorted(unknown)})

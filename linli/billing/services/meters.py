@@ -17,7 +17,7 @@ from linli.billing.models import (
     MeterReading,
 )
 from linli.billing.money import periods_covering
-from linli.billing.services.common import BATCH_SIZE, _check_estate, _check_path, _decimal, _month
+from linli.billing.services.common import BATCH_SIZE, _decimal, _month
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -25,6 +25,7 @@ from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.places.models import Region, Room
+from linli.places.selectors import require_estate
 
 METER_IMPORT_KIND = "meter_readings"
 
@@ -35,7 +36,7 @@ def meter_reading_enter(
 ) -> MeterReading:
     """Record (or correct, while not yet billed) a room's water/electricity reading for a month."""
     actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_path(actor, room.path)
+    actor.require_path(room.path)
     if kind not in [k.value for k in METER_KINDS]:
         raise ValidationFailed(fields={"kind": [_("只能是 water 或 electricity")]})
     period = _month(period)
@@ -66,8 +67,7 @@ def meter_reading_enter(
 
 def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -> ImportJob:
     """Import readings from XLSX/CSV, all or nothing: any row error rejects the whole file."""
-    actor.require(Perm.BILLING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise PayloadTooLarge(
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}

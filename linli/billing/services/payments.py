@@ -16,9 +16,10 @@ from linli.billing.models import (
     PaymentNotification,
 )
 from linli.billing.providers import InvalidNotification, get_provider
-from linli.billing.services.common import _bills_refresh, _check_path, _fen, _lock_bills, _text, _token
+from linli.billing.services.common import _bills_refresh, _fen, _lock_bills, _token
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -52,7 +53,7 @@ def payment_create_online(*, actor: Actor, bills: list[Bill]):
     locked = _lock_bills(bills)
     room = _one_room(locked)
     if not actor.is_resident:
-        _check_path(actor, _payer_path(locked, room))
+        actor.require_path(_payer_path(locked, room))
     open_bills = [b for b in locked if b.outstanding_fen > 0]
     if not open_bills:
         raise Conflict(_("所选账单已结清"))
@@ -166,10 +167,10 @@ def payment_record_counter(
     if channel not in (Channel.CASH, Channel.TRANSFER):
         raise ValidationFailed(fields={"channel": [_("只能是 cash 或 transfer")]})
     amount_fen = _fen(amount_fen, field="amount_fen")
-    note = _text(note, field="note", max_length=200, required=False)
+    note = clean_text(note, field="note", max_length=200)
     locked = _lock_bills(bills)
     room = _one_room(locked)
-    _check_path(actor, _payer_path(locked, room))
+    actor.require_path(_payer_path(locked, room))
     open_bills = sorted((b for b in locked if b.outstanding_fen > 0), key=lambda b: (b.due_date, b.pk))
     owed = sum(b.outstanding_fen for b in open_bills)
     if amount_fen > owed:

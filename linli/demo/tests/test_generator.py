@@ -13,6 +13,7 @@ from django.test import Client
 
 from linli.accounts.models import User, UserKind
 from linli.core import crypto
+from linli.core.pii import parse_credit_code, parse_id_number, parse_mobile, parse_plate
 from linli.demo import estates, generator
 from linli.orgs.models import Membership
 from linli.orgs.roles import Role
@@ -28,7 +29,6 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import parse_credit_code, parse_id_number, parse_mobile, parse_plate
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
 SCALE = 0.05

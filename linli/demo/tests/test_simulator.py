@@ -10,17 +10,17 @@ import stat
 import pytest
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied
-from linli.core.scoping import build_actor
 from linli.demo import simulator
 from linli.devices.models import DeviceEvent, DeviceProfile, Telemetry
 from linli.devices.mqtt import config, embedded
 from linli.devices.services import device_create
 from linli.devices.tests import mqtt_support as ms
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 
 def _fleet(world):
-    actor = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     created = []
     for key, profile in [
         ("sim-smoke-1", "smoke"),
@@ -133,13 +133,13 @@ def test_about_one_device_in_twenty_stays_offline_and_always_the_same():
 @pytest.mark.django_db
 def test_fire_trigger_is_scoped_and_needs_the_permission_and_a_running_simulator(world, settings, tmp_path):
     settings.DATA_DIR = tmp_path
-    guard = build_actor(world.a.staff[Role.GUARD])
+    guard = actor_for_user(world.a.staff[Role.GUARD])
     # a guard of estate a cannot reach estate b; a role without alarms.handle is refused
     with pytest.raises(NotFound):
         simulator.fire_scenario_trigger(actor=guard, estate=world.b.estate)
     with pytest.raises(PermissionDenied):
         simulator.fire_scenario_trigger(
-            actor=build_actor(world.a.staff[Role.POLICE_OFFICER]), estate=world.a.estate
+            actor=actor_for_user(world.a.staff[Role.POLICE_OFFICER]), estate=world.a.estate
         )
     # without an embedded broker (production) the trigger explains itself
     with pytest.raises(Conflict):
@@ -168,7 +168,7 @@ def test_fire_trigger_publishes_the_control_message_the_simulator_listens_to(wor
 
         time.sleep(0.3)
         code = simulator.fire_scenario_trigger(
-            actor=build_actor(world.a.staff[Role.GUARD]), estate=world.a.estate
+            actor=actor_for_user(world.a.staff[Role.GUARD]), estate=world.a.estate
         )
         ms.wait_until(lambda: got, 5)
         sub.disconnect()

@@ -15,10 +15,10 @@ from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.services import payment_notify_apply
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.devices.models import DeviceCommand
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.parking import selectors, services
 from linli.parking.models import (
     Category,
@@ -364,7 +364,7 @@ def test_settling_twice_or_without_permission_is_refused(world, lot):
         services.session_settle(actor=f.guard(world.a), session=session, channel=Channel.CASH)
     with pytest.raises(PermissionDenied):
         services.session_settle(
-            actor=build_actor(world.a.staff[Role.CUSTOMER_SERVICE]), session=session, channel=Channel.CASH
+            actor=actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE]), session=session, channel=Channel.CASH
         )
     with pytest.raises(ValidationFailed):
         services.session_settle(actor=f.guard(world.a), session=session, channel="bitcoin")

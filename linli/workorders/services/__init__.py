@@ -20,7 +20,6 @@ from linli.workorders.services.common import (
     TRANSITIONS,
     is_reporter,
     is_technician_for,
-    supervisors_of,
 )
 from linli.workorders.services.dispatch import (
     on_duty,
@@ -60,7 +59,6 @@ __all__ = [
     "roster_update",
     "sla_minutes",
     "sla_policy_set",
-    "supervisors_of",
     "workorder_accept",
     "workorder_add_charge",
     "workorder_assign",

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.scoping import Actor, build_actor
+from linli.core.scoping import Actor
 from linli.orgs.roles import Perm, Role
-from linli.places.models import Region, RegionLevel
+from linli.orgs.selectors import actor_for_user, staff_over
+from linli.places.models import Region
 from linli.workorders.models import (
     State,
     WorkOrder,
@@ -132,32 +133,13 @@ def _lock(order: WorkOrder) -> WorkOrder:
     )
 
 
-def supervisors_of(estate: Region) -> list:
-    """Active property administrators whose scope covers the estate (the SLA escalation recipients)."""
-    from linli.accounts.models import User
-
-    parts = [p for p in estate.path.split("/") if p]
-    prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Role.PROPERTY_ADMIN,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=prefixes,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _notify_supervisors(order: WorkOrder, *, title: str, body: str = "", kind: str = "workorder") -> int:
     from django.urls import reverse
 
     from linli.messaging.services import message_send
 
     sent = message_send(
-        recipients=supervisors_of(order.estate),
+        recipients=list(staff_over(order.estate, roles=[Role.PROPERTY_ADMIN])),
         title=title,
         body=body,
         link=reverse("workorders:detail", args=[order.pk]),
@@ -170,11 +152,5 @@ def _notify_supervisors(order: WorkOrder, *, title: str, body: str = "", kind: s
 def is_technician_for(user, estate: Region) -> bool:
     if not user.is_active or user.kind != "staff":
         return False
-    actor = build_actor(user)
+    actor = actor_for_user(user)
     return actor.has(Perm.WORKORDERS_WORK) and actor.in_scope_path(estate.path)
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-    actor.require(Perm.WORKORDERS_MANAGE, write=True)

@@ -14,7 +14,9 @@ from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import ValidationFailed
 from linli.core.scoping import Actor
+from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import require_estate
 from linli.workorders.models import (
     OPEN_STATES,
     DutyRoster,
@@ -23,7 +25,7 @@ from linli.workorders.models import (
     State,
     WorkOrder,
 )
-from linli.workorders.services.common import _check_estate, _event, _notify_supervisors, is_technician_for
+from linli.workorders.services.common import _event, _notify_supervisors, is_technician_for
 
 
 def _covers(roster: DutyRoster, moment: datetime) -> bool:
@@ -160,7 +162,7 @@ def roster_create(
     kinds=(),
     buildings=(),
 ) -> DutyRoster:
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     values = _roster_values(
         estate=estate,
         technician=technician,
@@ -191,7 +193,7 @@ def roster_update(
     kinds=(),
     buildings=(),
 ) -> DutyRoster:
-    _check_estate(actor, roster.estate)
+    require_estate(actor=actor, estate=roster.estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     values = _roster_values(
         estate=roster.estate,
         technician=technician,
@@ -213,6 +215,6 @@ def roster_update(
 
 @transaction.atomic
 def roster_delete(*, actor: Actor, roster: DutyRoster) -> None:
-    _check_estate(actor, roster.estate)
+    require_estate(actor=actor, estate=roster.estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     audit.record(Action.DELETE, actor=actor, obj=roster)
     roster.delete()

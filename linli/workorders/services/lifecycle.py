@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.pii import InvalidIdentifier, parse_contact_phone
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
-from linli.people.validators import InvalidIdentifier, parse_contact_phone
 from linli.places.models import Region, RegionLevel, Room
+from linli.places.selectors import require_estate
 from linli.workorders.models import (
     EventKind,
     Kind,
@@ -72,8 +73,7 @@ def _check_create_permission(actor: Actor, *, estate: Region, source: str) -> No
         if source != Source.RESIDENT:
             raise PermissionDenied()
         return
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
+    require_estate(actor=actor, estate=estate)
     if source == Source.PATROL and actor.has(Perm.PATROLS_CHECKIN):
         actor.require(Perm.PATROLS_CHECKIN, write=True)
         return

@@ -13,8 +13,11 @@ from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import ValidationFailed
 from linli.core.scoping import Actor
+from linli.orgs.roles import Perm
 from linli.places.models import Region
+from linli.places.selectors import require_estate
 from linli.workorders.models import (
+    DEFAULT_SLA,
     OPEN_STATES,
     UNANSWERED_STATES,
     EventKind,
@@ -22,16 +25,7 @@ from linli.workorders.models import (
     SlaPolicy,
     WorkOrder,
 )
-from linli.workorders.services.common import _check_estate, _event, _notify_supervisors
-
-# Default SLA (response minutes, completion minutes) when an estate has no policy for a kind.
-DEFAULT_SLA: dict[str, tuple[int, int]] = {
-    Kind.REPAIR_PRIVATE: (30, 24 * 60),
-    Kind.REPAIR_COMMON: (30, 24 * 60),
-    Kind.COMPLAINT: (60, 72 * 60),
-    Kind.SUGGESTION: (24 * 60, 7 * 24 * 60),
-    Kind.INCIDENT: (10, 4 * 60),
-}
+from linli.workorders.services.common import _event, _notify_supervisors
 
 
 def sla_minutes(estate: Region, kind: str) -> tuple[int, int]:
@@ -103,7 +97,7 @@ def sla_policy_set(
     *, actor: Actor, estate: Region, kind: str, response_minutes: int, completion_minutes: int
 ) -> SlaPolicy:
     """Set an estate's time limits for one kind (applies to orders created from now on)."""
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.WORKORDERS_MANAGE, write=True)
     errors: dict[str, list[str]] = {}
     if kind not in Kind.values:
         errors["kind"] = [_("无效的选项")]

@@ -12,9 +12,9 @@ from PIL import Image
 from linli.billing.models import Bill
 from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from linli.core.periodic import REGISTRY, autodiscover
-from linli.core.scoping import build_actor
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.workorders import services
 from linli.workorders.models import EventKind, State, WorkOrder
 from linli.workorders.tests import factories as f
@@ -61,11 +61,11 @@ def test_accepted_order_has_no_response_breach(world):
     with time_machine.travel(T0):
         order = f.resident_order(world.a)
         services.workorder_assign(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
             order=order,
             assignee=world.a.staff[Role.TECHNICIAN],
         )
-        services.workorder_accept(actor=build_actor(world.a.staff[Role.TECHNICIAN]), order=order)
+        services.workorder_accept(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]), order=order)
     assert sla_job().func(T0 + timedelta(hours=1)) == "response=0 completion=0"
     assert sla_job().func(T0 + timedelta(hours=25)) == "response=0 completion=1"
 
@@ -73,7 +73,7 @@ def test_accepted_order_has_no_response_breach(world):
 def test_done_order_never_breaches(world):
     with time_machine.travel(T0):
         order = f.resident_order(world.a)
-        services.workorder_cancel(actor=build_actor(world.a.resident), order=order)
+        services.workorder_cancel(actor=actor_for_user(world.a.resident), order=order)
     assert sla_job().func(T0 + timedelta(days=3)) == "response=0 completion=0"
     assert WorkOrder.objects.get(pk=order.pk).response_breached_at is None
 
@@ -138,8 +138,8 @@ def test_bad_photo_rolls_back_the_order(world):
 
 
 def _private_in_progress(world):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
-    tech = build_actor(world.a.staff[Role.TECHNICIAN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
+    tech = actor_for_user(world.a.staff[Role.TECHNICIAN])
     order = f.resident_order(world.a)
     services.workorder_assign(actor=admin, order=order, assignee=world.a.staff[Role.TECHNICIAN])
     services.workorder_accept(actor=tech, order=order)

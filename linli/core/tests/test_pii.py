@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linli.people.validators import (
+from linli.core.pii import (
     InvalidIdentifier,
     credit_check_char,
     id_check_digit,

@@ -1,6 +1,6 @@
 import pytest
 
-from linli.messaging import demo
+from linli.demo import messages as demo
 from linli.messaging.models import Message
 from linli.notices import demo as notices_demo
 
