@@ -200,7 +200,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         d = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("message__user__message_preference")
             .filter(pk=delivery_id)
             .first()
