@@ -2,9 +2,9 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
@@ -27,13 +27,9 @@ from linli.alarms.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, MappedPage, PkPath, QueryDateTime, actor_of
 
 router = Router()
-
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def _user(u):
@@ -120,31 +116,8 @@ class AlarmFilters(Schema):
     ordering: str | None = Field(None, max_length=20)
 
 
-class _MappedPage(Page):
-    """``Page`` over a queryset, each item turned into a dict by ``mapper``."""
-
-    mapper = staticmethod(lambda x: x)
-
-    def paginate_queryset(self, queryset, pagination, **params):
-        out = super().paginate_queryset(queryset, pagination, **params)
-        out["items"] = [self.mapper(a) for a in out["items"]]
-        return out
-
-
-class ItemsPage(_MappedPage):
-    mapper = staticmethod(lambda a: alarm_out(a))
-
-
-class RulesPage(_MappedPage):
-    mapper = staticmethod(lambda r: rule_out(r))
-
-
-class HooksPage(_MappedPage):
-    mapper = staticmethod(lambda h: hook_out(h))
-
-
 @router.get("", response={200: list[AlarmOut], **ERRORS}, summary="告警列表")
-@paginate(ItemsPage)
+@paginate(MappedPage.of(alarm_out))
 def alarm_list(request, filters: Query[AlarmFilters]):
     return selectors.alarm_list(
         actor=actor_of(request),
@@ -203,7 +176,7 @@ class RuleFilters(Schema):
 
 
 @router.get("/rules", response={200: list[RuleOut], **ERRORS}, summary="告警规则列表")
-@paginate(RulesPage)
+@paginate(MappedPage.of(rule_out))
 def rule_list(request, filters: Query[RuleFilters]):
     return selectors.rule_list(actor=actor_of(request), profile_id=filters.profile, device_id=filters.device)
 
@@ -259,7 +232,7 @@ def hook_out(h) -> dict:
 
 
 @router.get("/webhooks", response={200: list[WebhookOut], **ERRORS}, summary="告警推送地址")
-@paginate(HooksPage)
+@paginate(MappedPage.of(hook_out))
 def webhook_list(request, filters: Query[EstateFilter]):
     return selectors.webhook_list(actor=actor_of(request), estate_id=filters.estate)
 

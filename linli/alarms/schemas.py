@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+from linli.core.api import Id
+
 SeverityCode = Literal["critical", "major", "minor", "warning"]
 KindCode = Literal["threshold", "duration", "rate", "offline", "event", "combination"]
 OperatorCode = Literal["gt", "ge", "lt", "le", "eq", "ne"]

@@ -7,18 +7,16 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import HttpResponse
-from ninja import Field, File, Path, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from linli.billing import receipts, selectors, services
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Id, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Fen = Annotated[int, Field(ge=1, le=10**12, description="金额（分）")]
 PeriodCode = Annotated[
     str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", description="2026-10 或 2026-Q4")
@@ -27,8 +25,6 @@ MonthCode = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description
 Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
 Reading = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999"), max_digits=12, decimal_places=2)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 PDF_RESPONSE = {
     "responses": {
         200: {

@@ -1,14 +1,16 @@
-"""API building blocks shared by every router: auth, the error envelope, pagination, sorting."""
+"""API building blocks shared by every router: auth, the error envelope, documented error responses,
+path and id types, pagination (plain and mapped), query datetimes."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
@@ -29,6 +31,17 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+
+
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # an id in a body or query (PostgreSQL bigint range)
+PkPath = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL path
+
+# The documented error responses of an endpoint: ``response={200: Out, **ERRORS}``.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
+UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
+DELETED = {204: None, **WRITE_ERRORS}
 
 
 class BearerAuth(HttpBearer):
@@ -127,6 +140,26 @@ class Page(PaginationBase):
             "page_size": pagination.page_size,
             "items": list(queryset[offset : offset + pagination.page_size]),
         }
+
+
+class MappedPage(Page):
+    """``Page`` whose items are turned into plain values by ``mapper`` (for lists whose output is built
+    by a function rather than read from model attributes)::
+
+        @paginate(MappedPage.of(alarm_out))
+    """
+
+    mapper: ClassVar[Callable[[Any], Any]] = staticmethod(lambda item: item)
+
+    def paginate_queryset(self, queryset, pagination, **params):
+        out = super().paginate_queryset(queryset, pagination, **params)
+        out["items"] = [self.mapper(item) for item in out["items"]]
+        return out
+
+    @classmethod
+    def of(cls, mapper: Callable[[Any], Any]) -> type[MappedPage]:
+        """A ``MappedPage`` subclass that maps each item with ``mapper``."""
+        return type(f"{cls.__name__}[{mapper.__name__}]", (cls,), {"mapper": staticmethod(mapper)})
 
 
 def _query_datetime(value: datetime) -> datetime:

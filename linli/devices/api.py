@@ -20,17 +20,16 @@ messages are counted (on the device when known) and sampled in RejectedMessage i
 
 import hmac
 from datetime import datetime
-from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from linli.config import env
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
 from linli.devices import selectors, services
@@ -143,9 +142,6 @@ def ingest_onenet(request: HttpRequest):
 
 # --- registry ------------------------------------------------------------------------------------
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 CSV_RESPONSE = {
     "responses": {
         200: {

@@ -9,9 +9,8 @@ from typing import Annotated
 
 from ninja import Field, Schema
 
-from linli.core.api import ErrorBody
+from linli.core.api import ErrorBody, Id
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 FloorNo = Annotated[int, Field(ge=-20, le=300)]
 Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
 Slug = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_-]*$")]

@@ -1,12 +1,10 @@
 """Notices API: staff create/edit/publish/withdraw and read receipts; residents' own notices
 (/notices/me, reading one marks it read); the staff inbox (/notices/inbox)."""
 
-from typing import Annotated
-
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.notices import selectors, services
 from linli.notices.schemas import (
     CategoryCode,
@@ -24,10 +22,6 @@ from linli.notices.schemas import (
 from linli.people.schemas import Id, Text
 
 router = Router()
-
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 # --- residents (registered before /{pk}) ------------------------------------------------------

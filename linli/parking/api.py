@@ -2,14 +2,12 @@
 sessions (movement traces: reads tied to a resident's vehicle are audited), booth operations (settle,
 pay online, manual release), and the resident's own vehicles, permits and sessions (/parking/me)."""
 
-from typing import Annotated
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, QueryDateTime, actor_of
 from linli.core.errors import ValidationFailed
 from linli.parking import selectors, services
 from linli.parking.fees import compute
@@ -45,10 +43,6 @@ from linli.parking.schemas import (
 from linli.people.schemas import Id
 
 router = Router()
-
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 class PageIn(Schema):

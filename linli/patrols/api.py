@@ -1,15 +1,13 @@
 """Patrols API: routes, checkpoints and schedules (CRUD), runs, guard check-ins by QR code, findings
 with photos (they become work orders) and completion statistics."""
 
-from typing import Annotated
-
 from django.http import FileResponse
 from django.urls import reverse
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import DELETED, ERRORS, UPLOAD_ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.patrols import selectors, services
 from linli.patrols.schemas import (
     CheckInIn,
@@ -34,11 +32,6 @@ from linli.patrols.schemas import (
 )
 
 router = Router()
-
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-DELETED = {204: None, **WRITE_ERRORS}
 
 
 def _checkpoint_out(actor, cp) -> dict:
@@ -316,7 +309,7 @@ def finding_list(request, filters: Query[FindingFilters]):
 
 @router.post(
     "/findings",
-    response={201: FindingOut, **WRITE_ERRORS, 413: ErrorOut},
+    response={201: FindingOut, **UPLOAD_ERRORS},
     summary="上报巡检发现的问题（可附照片，自动生成公共维修工单）",
 )
 def finding_create(

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from linli.core.api import Id
 from linli.patrols.models import RunStatus
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 RunStatusCode = Literal[tuple(RunStatus.values)]  # type: ignore[valid-type]
 Weekdays = Annotated[str, Field(min_length=1, max_length=7, pattern=r"^[1-7]{1,7}$")]

@@ -6,11 +6,11 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.people import imports, selectors, services
 from linli.people.schemas import (
@@ -47,10 +47,7 @@ from linli.people.schemas import (
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 XLSX_RESPONSE = {
     "responses": {
         200: {

@@ -8,12 +8,11 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ErrorBody
+from linli.core.api import ErrorBody, Id
 from linli.people.models import CareKind, Establishment, IdType, PopulationType, Relation
 from linli.people.validators import mask_id, mask_name, mask_phone
 
 # Database ids are 64-bit; bounding them here turns absurd ids into a 400, not a database error.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def _storable(value: str) -> str:

@@ -5,11 +5,11 @@ from typing import Annotated
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
 from linli.places import imports, selectors, services
@@ -33,9 +33,7 @@ router = Router()
 # Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
 Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
 Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 XLSX_RESPONSE = {
     "responses": {
         200: {

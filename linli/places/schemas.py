@@ -9,10 +9,9 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from linli.core.api import ErrorBody
+from linli.core.api import ErrorBody, Id
 
 # Database ids are 64-bit; bounding them in the schema turns absurd ids into a 400, not a database error.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Floor = Annotated[int, Field(ge=-32768, le=32767)]
 Area = Annotated[Decimal, Field(gt=0, lt=100000, max_digits=7, decimal_places=2)]
 

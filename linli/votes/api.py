@@ -1,12 +1,10 @@
 """Votes API: staff create/open/close/list/detail/result; residents' own votes, casting a ballot and
 their receipt (/votes/me); the published verification list for owners (/votes/{id}/verify)."""
 
-from typing import Annotated
-
-from ninja import Path, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.people.schemas import Id
 from linli.votes import selectors, services
 from linli.votes.schemas import (
@@ -25,10 +23,6 @@ from linli.votes.schemas import (
 )
 
 router = Router()
-
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def _pct(f) -> str:

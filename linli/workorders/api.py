@@ -4,11 +4,11 @@ duty rosters, SLA policies, the board and technician workload; the resident's ow
 from typing import Annotated
 
 from django.http import HttpResponse
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, UPLOAD_ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.core.errors import ValidationFailed
 from linli.workorders import selectors, services
 from linli.workorders.schemas import (
@@ -41,10 +41,6 @@ from linli.workorders.schemas import (
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
 MAX_READ = 64 * 1024 * 1024
 IMAGE_RESPONSE = {
     "responses": {

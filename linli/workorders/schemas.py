@@ -8,10 +8,10 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from linli.core.api import Id
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders.models import Charge, Kind, Source, State
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 KindCode = Literal[tuple(Kind.values)]  # type: ignore[valid-type]
 SourceCode = Literal[tuple(Source.values)]  # type: ignore[valid-type]
 StateCode = Literal[tuple(State.values)]  # type: ignore[valid-type]
