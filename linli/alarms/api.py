@@ -2,14 +2,13 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from typing import Literal
-
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
 from linli.alarms.schemas import (
     AlarmDetailOut,
+    AlarmFilters,
     AlarmOut,
     AssignIn,
     CommentIn,
@@ -21,7 +20,6 @@ from linli.alarms.schemas import (
     RuleFields,
     RuleIn,
     RuleOut,
-    SeverityCode,
     StatsOut,
     WebhookCreatedOut,
     WebhookIn,
@@ -102,18 +100,6 @@ def rule_out(r) -> dict:
         "device_id": r.device_id,
         "base_id": r.base_id,
     }
-
-
-class AlarmFilters(Schema):
-    estate: Id | None = None
-    state: Literal["open", "needs_ack", "cleared", "all"] = "all"
-    severity: SeverityCode | None = None
-    cause: str | None = Field(None, max_length=48)
-    device: Id | None = None
-    building: Id | None = None
-    since: QueryDateTime | None = None
-    until: QueryDateTime | None = None
-    ordering: str | None = Field(None, max_length=20)
 
 
 @router.get("", response={200: list[AlarmOut], **ERRORS}, summary="告警列表")

@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
-from linli.core.api import Id
+from linli.core.api import Id, QueryDateTime
+from linli.core.listing import DayEnd, DayStart
 
 SeverityCode = Literal["critical", "major", "minor", "warning"]
 KindCode = Literal["threshold", "duration", "rate", "offline", "event", "combination"]
@@ -217,3 +218,22 @@ class WebhookOut(Schema):
 
 class WebhookCreatedOut(WebhookOut):
     secret: str
+
+
+class AlarmFilters(Schema):
+    estate: Id | None = None
+    state: Literal["open", "needs_ack", "cleared", "all"] = "all"
+    severity: SeverityCode | None = None
+    cause: str | None = Field(None, max_length=48)
+    device: Id | None = None
+    building: Id | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
+    ordering: str | None = Field(None, max_length=20)
+
+
+class AlarmPageFilters(AlarmFilters):
+    """The history page's filters: the API's, with days for the date inputs."""
+
+    since: DayStart | None = None
+    until: DayEnd | None = None

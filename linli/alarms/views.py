@@ -3,41 +3,22 @@ history with statistics, rules, and the fire-safety overview per estate."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.alarms import selectors, services
 from linli.alarms.models import Severity
+from linli.alarms.schemas import AlarmPageFilters
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.views import staff_page
+from linli.core.listing import list_page
+from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm, Role
 
 PAGE_SIZE = 30
-
-
-def _int(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
-
-
-def _day(value, *, end=False) -> datetime | None:
-    try:
-        d = datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    moment = timezone.make_aware(datetime.combine(d, time.min))
-    return moment + timedelta(days=1) if end else moment
 
 
 def _error(exc: DomainError) -> str:
@@ -49,7 +30,7 @@ def _error(exc: DomainError) -> str:
 @staff_page
 @never_cache
 def live(request, actor):
-    estate_id = _int(request.GET.get("estate"))
+    estate_id = positive_int(request.GET.get("estate"))
     items = selectors.alarm_live(actor=actor, estate_id=estate_id, limit=100)
     ctx = {
         "items": items,
@@ -90,7 +71,9 @@ def act(request, actor, pk: int, op: str):
         elif op == "comment":
             services.alarm_comment(actor=actor, alarm=alarm, body=request.POST.get("body", ""))
         elif op == "assign":
-            services.alarm_assign(actor=actor, alarm=alarm, assignee_id=_int(request.POST.get("assignee_id")))
+            services.alarm_assign(
+                actor=actor, alarm=alarm, assignee_id=positive_int(request.POST.get("assignee_id"))
+            )
         else:
             raise Http404()
     except DomainError as exc:
@@ -109,38 +92,36 @@ def act(request, actor, pk: int, op: str):
 
 @staff_page
 def history(request, actor):
-    g = request.GET
-    state = g.get("state") if g.get("state") in selectors.STATES else "all"
-    severity = g.get("severity") if g.get("severity") in Severity.values else None
-    since, until = _day(g.get("since")), _day(g.get("until"), end=True)
-    qs = selectors.alarm_list(
-        actor=actor,
-        estate_id=_int(g.get("estate")),
-        state=state,
-        severity=severity,
-        cause=(g.get("cause") or "").strip()[:48] or None,
-        building_id=_int(g.get("building")),
-        device_id=_int(g.get("device")),
-        since=since,
-        until=until,
-    )
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    def alarms(f: AlarmPageFilters):
+        return selectors.alarm_list(
+            actor=actor,
+            estate_id=f.estate,
+            state=f.state,
+            severity=f.severity,
+            cause=f.cause,
+            building_id=f.building,
+            device_id=f.device,
+            since=f.since,
+            until=f.until,
+        )
+
+    listing = list_page(request, alarms, AlarmPageFilters, page_size=PAGE_SIZE)
+    f = listing.filters
     try:
-        stats = selectors.alarm_stats(actor=actor, since=since, until=until, estate_id=_int(g.get("estate")))
+        stats = selectors.alarm_stats(actor=actor, since=f.since, until=f.until, estate_id=f.estate)
     except DomainError:
         stats = None
-    query = "&".join(f"{k}={v}" for k, v in g.items() if k != "page")
     return render(
         request,
         "alarms/history.html",
         {
-            "page": pg,
+            "page": listing.page,
             "stats": stats,
-            "state": state,
-            "severity": severity,
+            "state": f.state,
+            "severity": f.severity,
             "severities": Severity.choices,
-            "query": query,
-            "f": g,
+            "query": listing.query,
+            "f": request.GET,
         },
     )
 
@@ -148,7 +129,9 @@ def history(request, actor):
 @staff_page
 def rules(request, actor):
     qs = selectors.rule_list(
-        actor=actor, profile_id=_int(request.GET.get("profile")), device_id=_int(request.GET.get("device"))
+        actor=actor,
+        profile_id=positive_int(request.GET.get("profile")),
+        device_id=positive_int(request.GET.get("device")),
     )
     return render(
         request, "alarms/rules.html", {"rules": qs[:500], "can_edit_device": actor.has(Perm.ALARMS_RULES)}
@@ -187,7 +170,7 @@ def _demo_allowed(actor) -> bool:
 
 @staff_page
 def fire_overview(request, actor):
-    cards = selectors.fire_overview(actor=actor, estate_id=_int(request.GET.get("estate")))
+    cards = selectors.fire_overview(actor=actor, estate_id=positive_int(request.GET.get("estate")))
     return render(request, "alarms/fire_overview.html", {"cards": cards, "demo_button": _demo_allowed(actor)})
 
 

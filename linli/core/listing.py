@@ -25,18 +25,37 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from linli.core.errors import ValidationFailed
 
 F = TypeVar("F", bound=BaseModel)
+
+
+def _day_start(value: date) -> datetime:
+    return timezone.make_aware(datetime.combine(value, time.min))
+
+
+def _day_end(value: date) -> datetime:
+    try:
+        return _day_start(value) + timedelta(days=1)
+    except OverflowError as exc:
+        raise ValueError("日期超出可表示的范围") from exc
+
+
+# A page's date input (``<input type="date">``, 2026-10-01) as the moment the API filter takes: the
+# start of that day, or for an "until" field the end of it (the start of the next day).
+DayStart = Annotated[date, AfterValidator(_day_start)]
+DayEnd = Annotated[date, AfterValidator(_day_end)]
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,9 @@ def _is_list(annotation: Any) -> bool:
 
 def _raw(params: Mapping[str, Any], Filters: type[BaseModel]) -> dict[str, Any]:
     """The schema's fields present in the query, empty values left out (a form's blank inputs)."""
-    getlist = params.getlist if isinstance(params, QueryDict) else (lambda k: [params[k]] if k in params else [])
+    getlist = (
+        params.getlist if isinstance(params, QueryDict) else (lambda k: [params[k]] if k in params else [])
+    )
     raw: dict[str, Any] = {}
     for name, field in Filters.model_fields.items():
         key = field.alias or name
@@ -118,7 +139,7 @@ def querystring(params: Mapping[str, Any], *, drop: Iterable[str] = ("page",)) -
 def list_page(
     request: HttpRequest,
     selector: Callable[[F], Any],
-    Filters: type[F],  # noqa: N803 (a class, named like one)
+    Filters: type[F],
     *,
     page_size: int,
 ) -> ListPage[F]:
