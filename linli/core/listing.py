@@ -136,6 +136,15 @@ def querystring(params: Mapping[str, Any], *, drop: Iterable[str] = ("page",)) -
     return urlencode([(k, v) for k, vs in items if k not in dropped for v in vs if v not in ("", None)])
 
 
+def page_filters(request: HttpRequest, Filters: type[F]) -> tuple[F, tuple[str, ...]]:
+    """``request.GET`` validated with ``Filters`` for a page that is not a paged list (a board, a
+    chart); dropped values are flashed as warnings, as on list pages."""
+    filters, errors = parse_filters(request.GET, Filters)
+    for message in errors:
+        messages.warning(request, message)
+    return filters, tuple(errors)
+
+
 def list_page(
     request: HttpRequest,
     selector: Callable[[F], Any],
@@ -144,9 +153,7 @@ def list_page(
     page_size: int,
 ) -> ListPage[F]:
     """Validate ``request.GET`` with ``Filters``, call ``selector(filters)`` (a scoped queryset or a
-    list) and return the requested page. Dropped filter values are also flashed as warnings."""
-    filters, errors = parse_filters(request.GET, Filters)
-    for message in errors:
-        messages.warning(request, message)
+    list) and return the requested page. Dropped filter values are flashed as warnings."""
+    filters, errors = page_filters(request, Filters)
     page = Paginator(selector(filters), page_size).get_page(request.GET.get("page"))
-    return ListPage(page=page, filters=filters, query=querystring(request.GET), errors=tuple(errors))
+    return ListPage(page=page, filters=filters, query=querystring(request.GET), errors=errors)

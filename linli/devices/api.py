@@ -35,14 +35,14 @@ from linli.core.models import ImportJob
 from linli.devices import selectors, services
 from linli.devices.canonical import Rejected
 from linli.devices.ingest import record_rejected
-from linli.devices.models import DeviceStatus, DeviceType
+from linli.devices.models import DeviceType
 from linli.devices.schemas import (
     CredentialsOut,
     DeviceDetailOut,
+    DeviceFilters,
     DeviceIn,
     DeviceOut,
     EventOut,
-    FloorNo,
     Id,
     ImportAppliedOut,
     ImportRejectedOut,
@@ -51,7 +51,6 @@ from linli.devices.schemas import (
     RejectedOut,
     RevokeIn,
     SeriesOut,
-    Text,
 )
 from linli.orgs.roles import Perm
 
@@ -150,23 +149,6 @@ CSV_RESPONSE = {
         }
     },
 }
-
-
-class DeviceFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    floor: FloorNo | None = None
-    device_type: DeviceType | None = None
-    profile: Id | None = None
-    online: bool | None = None
-    status: DeviceStatus | None = None
-    q: Text | None = Field(None, description="名称、设备标识或位置包含的文字")
-    ordering: str | None = Field(
-        None,
-        max_length=40,
-        pattern=r"^-?[a-z_]+$",
-        description=", ".join(sorted(selectors.ORDERING)) + "；前加 - 为倒序",
-    )
 
 
 class SeriesQuery(Schema):

@@ -8,7 +8,6 @@ never stored in the session and never shown again: reloading the detail page doe
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,10 +21,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PermissionDenied
+from linli.core.listing import list_page
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
 from linli.devices import selectors, services
 from linli.devices.models import DeviceStatus, DeviceType
+from linli.devices.schemas import DeviceFilters
 from linli.orgs.roles import Perm
 
 PAGE_SIZE = 200
@@ -69,34 +70,21 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @page
 def device_list(request, actor):
-    g = request.GET
-    online = {"1": True, "0": False}.get(g.get("online", ""))
-    device_type = g.get("device_type") if g.get("device_type") in DeviceType.values else None
-    status = g.get("status") if g.get("status") in DeviceStatus.values else None
-    filters = {
-        "estate": _int(g.get("estate")),
-        "building": _int(g.get("building")),
-        "floor": _int(g.get("floor"), -20, 300),
-        "device_type": device_type,
-        "profile": _int(g.get("profile")),
-        "online": online,
-        "status": status,
-        "q": (g.get("q") or "").strip()[:100].replace("\x00", "") or None,
-    }
-    qs = selectors.device_list(actor=actor, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = urlencode({k: v for k, v in g.items() if k != "page" and v})
+    def devices(f: DeviceFilters):  # grouped by building and floor: the page keeps its own order
+        return selectors.device_list(actor=actor, **f.dict(exclude={"ordering"}))
+
+    listing = list_page(request, devices, DeviceFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "devices/list.html",
         {
-            "page": pg,
-            "groups": selectors.devices_by_building(pg.object_list),
-            "counts": selectors.device_counts(selectors.device_list(actor=actor, **filters)),
-            "filters": g,
-            "query": query,
+            "page": listing.page,
+            "groups": selectors.devices_by_building(listing.page.object_list),
+            "counts": selectors.device_counts(devices(listing.filters)),
+            "filters": request.GET,
+            "query": listing.query,
             "estates": selectors.estate_list(actor=actor),
-            "buildings": selectors.building_list(actor=actor, estate=filters["estate"]),
+            "buildings": selectors.building_list(actor=actor, estate=listing.filters.estate),
             "device_types": DeviceType.choices,
             "statuses": DeviceStatus.choices,
             "can_manage": actor.has(Perm.DEVICES_MANAGE),

@@ -14,6 +14,7 @@ from linli.workorders import selectors, services
 from linli.workorders.schemas import (
     AssignIn,
     BoardColumnOut,
+    BoardQuery,
     ChargeIn,
     ChargeOut,
     CommentIn,
@@ -61,12 +62,6 @@ def _read(files) -> list[bytes]:
 
 class EstateQuery(Schema):
     estate: Id | None = None
-
-
-class BoardQuery(Schema):
-    estate: Id | None = None
-    kind: KindCode | None = None
-    assignee: Id | None = None
 
 
 # --- resident: my reports ----------------------------------------------------------------------

@@ -366,6 +366,12 @@ class SlaOut(Schema):
     is_default: bool
 
 
+class BoardQuery(Schema):
+    estate: Id | None = None
+    kind: KindCode | None = None
+    assignee: Id | None = None
+
+
 class WorkOrderFilters(Schema):
     estate: Id | None = None
     state: StateCode | None = None

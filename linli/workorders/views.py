@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,23 +14,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.views import resident_page, staff_page
+from linli.core.listing import list_page, page_filters
+from linli.core.views import positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders import selectors, services
 from linli.workorders.models import Charge, Kind, Source, State
-from linli.workorders.schemas import technician_label
+from linli.workorders.schemas import BoardQuery, WorkOrderFilters, technician_label
 
 PAGE_SIZE = 20
 MAX_UPLOAD_READ = 64 * 1024 * 1024
-
-
-def _int(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def _choice(value, choices) -> str | None:
@@ -60,25 +52,16 @@ def _order_row(order) -> dict:
 # --- console -----------------------------------------------------------------------------------
 
 
-def _filters(request) -> dict:
-    g = request.GET
-    return {
-        "estate_id": _int(g.get("estate")),
-        "kind": _choice(g.get("kind"), Kind),
-        "assignee_id": _int(g.get("assignee")),
-    }
-
-
 @staff_page
 def board(request, actor):
-    filters = _filters(request)
-    columns = selectors.board(actor=actor, **filters)
+    f, _warnings = page_filters(request, BoardQuery)
+    columns = selectors.board(actor=actor, estate_id=f.estate, kind=f.kind, assignee_id=f.assignee)
     context = {
         "columns": columns,
-        "filters": filters,
+        "filters": f,
         "estates": list(selectors.estate_list(actor=actor)),
         "kinds": Kind.choices,
-        "technicians": selectors.technicians(actor=actor, estate_id=filters["estate_id"]),
+        "technicians": selectors.technicians(actor=actor, estate_id=f.estate),
         "query": request.GET.urlencode(),
         "can_manage": actor.has(Perm.WORKORDERS_MANAGE),
     }
@@ -89,33 +72,35 @@ def board(request, actor):
 
 @staff_page
 def order_list(request, actor):
-    g = request.GET
-    filters = {
-        **_filters(request),
-        "state": _choice(g.get("state"), State),
-        "source": _choice(g.get("source"), Source),
-        "breached": True if g.get("breached") == "1" else None,
-        "q": _text(g.get("q"), 50).strip() or None,
-    }
-    ordering = g.get("ordering") or "-created"
-    if ordering.lstrip("-") not in selectors.WORKORDER_ORDERING:
-        ordering = "-created"
-    qs = selectors.workorder_list(actor=actor, ordering=ordering, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    def orders(f: WorkOrderFilters):
+        ordering = (
+            f.ordering if (f.ordering or "").lstrip("-") in selectors.WORKORDER_ORDERING else "-created"
+        )
+        return selectors.workorder_list(
+            actor=actor,
+            estate_id=f.estate,
+            state=f.state,
+            kind=f.kind,
+            assignee_id=f.assignee,
+            breached=f.breached,
+            source=f.source,
+            q=f.q,
+            ordering=ordering,
+        )
+
+    listing = list_page(request, orders, WorkOrderFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "workorders/list.html",
         {
-            "page": pg,
-            "rows": [_order_row(o) for o in pg.object_list],
-            "filters": filters,
+            "page": listing.page,
+            "rows": [_order_row(o) for o in listing.page.object_list],
+            "filters": listing.filters,
             "estates": list(selectors.estate_list(actor=actor)),
             "kinds": Kind.choices,
             "states": State.choices,
             "sources": Source.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -179,7 +164,9 @@ def action(request, actor, pk: int):
     name = p.get("action", "")
     try:
         if name == "assign":
-            tech = selectors.technician_get(actor=actor, pk=_int(p.get("assignee")) or 0, estate=order.estate)
+            tech = selectors.technician_get(
+                actor=actor, pk=positive_int(p.get("assignee")) or 0, estate=order.estate
+            )
             services.workorder_assign(actor=actor, order=order, assignee=tech)
         elif name == "accept":
             services.workorder_accept(actor=actor, order=order)
@@ -205,7 +192,7 @@ def action(request, actor, pk: int):
                 kind=_text(p.get("kind"), 10),
                 description=_text(p.get("description"), 100),
                 unit_price_fen=max(0, min(fen, services.MAX_CHARGE_FEN + 1)),
-                quantity=_int(p.get("quantity")) or 0,
+                quantity=positive_int(p.get("quantity")) or 0,
             )
         elif name == "photo":
             upload = request.FILES.get("photo")
@@ -248,8 +235,8 @@ def create(request, actor):
     values = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=_int(values.get("estate")) or 0)
-            room_id = _int(values.get("room"))
+            estate = selectors.estate_get(actor=actor, pk=positive_int(values.get("estate")) or 0)
+            room_id = positive_int(values.get("room"))
             room = selectors.room_get(actor=actor, pk=room_id, estate=estate) if room_id else None
             order = services.workorder_create(
                 actor=actor,
@@ -280,7 +267,7 @@ def create(request, actor):
 
 @staff_page
 def workload(request, actor):
-    estate_id = _int(request.GET.get("estate"))
+    estate_id = positive_int(request.GET.get("estate"))
     rows = selectors.workload(actor=actor, estate_id=estate_id)
     return render(
         request,
@@ -300,7 +287,7 @@ def _parse_time(value) -> time | None:
 @require_http_methods(["GET", "POST"])
 def rosters(request, actor):
     estates = list(selectors.estate_list(actor=actor))
-    estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
+    estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
@@ -308,11 +295,13 @@ def rosters(request, actor):
         p = request.POST
         try:
             if p.get("action") == "delete":
-                roster = selectors.roster_get(actor=actor, pk=_int(p.get("roster")) or 0)
+                roster = selectors.roster_get(actor=actor, pk=positive_int(p.get("roster")) or 0)
                 services.roster_delete(actor=actor, roster=roster)
             else:
                 estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
-                tech = selectors.technician_get(actor=actor, pk=_int(p.get("technician")) or 0, estate=estate)
+                tech = selectors.technician_get(
+                    actor=actor, pk=positive_int(p.get("technician")) or 0, estate=estate
+                )
                 day = None
                 if p.get("date"):
                     try:
@@ -335,7 +324,7 @@ def rosters(request, actor):
                     kinds=[k for k in p.getlist("kinds") if k in Kind.values],
                     buildings=[
                         selectors.building_get(actor=actor, pk=b, estate=estate)
-                        for b in (_int(x) for x in p.getlist("buildings"))
+                        for b in (positive_int(x) for x in p.getlist("buildings"))
                         if b
                     ],
                 )
@@ -386,7 +375,7 @@ def rosters(request, actor):
 @require_http_methods(["GET", "POST"])
 def sla(request, actor):
     estates = list(selectors.estate_list(actor=actor))
-    estate_id = _int(request.GET.get("estate") or request.POST.get("estate")) or (
+    estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
@@ -399,8 +388,8 @@ def sla(request, actor):
                 actor=actor,
                 estate=estate,
                 kind=_text(request.POST.get("kind"), 20),
-                response_minutes=_int(request.POST.get("response_minutes")) or 0,
-                completion_minutes=_int(request.POST.get("completion_minutes")) or 0,
+                response_minutes=positive_int(request.POST.get("response_minutes")) or 0,
+                completion_minutes=positive_int(request.POST.get("completion_minutes")) or 0,
             )
         except (NotFound, PermissionDenied):
             raise
@@ -450,7 +439,7 @@ def h5_new(request, actor):
     if request.method == "POST":
         if estate is None:
             raise Http404()
-        room_id = _int(values.get("room"))
+        room_id = positive_int(values.get("room"))
         room = next((r for r in rooms if r.pk == room_id), None)
         preferred = None
         raw_time = _text(values.get("preferred_time"), 20)
@@ -528,7 +517,7 @@ def h5_detail(request, actor, pk: int):
                 services.workorder_rate(
                     actor=actor,
                     order=order,
-                    rating=_int(p.get("rating")) or 0,
+                    rating=positive_int(p.get("rating")) or 0,
                     comment=_text(p.get("comment"), 500),
                 )
             elif name == "reopen":
