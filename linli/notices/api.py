@@ -1,25 +1,24 @@
 """Notices API: staff create/edit/publish/withdraw and read receipts; residents' own notices
 (/notices/me, reading one marks it read); the staff inbox (/notices/inbox)."""
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.notices import selectors, services
 from linli.notices.schemas import (
-    CategoryCode,
     CountOut,
+    InboxFilters,
     MyNoticeOut,
+    NoticeFilters,
     NoticeIn,
     NoticeListOut,
     NoticeOut,
     NoticePatchIn,
     ReceiptsOut,
     StaffNotificationOut,
-    StatusCode,
     WithdrawIn,
 )
-from linli.people.schemas import Id, Text
 
 router = Router()
 
@@ -50,10 +49,6 @@ def my_notice(request, pk: PkPath):
 # --- staff inbox -------------------------------------------------------------------------------
 
 
-class InboxFilters(Schema):
-    unread: bool | None = Field(None, description="true 只看未读，false 只看已读")
-
-
 @router.get("/inbox", response={200: list[StaffNotificationOut], **ERRORS}, summary="工作人员站内通知")
 @paginate(Page)
 def inbox(request, filters: Query[InboxFilters]):
@@ -76,13 +71,6 @@ def inbox_read(request, pk: PkPath):
 
 
 # --- staff notices -----------------------------------------------------------------------------
-
-
-class NoticeFilters(Schema):
-    estate: Id | None = None
-    status: StatusCode | None = None
-    category: CategoryCode | None = None
-    q: Text(50) | None = Field(None, description="标题包含的文字")
 
 
 @router.get("", response={200: list[NoticeListOut], **ERRORS}, summary="通知列表（置顶在前）")

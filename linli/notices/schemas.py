@@ -120,3 +120,14 @@ class StaffNotificationOut(Schema):
 
 class CountOut(Schema):
     count: int
+
+
+class InboxFilters(Schema):
+    unread: bool | None = Field(None, description="true 只看未读，false 只看已读")
+
+
+class NoticeFilters(Schema):
+    estate: Id | None = None
+    status: StatusCode | None = None
+    category: CategoryCode | None = None
+    q: Text(50) | None = Field(None, description="标题包含的文字")

@@ -14,20 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.views import resident_page, staff_page
+from linli.core.listing import list_page
+from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
+from linli.notices.schemas import InboxFilters, NoticeFilters
 from linli.places.models import Region, RegionLevel
 
 PAGE_SIZE = 20
-
-
-def int_or_none(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
 
 
 def parse_local_datetime(value: str | None) -> datetime | None:
@@ -70,27 +64,22 @@ def _estates(actor) -> list[Region]:
 
 @staff_page
 def notice_list(request, actor):
-    g = request.GET
-    filters = {
-        "estate_id": int_or_none(g.get("estate")),
-        "status": g.get("status") if g.get("status") in NoticeStatus.values else None,
-        "category": g.get("category") if g.get("category") in NoticeCategory.values else None,
-        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
-    }
-    qs = selectors.notice_list(actor=actor, **filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    def notices(f: NoticeFilters):
+        return selectors.notice_list(
+            actor=actor, estate_id=f.estate, status=f.status, category=f.category, q=f.q
+        )
+
+    listing = list_page(request, notices, NoticeFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "notices/list.html",
         {
-            "page": page,
-            "filters": filters,
+            "page": listing.page,
+            "filters": listing.filters,
             "estates": _estates(actor),
             "statuses": NoticeStatus.choices,
             "categories": NoticeCategory.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -109,7 +98,7 @@ def _form_values(post) -> dict:
 def notice_create(request, actor):
     actor.require("notices.manage")
     estates = _estates(actor)
-    estate_id = int_or_none(request.POST.get("estate") or request.GET.get("estate")) or (
+    estate_id = positive_int(request.POST.get("estate") or request.GET.get("estate")) or (
         estates[0].pk if len(estates) == 1 else None
     )
     errors: dict = {}
@@ -118,7 +107,7 @@ def notice_create(request, actor):
         values = _form_values(request.POST)
         try:
             estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
-            target_id = int_or_none(request.POST.get("target"))
+            target_id = positive_int(request.POST.get("target"))
             target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
             notice = services.notice_create(
                 actor=actor,
@@ -155,7 +144,7 @@ def notice_detail(request, actor, pk: int):
         try:
             if action == "save":
                 values = _form_values(request.POST)
-                target_id = int_or_none(request.POST.get("target"))
+                target_id = positive_int(request.POST.get("target"))
                 target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
                 if notice.status == NoticeStatus.DRAFT:
                     services.notice_update(actor=actor, notice=notice, target=target, **values)
@@ -200,16 +189,18 @@ def notice_detail(request, actor, pk: int):
 
 @staff_page
 def inbox(request, actor):
-    unread = {"1": True, "0": False}.get(request.GET.get("unread", ""))
-    page = Paginator(selectors.staff_notification_list(actor=actor, unread=unread), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    listing = list_page(
+        request,
+        lambda f: selectors.staff_notification_list(actor=actor, unread=f.unread),
+        InboxFilters,
+        page_size=PAGE_SIZE,
     )
     return render(
         request,
         "notices/inbox.html",
         {
-            "page": page,
-            "unread": unread,
+            "page": listing.page,
+            "unread": listing.filters.unread,
             "unread_count": selectors.staff_notification_unread_count(request.user),
         },
     )

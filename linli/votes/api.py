@@ -1,11 +1,10 @@
 """Votes API: staff create/open/close/list/detail/result; residents' own votes, casting a ballot and
 their receipt (/votes/me); the published verification list for owners (/votes/{id}/verify)."""
 
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
-from linli.people.schemas import Id
 from linli.votes import selectors, services
 from linli.votes.schemas import (
     CastIn,
@@ -14,9 +13,9 @@ from linli.votes.schemas import (
     MyVoteOut,
     ReceiptOut,
     ResultOut,
-    StatusCode,
     VerifyOut,
     VoteDetailOut,
+    VoteFilters,
     VoteIn,
     VoteListOut,
     VoteOut,
@@ -110,11 +109,6 @@ def cast(request, pk: PkPath, body: CastIn):
 
 
 # --- staff -------------------------------------------------------------------------------------
-
-
-class VoteFilters(Schema):
-    estate: Id | None = None
-    status: StatusCode | None = None
 
 
 @router.get("", response={200: list[VoteListOut], **ERRORS}, summary="表决列表")

@@ -120,3 +120,8 @@ class ReceiptOut(Schema):
     vote_id: int
     receipt: str
     cast_at: datetime
+
+
+class VoteFilters(Schema):
+    estate: Id | None = None
+    status: StatusCode | None = None

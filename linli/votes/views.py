@@ -9,13 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.views import resident_page, staff_page
-from linli.notices.views import int_or_none, parse_local_datetime
+from linli.core.listing import list_page
+from linli.core.views import positive_int, resident_page, staff_page
+from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
+from linli.votes.schemas import VoteFilters
 
 PAGE_SIZE = 20
 
@@ -30,24 +32,22 @@ def _pct(f) -> str:
 
 @staff_page
 def vote_list(request, actor):
-    g = request.GET
-    estate_id = int_or_none(g.get("estate"))
-    status = g.get("status") if g.get("status") in VoteStatus.values else None
-    page = Paginator(
-        selectors.vote_list(actor=actor, estate_id=estate_id, status=status), PAGE_SIZE
-    ).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    listing = list_page(
+        request,
+        lambda f: selectors.vote_list(actor=actor, estate_id=f.estate, status=f.status),
+        VoteFilters,
+        page_size=PAGE_SIZE,
+    )
     return render(
         request,
         "votes/list.html",
         {
-            "page": page,
+            "page": listing.page,
             "estates": _estates(actor),
-            "estate_id": estate_id,
-            "status": status,
+            "estate_id": listing.filters.estate,
+            "status": listing.filters.status,
             "statuses": VoteStatus.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -67,7 +67,7 @@ def vote_create(request, actor):
             "closes_at": parse_local_datetime(p.get("closes_at")),
         }
         try:
-            estate = selectors.estate_get(actor=actor, pk=int_or_none(p.get("estate")) or 0)
+            estate = selectors.estate_get(actor=actor, pk=positive_int(p.get("estate")) or 0)
             vote = services.vote_create(actor=actor, estate=estate, **values)
         except ValidationFailed as exc:
             errors = exc.fields or {"__all__": [exc.message]}
