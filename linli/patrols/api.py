@@ -22,8 +22,8 @@ from linli.patrols.schemas import (
     RouteOut,
     RoutePatchIn,
     RunDetailOut,
+    RunFilters,
     RunOut,
-    RunStatusCode,
     ScheduleIn,
     ScheduleOut,
     SchedulePatchIn,
@@ -242,15 +242,6 @@ def schedule_delete(request, pk: PkPath):
 
 
 # --- runs and check-ins --------------------------------------------------------------------------
-
-
-class RunFilters(Schema):
-    date_from: Day | None = None
-    date_to: Day | None = None
-    status: RunStatusCode | None = None
-    route: Id | None = None
-    guard: Id | None = None
-    estate: Id | None = None
 
 
 @router.get(

@@ -261,3 +261,12 @@ class StatsOut(Schema):
     total: StatRowOut
     routes: list[StatRowOut]
     guards: list[StatRowOut]
+
+
+class RunFilters(Schema):
+    date_from: Day | None = None
+    date_to: Day | None = None
+    status: RunStatusCode | None = None
+    route: Id | None = None
+    guard: Id | None = None
+    estate: Id | None = None

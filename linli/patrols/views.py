@@ -4,10 +4,9 @@ page opened by the phone camera from a checkpoint's QR code, and reporting a fin
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,10 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.views import staff_page
+from linli.core.listing import list_page
+from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.patrols import qr, selectors, services
 from linli.patrols.models import RunStatus
+from linli.patrols.schemas import RunFilters
 from linli.places import selectors as places_selectors
 
 PAGE_SIZE = 20
@@ -30,22 +31,6 @@ def _error_text(exc: DomainError) -> str:
     if exc.fields:
         return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
     return exc.message
-
-
-def _int(value) -> int | None:
-    try:
-        n = int(value or "")
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
-
-
-def _date(value) -> date | None:
-    try:
-        d = date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    return d if date(2000, 1, 1) <= d <= date(2100, 12, 31) else None
 
 
 def _time(value) -> time | None:
@@ -63,7 +48,7 @@ def home(request, actor):
     """Completion dashboard: today's runs with their status; the last 30 days by route and by guard."""
     actor.require(Perm.PATROLS_VIEW)
     today = timezone.localdate()
-    estate_id = _int(request.GET.get("estate"))
+    estate_id = positive_int(request.GET.get("estate"))
     runs = list(selectors.run_list(actor=actor, date_from=today, date_to=today, estate_id=estate_id))
     st = selectors.stats(
         actor=actor, date_from=today - timedelta(days=29), date_to=today, estate_id=estate_id
@@ -93,7 +78,7 @@ def routes(request, actor):
     error = ""
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
+            estate = selectors.estate_get(actor=actor, pk=positive_int(request.POST.get("estate")) or 0)
             route = services.route_create(
                 actor=actor,
                 estate=estate,
@@ -138,18 +123,20 @@ def _route_post(request, actor, route) -> str:
             )
         elif action == "checkpoint_add":
             places = selectors.checkpoint_places(
-                route=route, building_id=_int(p.get("building")), facility_id=_int(p.get("facility"))
+                route=route,
+                building_id=positive_int(p.get("building")),
+                facility_id=positive_int(p.get("facility")),
             )
             services.checkpoint_create(
                 actor=actor,
                 route=route,
                 name=p.get("name", ""),
-                order=_int(p.get("order")),
+                order=positive_int(p.get("order")),
                 location=p.get("location", ""),
                 **places,
             )
         elif action in ("checkpoint_toggle", "checkpoint_regenerate"):
-            cp = selectors.checkpoint_get(actor=actor, pk=_int(p.get("checkpoint")) or 0)
+            cp = selectors.checkpoint_get(actor=actor, pk=positive_int(p.get("checkpoint")) or 0)
             if cp.route_id != route.pk:
                 raise NotFound()
             if action == "checkpoint_toggle":
@@ -161,18 +148,18 @@ def _route_post(request, actor, route) -> str:
             if start is None:
                 return _("请填写开始时间")
             guards = selectors.guards_by_ids(
-                actor=actor, estate=route.estate, ids=[g for g in map(_int, p.getlist("guards")) if g]
+                actor=actor, estate=route.estate, ids=[g for g in map(positive_int, p.getlist("guards")) if g]
             )
             services.schedule_create(
                 actor=actor,
                 route=route,
                 start_time=start,
                 weekdays="".join(p.getlist("weekdays")) or p.get("weekdays_text", ""),
-                window_minutes=_int(p.get("window_minutes")) or 0,
+                window_minutes=positive_int(p.get("window_minutes")) or 0,
                 guards=guards,
             )
         elif action == "schedule_toggle":
-            s = selectors.schedule_get(actor=actor, pk=_int(p.get("schedule")) or 0)
+            s = selectors.schedule_get(actor=actor, pk=positive_int(p.get("schedule")) or 0)
             if s.route_id != route.pk:
                 raise NotFound()
             services.schedule_update(actor=actor, schedule=s, active=not s.active)
@@ -236,29 +223,34 @@ def qr_sheet(request, actor, pk: int):
 @staff_page
 def runs(request, actor):
     actor.require(Perm.PATROLS_VIEW)
-    g = request.GET
-    filters = {
-        "date_from": _date(g.get("date_from")),
-        "date_to": _date(g.get("date_to")),
-        "status": g.get("status") if g.get("status") in RunStatus.values else None,
-        "route_id": _int(g.get("route")),
-        "guard_id": _int(g.get("guard")),
-    }
-    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
-        filters["date_to"] = filters["date_from"]
-    qs = selectors.run_list(actor=actor, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+
+    def clamped(f: RunFilters) -> RunFilters:  # the page reads a reversed range as its first day
+        if f.date_from and f.date_to and f.date_from > f.date_to:
+            return f.model_copy(update={"date_to": f.date_from})
+        return f
+
+    def run_rows(f: RunFilters):
+        f = clamped(f)
+        return selectors.run_list(
+            actor=actor,
+            date_from=f.date_from,
+            date_to=f.date_to,
+            status=f.status,
+            route_id=f.route,
+            guard_id=f.guard,
+            estate_id=f.estate,
+        )
+
+    listing = list_page(request, run_rows, RunFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "patrols/runs.html",
         {
-            "page": pg,
-            "filters": filters,
+            "page": listing.page,
+            "filters": clamped(listing.filters),
             "statuses": RunStatus.choices,
             "routes": list(selectors.route_list(actor=actor)),
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -349,7 +341,7 @@ def m_finding(request, actor, pk: int):
     steps = selectors.run_steps(run)
     error, status = "", 200
     if request.method == "POST":
-        cp_id = _int(request.POST.get("checkpoint"))
+        cp_id = positive_int(request.POST.get("checkpoint"))
         checkpoint = next((s.checkpoint for s in steps if s.checkpoint.pk == cp_id), None)
         try:
             if cp_id and checkpoint is None:
