@@ -22,6 +22,7 @@ from linli.billing import imports, receipts, selectors, services
 from linli.billing.models import Adjustment, ApprovalStatus, BillStatus, Channel, FeeKind
 from linli.billing.money import month_of, months_back, parse_period, yuan
 from linli.billing.providers import get_provider
+from linli.billing.schemas import BillFilters
 from linli.core.errors import (
     Conflict,
     DomainError,
@@ -30,6 +31,7 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from linli.core.listing import list_page
 from linli.core.models import ImportJob
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
@@ -326,23 +328,26 @@ def readings_template(request, actor):
 @staff_page
 def bills(request, actor):
     actor.require(Perm.BILLING_VIEW)
-    g = request.GET
-    status = g.get("status") if g.get("status") in BillStatus.values else None
-    filters = {
-        "estate_id": _int(g.get("estate")),
-        "building_id": _int(g.get("building")),
-        "room_id": _int(g.get("room")),
-        "period": (g.get("period") or "")[:7] or None,
-        "status": status,
-    }
-    ordering = g.get("ordering") if (g.get("ordering") or "").lstrip("-") in selectors.BILL_ORDERING else None
-    qs = selectors.bill_list(actor=actor, ordering=ordering, **filters)
+
+    def bill_rows(f: BillFilters):
+        ordering = f.ordering if (f.ordering or "").lstrip("-") in selectors.BILL_ORDERING else None
+        return selectors.bill_list(
+            actor=actor,
+            estate_id=f.estate,
+            building_id=f.building,
+            room_id=f.room,
+            period=f.period,
+            status=f.status,
+            ordering=ordering,
+        )
+
+    listing = list_page(request, bill_rows, BillFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "billing/bills.html",
         {
-            "page": _paged(request, qs),
-            "filters": filters,
+            "page": listing.page,
+            "filters": listing.filters,
             "estates": selectors.estates(actor=actor),
             "statuses": BillStatus.choices,
         },

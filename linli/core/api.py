@@ -36,6 +36,7 @@ class ErrorOut(Schema):
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # an id in a body or query (PostgreSQL bigint range)
 PkPath = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL path
+Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]  # "field" or "-field"
 
 # The documented error responses of an endpoint: ``response={200: Out, **ERRORS}``.
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}

@@ -10,7 +10,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Ordering, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.people import imports, selectors, services
 from linli.people.schemas import (
@@ -30,12 +30,11 @@ from linli.people.schemas import (
     OccupancyEndIn,
     OccupancyIn,
     OccupancyOut,
+    PersonFilters,
     PersonIn,
     PersonListOut,
     PersonOut,
     PersonPatchIn,
-    PopulationCode,
-    RelationCode,
     RentalOut,
     RentalReportIn,
     RevealIn,
@@ -47,7 +46,6 @@ from linli.people.schemas import (
 
 router = Router()
 
-Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]
 XLSX_RESPONSE = {
     "responses": {
         200: {
@@ -59,17 +57,6 @@ XLSX_RESPONSE = {
 
 
 # --- persons -----------------------------------------------------------------------------------
-
-
-class PersonFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    room: Id | None = None
-    relation: RelationCode | None = None
-    population_type: PopulationCode | None = None
-    q: Text(50) | None = Field(None, description="姓名包含的文字，或完整的证件号码、手机号（精确匹配）")
-    care_kind: CareKindCode | None = Field(None, description="关爱标签（需特殊人群查看权限，查询会记入审计）")
-    ordering: Ordering | None = Field(None, description="name, created, birth_date, id；前加 - 为倒序")
 
 
 @router.get(

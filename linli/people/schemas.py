@@ -8,7 +8,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, Ordering
 from linli.people.models import CareKind, Establishment, IdType, PopulationType, Relation
 from linli.people.validators import mask_id, mask_name, mask_phone
 
@@ -408,3 +408,14 @@ class MeOut(Schema):
 
     person: PersonListOut | None
     households: list[HouseholdOut]
+
+
+class PersonFilters(Schema):
+    estate: Id | None = None
+    building: Id | None = None
+    room: Id | None = None
+    relation: RelationCode | None = None
+    population_type: PopulationCode | None = None
+    q: Text(50) | None = Field(None, description="姓名包含的文字，或完整的证件号码、手机号（精确匹配）")
+    care_kind: CareKindCode | None = Field(None, description="关爱标签（需特殊人群查看权限，查询会记入审计）")
+    ordering: Ordering | None = Field(None, description="name, created, birth_date, id；前加 - 为倒序")

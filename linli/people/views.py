@@ -12,27 +12,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, ValidationFailed
+from linli.core.listing import list_page, querystring
 from linli.core.models import ImportJob
-from linli.core.views import staff_page
+from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.people import imports, selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
+from linli.people.schemas import PersonFilters
 from linli.people.validators import mask_id, mask_name, mask_phone
 from linli.places import selectors as places_selectors
 
 PAGE_SIZE = 20
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        n = int(value or "")
-    except ValueError:
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
-
-
-def _choice(value: str | None, choices) -> str | None:
-    return value if value in choices.values else None
 
 
 def _person_row(p) -> dict:
@@ -51,48 +41,43 @@ def _person_row(p) -> dict:
 @staff_page
 def persons(request, actor):
     actor.require(Perm.PEOPLE_VIEW)
-    g = request.GET
     special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
-    filters = {
-        "estate_id": _int(g.get("estate")),
-        "building_id": _int(g.get("building")),
-        "room_id": _int(g.get("room")),
-        "relation": _choice(g.get("relation"), Relation),
-        "population_type": _choice(g.get("population_type"), PopulationType),
-        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
-        "care_kind": _choice(g.get("care_kind"), CareKind) if special else None,
-    }
-    ordering = g.get("ordering") or "name"
-    if ordering.lstrip("-") not in selectors.PERSON_ORDERING:
-        ordering = "name"
-    qs = selectors.person_list(actor=actor, ordering=ordering, **filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+
+    def ordering_of(f: PersonFilters) -> str:
+        return f.ordering if (f.ordering or "").lstrip("-") in selectors.PERSON_ORDERING else "name"
+
+    def person_rows(f: PersonFilters):
+        return selectors.person_list(
+            actor=actor,
+            estate_id=f.estate,
+            building_id=f.building,
+            room_id=f.room,
+            relation=f.relation,
+            population_type=f.population_type,
+            q=f.q,
+            care_kind=f.care_kind if special else None,
+            ordering=ordering_of(f),
+        )
+
+    listing = list_page(request, person_rows, PersonFilters, page_size=PAGE_SIZE)
+    f = listing.filters
     estates = list(places_selectors.estate_list(actor=actor))
-    buildings = (
-        list(places_selectors.building_list(actor=actor, estate=filters["estate_id"]))
-        if filters["estate_id"]
-        else []
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = request.GET.copy()
-    sort_query.pop("ordering", None)
-    sort_query.pop("page", None)
+    buildings = list(places_selectors.building_list(actor=actor, estate=f.estate)) if f.estate else []
     return render(
         request,
         "people/persons.html",
         {
-            "page": page,
-            "rows": [_person_row(p) for p in page.object_list],
-            "filters": filters,
-            "ordering": ordering,
+            "page": listing.page,
+            "rows": [_person_row(p) for p in listing.page.object_list],
+            "filters": f,
+            "ordering": ordering_of(f),
             "estates": estates,
             "buildings": buildings,
             "relations": Relation.choices,
             "population_types": PopulationType.choices,
             "care_kinds": CareKind.choices if special else [],
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "query": listing.query,
+            "sort_query": querystring(request.GET, drop=("page", "ordering")),
             "can_import": actor.has(Perm.PEOPLE_IMPORT),
         },
     )
@@ -162,7 +147,7 @@ def person_detail(request, actor, pk: int):
 def imports_page(request, actor):
     if request.method == "POST":
         upload = request.FILES.get("file")
-        estate_id = _int(request.POST.get("estate"))
+        estate_id = positive_int(request.POST.get("estate"))
         if upload is None or estate_id is None:
             actor.require(Perm.PEOPLE_IMPORT)
             messages.error(request, _("请选择小区和要上传的文件"))

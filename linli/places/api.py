@@ -1,11 +1,9 @@
 """Places API: region tree, rooms, parking spaces, facilities and room spreadsheet imports."""
 
-from typing import Annotated
-
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -14,25 +12,26 @@ from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
 from linli.places import imports, selectors, services
 from linli.places.schemas import (
+    Choice,
     FacilityIn,
     FacilityOut,
-    Floor,
     Id,
+    ImportFilters,
     ImportJobListOut,
     ImportJobOut,
     ImportRejectedOut,
     ParkingOut,
     RegionNodeOut,
     RegionOut,
+    RoomFilters,
     RoomOut,
     RoomPatchIn,
+    Text,
 )
 
 router = Router()
 
 # Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
-Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
-Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
 
 XLSX_RESPONSE = {
     "responses": {
@@ -42,22 +41,6 @@ XLSX_RESPONSE = {
         }
     },
 }
-
-
-class RoomFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    unit: Id | None = None
-    floor: Floor | None = None
-    status: Choice | None = None
-    use: Choice | None = None
-    q: Text | None = Field(None, description="房号或标准地址包含的文字")
-    ordering: str | None = Field(
-        None,
-        max_length=40,
-        pattern=r"^-?[a-z_]+$",
-        description="location, number, floor, area, status, use, address, created_at, id；前加 - 为倒序",
-    )
 
 
 class ParkingFilters(Schema):
@@ -72,10 +55,6 @@ class FacilityFilters(Schema):
     building: Id | None = None
     kind: Choice | None = None
     status: Choice | None = None
-
-
-class ImportFilters(Schema):
-    estate: Id | None = None
 
 
 @router.get(
