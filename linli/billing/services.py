@@ -51,6 +51,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
+from linli.core.tabular import safe_file_name
 from linli.orgs.roles import Perm
 from linli.places.models import ParkingSpace, Region, RegionLevel, Room, RoomStatus
 
@@ -322,8 +323,7 @@ def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data:
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
         )
     started = time.monotonic()
-    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    file_name = file_name or "upload"
+    file_name = safe_file_name(file_name)
     parsed = imports.parse_readings(file_name, data, estate=estate, max_rows=settings.IMPORT_MAX_ROWS)
 
     def job(status, created, errors):

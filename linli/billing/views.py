@@ -33,10 +33,10 @@ from linli.core.errors import (
 )
 from linli.core.listing import list_page
 from linli.core.models import ImportJob
+from linli.core.tabular import XLSX_CONTENT_TYPE
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
-from linli.places.imports import XLSX_CONTENT_TYPE
 
 PAGE_SIZE = 20
 

@@ -24,7 +24,7 @@ from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.listing import list_page
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
-from linli.devices import selectors, services
+from linli.devices import imports, selectors, services
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.devices.schemas import DeviceFilters
 from linli.orgs.roles import Perm
@@ -237,7 +237,7 @@ def devices_import(request, actor):
             "estates": selectors.estate_list(actor=actor),
             "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.IMPORT_MAX_ROWS,
-            "columns": [aliases[0] for aliases in services.IMPORT_COLUMNS.values()],
+            "columns": list(imports.SPEC.headers().values()),
         },
         status=400 if outcome is not None and outcome.job.status == ImportJob.Status.REJECTED else 200,
     )

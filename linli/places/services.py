@@ -14,6 +14,7 @@ from linli.core.audit import Action
 from linli.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
+from linli.core.tabular import safe_file_name
 from linli.orgs.roles import Perm
 from linli.places import imports
 from linli.places.models import (
@@ -391,8 +392,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
             _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
         )
     started = time.monotonic()
-    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    file_name = file_name or "upload"
+    file_name = safe_file_name(file_name)
     try:
         parsed = imports.parse_rooms(file_name, data, max_rows=settings.IMPORT_MAX_ROWS)
     except imports.FileRejected as exc:
