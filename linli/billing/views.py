@@ -33,7 +33,7 @@ from linli.core.errors import (
 )
 from linli.core.listing import list_page
 from linli.core.models import ImportJob
-from linli.core.tabular import XLSX_CONTENT_TYPE
+from linli.core.tabular import template_download
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
@@ -320,9 +320,7 @@ def readings(request, actor):
 def readings_template(request, actor):
     """The import spreadsheet template, with the headers ``imports.parse_readings`` expects."""
     actor.require(Perm.BILLING_MANAGE)
-    response = HttpResponse(imports.template_xlsx(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="meter-readings-template.xlsx"'
-    return response
+    return template_download(imports.template_xlsx(), "meter-readings-template.xlsx")
 
 
 @staff_page

@@ -19,6 +19,7 @@ from pydantic import AfterValidator
 
 from linli.core.errors import DomainError, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor, build_actor
+from linli.core.tabular import XLSX_CONTENT_TYPE
 
 log = logging.getLogger("linli.api")
 
@@ -43,6 +44,15 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
 DELETED = {204: None, **WRITE_ERRORS}
+# ``openapi_extra`` of an endpoint answering with a spreadsheet (an import template).
+XLSX_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "XLSX",
+            "content": {XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+}
 
 
 class BearerAuth(HttpBearer):

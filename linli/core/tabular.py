@@ -29,6 +29,7 @@ from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -382,3 +383,11 @@ def safe_file_name(file_name: str | None) -> str:
     """The uploaded file's base name without control characters or folders (kept on the job)."""
     name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
     return name or "upload"
+
+
+def template_download(content: bytes, file_name: str) -> HttpResponse:
+    """A template (``.xlsx`` or ``.csv``) as a file download, for the page and the API alike."""
+    content_type = XLSX_CONTENT_TYPE if file_name.endswith(".xlsx") else "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response

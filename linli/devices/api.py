@@ -32,6 +32,7 @@ from linli.config import env
 from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
+from linli.core.tabular import template_download
 from linli.devices import selectors, services
 from linli.devices.canonical import Rejected
 from linli.devices.ingest import record_rejected
@@ -270,9 +271,7 @@ def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
 )
 def import_template(request):
     actor_of(request).require(Perm.DEVICES_MANAGE)
-    response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="devices-template.csv"'
-    return response
+    return template_download(services.import_template_csv(), "devices-template.csv")
 
 
 class RejectedFilters(Schema):

@@ -24,6 +24,7 @@ from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.listing import list_page
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
+from linli.core.tabular import template_download
 from linli.devices import imports, selectors, services
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.devices.schemas import DeviceFilters
@@ -247,9 +248,7 @@ def devices_import(request, actor):
 @page
 def import_template(request, actor):
     actor.require(Perm.DEVICES_MANAGE)
-    response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="devices-template.csv"'
-    return response
+    return template_download(services.import_template_csv(), "devices-template.csv")
 
 
 @page

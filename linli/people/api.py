@@ -10,9 +10,10 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Ordering, Page, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, XLSX_RESPONSE, ErrorOut, Ordering, Page, PkPath, actor_of
 from linli.core.models import ImportJob
-from linli.people import imports, selectors, services
+from linli.core.tabular import template_download
+from linli.people import selectors, services
 from linli.people.schemas import (
     CareKindCode,
     CareTagEndIn,
@@ -45,15 +46,6 @@ from linli.people.schemas import (
 )
 
 router = Router()
-
-XLSX_RESPONSE = {
-    "responses": {
-        200: {
-            "description": "XLSX",
-            "content": {imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-}
 
 
 # --- persons -----------------------------------------------------------------------------------
@@ -329,10 +321,7 @@ def import_list(request):
     summary="下载住户导入模板",
 )
 def import_template(request):
-    content = selectors.import_template(actor=actor_of(request))
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="residents-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor_of(request)), "residents-template.xlsx")
 
 
 @router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from linli.core import crypto
 from linli.core.tabular import (
-    XLSX_CONTENT_TYPE,
     CellError,
     Column,
     FileRejected,
@@ -33,8 +32,6 @@ from linli.core.tabular import (
 from linli.people.models import CareKind, Person, PopulationType, Relation
 from linli.people.validators import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.places.models import Region, Room
-
-__all__ = ["XLSX_CONTENT_TYPE"]
 
 IMPORT_KIND = "people.residents"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -14,9 +13,10 @@ from django.views.decorators.http import require_http_methods
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.listing import list_page, querystring
 from linli.core.models import ImportJob
+from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.people import imports, selectors, services
+from linli.people import selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
 from linli.people.schemas import PersonFilters
 from linli.people.validators import mask_id, mask_name, mask_phone
@@ -182,7 +182,4 @@ def import_detail(request, actor, pk: int):
 
 @staff_page
 def import_template(request, actor):
-    content = selectors.import_template(actor=actor)
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="residents-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor), "residents-template.xlsx")

@@ -1,16 +1,16 @@
 """Places API: region tree, rooms, parking spaces, facilities and room spreadsheet imports."""
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ERRORS, ErrorOut, Page, PkPath, actor_of
+from linli.core.api import ERRORS, XLSX_RESPONSE, ErrorOut, Page, PkPath, actor_of
 from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
-from linli.places import imports, selectors, services
+from linli.core.tabular import template_download
+from linli.places import selectors, services
 from linli.places.schemas import (
     Choice,
     FacilityIn,
@@ -32,15 +32,6 @@ from linli.places.schemas import (
 router = Router()
 
 # Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
-
-XLSX_RESPONSE = {
-    "responses": {
-        200: {
-            "description": "XLSX",
-            "content": {imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-}
 
 
 class ParkingFilters(Schema):
@@ -155,10 +146,7 @@ def import_list(request, filters: Query[ImportFilters]):
     summary="下载房屋导入模板",
 )
 def import_template(request):
-    content = selectors.import_template(actor=actor_of(request))
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor_of(request)), "rooms-template.xlsx")
 
 
 @router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core.tabular import (
-    XLSX_CONTENT_TYPE,
     CellError,
     Column,
     FileRejected,
@@ -31,7 +30,7 @@ from linli.core.tabular import (
 )
 from linli.places.models import RoomStatus, RoomUse
 
-__all__ = ["XLSX_CONTENT_TYPE", "FileRejected", "Parsed", "RowError"]
+__all__ = ["FileRejected", "Parsed", "RowError"]  # used by the import service through this module
 
 FLOOR_MIN, FLOOR_MAX = -20, 300
 AREA_MAX = Decimal("100000")

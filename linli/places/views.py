@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.core.listing import list_page
+from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name
@@ -192,6 +192,4 @@ def import_detail(request, actor, pk: int):
 
 @staff_page
 def import_template(request, actor):
-    response = HttpResponse(selectors.import_template(actor=actor), content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor), "rooms-template.xlsx")
