@@ -14,9 +14,6 @@ from linli.parking.fees import compute
 from linli.parking.schemas import (
     BlockedIn,
     BlockedOut,
-    CategoryCode,
-    DecisionCode,
-    DirectionCode,
     EventOut,
     EventPage,
     FeeRuleIn,
@@ -25,11 +22,11 @@ from linli.parking.schemas import (
     MySessionOut,
     OccupancyOut,
     OnlineOrderOut,
+    ParkingSessionFilters,
+    PermitFilters,
     PermitIn,
-    PermitKindCode,
     PermitOut,
-    PermitStatusCode,
-    PlateQuery,
+    PlateEventFilters,
     QuoteOut,
     ReasonIn,
     ReleaseIn,
@@ -37,7 +34,6 @@ from linli.parking.schemas import (
     RenewIn,
     SessionOut,
     SessionPage,
-    SessionStatusCode,
     SettleIn,
 )
 from linli.people.schemas import Id
@@ -137,13 +133,6 @@ def fee_rule_quote(request, pk: PkPath, q: Query[QuoteQuery]):
 # --- permits -----------------------------------------------------------------------------------
 
 
-class PermitFilters(Schema):
-    estate: Id | None = None
-    status: PermitStatusCode | None = None
-    kind: PermitKindCode | None = None
-    plate: PlateQuery | None = None
-
-
 @router.get("/permits", response={200: list[PermitOut], **ERRORS}, summary="停车许可列表")
 @paginate(Page)
 def permit_list(request, filters: Query[PermitFilters]):
@@ -226,15 +215,8 @@ def blocked_lift(request, pk: PkPath):
 # --- plate events ------------------------------------------------------------------------------
 
 
-class EventFilters(PageIn):
-    estate: Id | None = None
-    plate: PlateQuery | None = None
-    category: CategoryCode | None = None
-    decision: DecisionCode | None = None
-    direction: DirectionCode | None = None
-    access_point: Id | None = None
-    since: QueryDateTime | None = None
-    until: QueryDateTime | None = None
+class EventFilters(PlateEventFilters, PageIn):  # the page's fields come first in the query
+    pass
 
 
 @router.get("/events", response={200: EventPage, **ERRORS}, summary="车辆出入记录（涉及住户车辆的读取留痕）")
@@ -261,12 +243,8 @@ def event_get(request, pk: PkPath):
 # --- sessions and booth operations -------------------------------------------------------------
 
 
-class SessionFilters(PageIn):
-    estate: Id | None = None
-    status: SessionStatusCode | None = None
-    category: CategoryCode | None = None
-    plate: PlateQuery | None = None
-    released: bool | None = Field(None, description="仅人工放行未缴费的（true）")
+class SessionFilters(ParkingSessionFilters, PageIn):
+    pass
 
 
 @router.get("/sessions", response={200: SessionPage, **ERRORS}, summary="临停记录（涉及住户车辆的读取留痕）")

@@ -321,3 +321,29 @@ class MySessionOut(Schema):
     @staticmethod
     def resolve_exit_point(obj) -> str:
         return obj.exit_point.name if obj.exit_point_id else ""
+
+
+class PermitFilters(Schema):
+    estate: Id | None = None
+    status: PermitStatusCode | None = None
+    kind: PermitKindCode | None = None
+    plate: PlateQuery | None = None
+
+
+class PlateEventFilters(Schema):
+    estate: Id | None = None
+    plate: PlateQuery | None = None
+    category: CategoryCode | None = None
+    decision: DecisionCode | None = None
+    direction: DirectionCode | None = None
+    access_point: Id | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
+
+
+class ParkingSessionFilters(Schema):
+    estate: Id | None = None
+    status: SessionStatusCode | None = None
+    category: CategoryCode | None = None
+    plate: PlateQuery | None = None
+    released: bool | None = Field(None, description="仅人工放行未缴费的（true）")
