@@ -31,7 +31,7 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from linli.core.listing import list_page
+from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.tabular import template_download
 from linli.core.views import resident_page, staff_page
@@ -77,7 +77,7 @@ def _estate_choice(request, actor):
 
 
 def _paged(request, qs):
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_of(request, qs, page_size=PAGE_SIZE)
 
 
 # --- console -------------------------------------------------------------------------------------

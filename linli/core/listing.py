@@ -136,6 +136,12 @@ def querystring(params: Mapping[str, Any], *, drop: Iterable[str] = ("page",)) -
     return urlencode([(k, v) for k, vs in items if k not in dropped for v in vs if v not in ("", None)])
 
 
+def page_of(request: HttpRequest, rows: Any, *, page_size: int) -> Page:
+    """The page ``?page=`` asks for, of a list without filters (a bad number is the first page,
+    past the end the last one)."""
+    return Paginator(rows, page_size).get_page(request.GET.get("page"))
+
+
 def page_filters(request: HttpRequest, Filters: type[F]) -> tuple[F, tuple[str, ...]]:
     """``request.GET`` validated with ``Filters`` for a page that is not a paged list (a board, a
     chart); dropped values are flashed as warnings, as on list pages."""
@@ -155,5 +161,5 @@ def list_page(
     """Validate ``request.GET`` with ``Filters``, call ``selector(filters)`` (a scoped queryset or a
     list) and return the requested page. Dropped filter values are flashed as warnings."""
     filters, errors = page_filters(request, Filters)
-    page = Paginator(selector(filters), page_size).get_page(request.GET.get("page"))
+    page = page_of(request, selector(filters), page_size=page_size)
     return ListPage(page=page, filters=filters, query=querystring(request.GET), errors=errors)

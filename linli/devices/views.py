@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.listing import list_page
+from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
 from linli.core.tabular import template_download
@@ -228,7 +227,7 @@ def devices_import(request, actor):
                 messages.error(
                     request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(outcome.job.errors)}
                 )
-    jobs = Paginator(selectors.import_job_list(actor=actor), 20).get_page(request.GET.get("page"))
+    jobs = page_of(request, selectors.import_job_list(actor=actor), page_size=20)
     response = render(
         request,
         "devices/import.html",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.listing import list_page
+from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
@@ -233,7 +232,7 @@ def inbox_read_all(request, actor):
 def h5_home(request, actor):
     from linli.votes.selectors import open_vote_count
 
-    page = Paginator(selectors.my_notices(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.my_notices(actor=actor), page_size=PAGE_SIZE)
     return render(
         request,
         "notices/h5_home.html",

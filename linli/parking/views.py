@@ -9,14 +9,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from linli.billing.models import Channel
 from linli.core.errors import DomainError, ValidationFailed
-from linli.core.listing import list_page, querystring
+from linli.core.listing import list_page, page_of, querystring
 from linli.core.views import positive_int, staff_page
 from linli.notices.views import error_text, parse_local_datetime
 from linli.orgs.roles import Perm
@@ -290,7 +289,7 @@ def blocked(request, actor):
         {
             "estates": estates,
             "estate": estate,
-            "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page_of(request, qs, page_size=PAGE_SIZE),
             "query": querystring(request.GET),
             "can_manage": actor.has(Perm.PARKING_MANAGE),
         },

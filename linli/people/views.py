@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.listing import list_page, querystring
+from linli.core.listing import list_page, page_of, querystring
 from linli.core.models import ImportJob
 from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
@@ -170,7 +169,7 @@ def imports_page(request, actor):
                 return redirect("people:import_detail", pk=job.pk)
     actor.require(Perm.PEOPLE_IMPORT)
     estates = list(places_selectors.estate_list(actor=actor))
-    page = Paginator(selectors.import_list(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.import_list(actor=actor), page_size=PAGE_SIZE)
     return render(request, "people/imports.html", {"page": page, "estates": estates})
 
 

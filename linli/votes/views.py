@@ -4,12 +4,11 @@ H5 pages for owners (my votes, the ballot page, result and verification)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.listing import list_page
+from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
@@ -119,7 +118,7 @@ def vote_detail(request, actor, pk: int):
 
 @resident_page
 def h5_list(request, actor):
-    page = Paginator(selectors.my_votes(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.my_votes(actor=actor), page_size=PAGE_SIZE)
     return render(request, "votes/h5_list.html", {"page": page, "h5_tab": "notices"})
 
 
