@@ -105,18 +105,7 @@ def rule_out(r) -> dict:
 @router.get("", response={200: list[AlarmOut], **ERRORS}, summary="告警列表")
 @paginate(MappedPage.of(alarm_out))
 def alarm_list(request, filters: Query[AlarmFilters]):
-    return selectors.alarm_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        state=filters.state,
-        severity=filters.severity,
-        cause=filters.cause,
-        device_id=filters.device,
-        building_id=filters.building,
-        since=filters.since,
-        until=filters.until,
-        ordering=filters.ordering,
-    )
+    return selectors.alarm_list(actor=actor_of(request), **filters.selector_args())
 
 
 class LiveFilters(Schema):

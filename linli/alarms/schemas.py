@@ -1,11 +1,11 @@
 """API schemas of the alarms app."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 
-from linli.core.api import Id, QueryDateTime
+from linli.core.api import Id, ListFilters, QueryDateTime
 from linli.core.listing import DayEnd, DayStart
 
 SeverityCode = Literal["critical", "major", "minor", "warning"]
@@ -220,7 +220,12 @@ class WebhookCreatedOut(WebhookOut):
     secret: str
 
 
-class AlarmFilters(Schema):
+class AlarmFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {
+        "estate": "estate_id",
+        "device": "device_id",
+        "building": "building_id",
+    }
     estate: Id | None = None
     state: Literal["open", "needs_ack", "cleared", "all"] = "all"
     severity: SeverityCode | None = None

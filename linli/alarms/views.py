@@ -92,18 +92,8 @@ def act(request, actor, pk: int, op: str):
 
 @staff_page
 def history(request, actor):
-    def alarms(f: AlarmPageFilters):
-        return selectors.alarm_list(
-            actor=actor,
-            estate_id=f.estate,
-            state=f.state,
-            severity=f.severity,
-            cause=f.cause,
-            building_id=f.building,
-            device_id=f.device,
-            since=f.since,
-            until=f.until,
-        )
+    def alarms(f: AlarmPageFilters):  # the history page keeps the selector's own order
+        return selectors.alarm_list(actor=actor, **f.selector_args(exclude={"ordering"}))
 
     listing = list_page(request, alarms, AlarmPageFilters, page_size=PAGE_SIZE)
     f = listing.filters

@@ -151,16 +151,7 @@ def bill_run_get(request, pk: PkPath):
 @router.get("/bills", response={200: list[BillOut], **ERRORS}, summary="账单列表")
 @paginate(Page)
 def bill_list(request, filters: Query[BillFilters]):
-    f = filters.dict()
-    return selectors.bill_list(
-        actor=actor_of(request),
-        estate_id=f["estate"],
-        building_id=f["building"],
-        room_id=f["room"],
-        period=f["period"],
-        status=f["status"],
-        ordering=f["ordering"],
-    )
+    return selectors.bill_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/bills/{pk}", response={200: BillOut, **ERRORS}, summary="账单详情")

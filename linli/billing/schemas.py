@@ -2,11 +2,11 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 
-from linli.core.api import Id, Ordering
+from linli.core.api import Id, ListFilters, Ordering
 
 Fen = Annotated[int, Field(ge=1, le=10**12, description="金额（分）")]
 PeriodCode = Annotated[
@@ -218,7 +218,8 @@ class MyTotalsOut(Schema):
     open_count: int
 
 
-class BillFilters(Schema):
+class BillFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "building": "building_id", "room": "room_id"}
     estate: Id | None = None
     building: Id | None = None
     room: Id | None = None

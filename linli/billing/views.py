@@ -327,17 +327,9 @@ def readings_template(request, actor):
 def bills(request, actor):
     actor.require(Perm.BILLING_VIEW)
 
-    def bill_rows(f: BillFilters):
+    def bill_rows(f: BillFilters):  # an unknown sort key falls back to the selector's order
         ordering = f.ordering if (f.ordering or "").lstrip("-") in selectors.BILL_ORDERING else None
-        return selectors.bill_list(
-            actor=actor,
-            estate_id=f.estate,
-            building_id=f.building,
-            room_id=f.room,
-            period=f.period,
-            status=f.status,
-            ordering=ordering,
-        )
+        return selectors.bill_list(actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering)
 
     listing = list_page(request, bill_rows, BillFilters, page_size=PAGE_SIZE)
     return render(

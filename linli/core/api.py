@@ -4,7 +4,7 @@ path and id types, pagination (plain and mapped), query datetimes."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
@@ -151,6 +151,17 @@ class Page(PaginationBase):
             "page_size": pagination.page_size,
             "items": list(queryset[offset : offset + pagination.page_size]),
         }
+
+
+class ListFilters(Schema):
+    """The filters of a list, shared by its API endpoint (``Query[...]``) and its console page
+    (``core.listing.list_page``). ``selector_args()`` turns them into the selector's keyword
+    arguments; ``renamed`` names the few whose keyword differs (``{"estate": "estate_id"}``)."""
+
+    renamed: ClassVar[dict[str, str]] = {}
+
+    def selector_args(self, *, exclude: Collection[str] = ()) -> dict[str, Any]:
+        return {self.renamed.get(name, name): value for name, value in self if name not in exclude}
 
 
 class MappedPage(Page):

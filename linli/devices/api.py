@@ -180,7 +180,7 @@ def _credentials(creds: services.Credentials) -> dict:
 @router.get("", response={200: list[DeviceOut], **ERRORS}, summary="设备列表（分页、筛选、排序）")
 @paginate(Page)
 def device_list(request, filters: Query[DeviceFilters]):
-    return selectors.device_list(actor=actor_of(request), **filters.dict())
+    return selectors.device_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post(

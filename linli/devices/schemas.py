@@ -9,7 +9,7 @@ from typing import Annotated
 
 from ninja import Field, Schema
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, ListFilters
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.devices.selectors import ORDERING
 
@@ -221,7 +221,7 @@ class ImportRejectedOut(Schema):
     job: ImportJobOut
 
 
-class DeviceFilters(Schema):
+class DeviceFilters(ListFilters):
     estate: Id | None = None
     building: Id | None = None
     floor: FloorNo | None = None

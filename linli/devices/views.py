@@ -71,7 +71,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @page
 def device_list(request, actor):
     def devices(f: DeviceFilters):  # grouped by building and floor: the page keeps its own order
-        return selectors.device_list(actor=actor, **f.dict(exclude={"ordering"}))
+        return selectors.device_list(actor=actor, **f.selector_args(exclude={"ordering"}))
 
     listing = list_page(request, devices, DeviceFilters, page_size=PAGE_SIZE)
     return render(

@@ -52,7 +52,7 @@ def my_notice(request, pk: PkPath):
 @router.get("/inbox", response={200: list[StaffNotificationOut], **ERRORS}, summary="工作人员站内通知")
 @paginate(Page)
 def inbox(request, filters: Query[InboxFilters]):
-    return selectors.staff_notification_list(actor=actor_of(request), unread=filters.unread)
+    return selectors.staff_notification_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/inbox/unread", response={200: CountOut, **ERRORS}, summary="未读站内通知数")
@@ -76,10 +76,7 @@ def inbox_read(request, pk: PkPath):
 @router.get("", response={200: list[NoticeListOut], **ERRORS}, summary="通知列表（置顶在前）")
 @paginate(Page)
 def notice_list(request, filters: Query[NoticeFilters]):
-    f = filters.dict()
-    return selectors.notice_list(
-        actor=actor_of(request), estate_id=f["estate"], status=f["status"], category=f["category"], q=f["q"]
-    )
+    return selectors.notice_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: NoticeOut, **WRITE_ERRORS}, summary="创建通知（可立即发布）")

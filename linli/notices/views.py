@@ -64,9 +64,7 @@ def _estates(actor) -> list[Region]:
 @staff_page
 def notice_list(request, actor):
     def notices(f: NoticeFilters):
-        return selectors.notice_list(
-            actor=actor, estate_id=f.estate, status=f.status, category=f.category, q=f.q
-        )
+        return selectors.notice_list(actor=actor, **f.selector_args())
 
     listing = list_page(request, notices, NoticeFilters, page_size=PAGE_SIZE)
     return render(
@@ -190,7 +188,7 @@ def notice_detail(request, actor, pk: int):
 def inbox(request, actor):
     listing = list_page(
         request,
-        lambda f: selectors.staff_notification_list(actor=actor, unread=f.unread),
+        lambda f: selectors.staff_notification_list(actor=actor, **f.selector_args()),
         InboxFilters,
         page_size=PAGE_SIZE,
     )

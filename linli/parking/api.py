@@ -46,6 +46,9 @@ class PageIn(Schema):
     page_size: int = Field(20, ge=1, le=100)
 
 
+PAGE_FIELDS = tuple(PageIn.model_fields)
+
+
 def _aware(value):
     """A query datetime without offset is local time."""
     if value is not None and timezone.is_naive(value):
@@ -136,13 +139,7 @@ def fee_rule_quote(request, pk: PkPath, q: Query[QuoteQuery]):
 @router.get("/permits", response={200: list[PermitOut], **ERRORS}, summary="停车许可列表")
 @paginate(Page)
 def permit_list(request, filters: Query[PermitFilters]):
-    return selectors.permit_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        status=filters.status,
-        kind=filters.kind,
-        plate=filters.plate,
-    )
+    return selectors.permit_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post(
@@ -221,16 +218,9 @@ class EventFilters(PlateEventFilters, PageIn):  # the page's fields come first i
 
 @router.get("/events", response={200: EventPage, **ERRORS}, summary="车辆出入记录（涉及住户车辆的读取留痕）")
 def event_list(request, filters: Query[EventFilters]):
+    args = filters.selector_args(exclude=PAGE_FIELDS)
     qs = selectors.event_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        plate=filters.plate,
-        category=filters.category,
-        decision=filters.decision,
-        direction=filters.direction,
-        access_point_id=filters.access_point,
-        since=_aware(filters.since),
-        until=_aware(filters.until),
+        actor=actor_of(request), **{**args, "since": _aware(filters.since), "until": _aware(filters.until)}
     )
     return _audited_page(request, qs, filters, "plateevent")
 
@@ -249,14 +239,7 @@ class SessionFilters(ParkingSessionFilters, PageIn):
 
 @router.get("/sessions", response={200: SessionPage, **ERRORS}, summary="临停记录（涉及住户车辆的读取留痕）")
 def session_list(request, filters: Query[SessionFilters]):
-    qs = selectors.session_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        status=filters.status,
-        category=filters.category,
-        plate=filters.plate,
-        released=filters.released,
-    )
+    qs = selectors.session_list(actor=actor_of(request), **filters.selector_args(exclude=PAGE_FIELDS))
     return _audited_page(request, qs, filters, "parkingsession")
 
 

@@ -2,13 +2,13 @@
 parking roles); owners' names are masked; plate pictures appear only as references."""
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import QueryDateTime
+from linli.core.api import ListFilters, QueryDateTime
 from linli.parking.models import Category, Decision, PermitKind, PermitStatus, PlateDirection, SessionStatus
 from linli.people.schemas import Day, Id, Text
 from linli.people.validators import mask_name
@@ -323,14 +323,16 @@ class MySessionOut(Schema):
         return obj.exit_point.name if obj.exit_point_id else ""
 
 
-class PermitFilters(Schema):
+class PermitFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
     estate: Id | None = None
     status: PermitStatusCode | None = None
     kind: PermitKindCode | None = None
     plate: PlateQuery | None = None
 
 
-class PlateEventFilters(Schema):
+class PlateEventFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "access_point": "access_point_id"}
     estate: Id | None = None
     plate: PlateQuery | None = None
     category: CategoryCode | None = None
@@ -341,7 +343,8 @@ class PlateEventFilters(Schema):
     until: QueryDateTime | None = None
 
 
-class ParkingSessionFilters(Schema):
+class ParkingSessionFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
     estate: Id | None = None
     status: SessionStatusCode | None = None
     category: CategoryCode | None = None

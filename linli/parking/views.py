@@ -135,11 +135,10 @@ def permits(request, actor):
                     _("停车许可已注销"),
                 )
         return _back(request, "parking:permits", estate)
+    chosen = estate.pk if estate else -1  # the estate picker, not the API's optional filter
     listing = list_page(
         request,
-        lambda f: selectors.permit_list(
-            actor=actor, estate_id=estate.pk if estate else -1, status=f.status, kind=f.kind, plate=f.plate
-        ),
+        lambda f: selectors.permit_list(actor=actor, **f.selector_args(exclude={"estate"}), estate_id=chosen),
         PermitFilters,
         page_size=PAGE_SIZE,
     )
@@ -362,15 +361,11 @@ def booth(request, actor):
 @staff_page
 def events(request, actor):
     estates, estate = _estate(request, actor)
+    chosen = estate.pk if estate else -1
     listing = list_page(
         request,
         lambda f: selectors.event_list(
-            actor=actor,
-            estate_id=estate.pk if estate else -1,
-            plate=f.plate,
-            category=f.category,
-            decision=f.decision,
-            direction=f.direction,
+            actor=actor, **f.selector_args(exclude={"estate", "since", "until"}), estate_id=chosen
         ),
         PlateEventFilters,
         page_size=PAGE_SIZE,
@@ -404,10 +399,11 @@ def sessions(request, actor):
             _("已免收"),
         )
         return _back(request, "parking:sessions", estate, status=request.GET.get("status"))
+    chosen = estate.pk if estate else -1
     listing = list_page(
         request,
         lambda f: selectors.session_list(
-            actor=actor, estate_id=estate.pk if estate else -1, status=f.status, plate=f.plate
+            actor=actor, **f.selector_args(exclude={"estate"}), estate_id=chosen
         ),
         ParkingSessionFilters,
         page_size=PAGE_SIZE,

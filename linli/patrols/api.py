@@ -249,15 +249,7 @@ def schedule_delete(request, pk: PkPath):
 )
 @paginate(Page)
 def run_list(request, filters: Query[RunFilters]):
-    return selectors.run_list(
-        actor=actor_of(request),
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        status=filters.status,
-        route_id=filters.route,
-        guard_id=filters.guard,
-        estate_id=filters.estate,
-    )
+    return selectors.run_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/runs/{pk}", response={200: RunDetailOut, **ERRORS}, summary="巡检记录详情（签到与发现的问题）")

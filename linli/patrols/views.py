@@ -230,16 +230,7 @@ def runs(request, actor):
         return f
 
     def run_rows(f: RunFilters):
-        f = clamped(f)
-        return selectors.run_list(
-            actor=actor,
-            date_from=f.date_from,
-            date_to=f.date_to,
-            status=f.status,
-            route_id=f.route,
-            guard_id=f.guard,
-            estate_id=f.estate,
-        )
+        return selectors.run_list(actor=actor, **clamped(f).selector_args())
 
     listing = list_page(request, run_rows, RunFilters, page_size=PAGE_SIZE)
     return render(

@@ -56,18 +56,7 @@ router = Router()
 )
 @paginate(Page)
 def person_list(request, filters: Query[PersonFilters]):
-    f = filters.dict()
-    return selectors.person_list(
-        actor=actor_of(request),
-        estate_id=f["estate"],
-        building_id=f["building"],
-        room_id=f["room"],
-        relation=f["relation"],
-        population_type=f["population_type"],
-        q=f["q"],
-        care_kind=f["care_kind"],
-        ordering=f["ordering"],
-    )
+    return selectors.person_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("/persons", response={201: PersonOut, **WRITE_ERRORS}, summary="登记住户")

@@ -2,13 +2,13 @@
 value of a sensitive field only comes from the reveal endpoint."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ErrorBody, Id, Ordering
+from linli.core.api import ErrorBody, Id, ListFilters, Ordering
 from linli.people.models import CareKind, Establishment, IdType, PopulationType, Relation
 from linli.people.validators import mask_id, mask_name, mask_phone
 
@@ -410,7 +410,8 @@ class MeOut(Schema):
     households: list[HouseholdOut]
 
 
-class PersonFilters(Schema):
+class PersonFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "building": "building_id", "room": "room_id"}
     estate: Id | None = None
     building: Id | None = None
     room: Id | None = None

@@ -45,18 +45,10 @@ def persons(request, actor):
     def ordering_of(f: PersonFilters) -> str:
         return f.ordering if (f.ordering or "").lstrip("-") in selectors.PERSON_ORDERING else "name"
 
-    def person_rows(f: PersonFilters):
-        return selectors.person_list(
-            actor=actor,
-            estate_id=f.estate,
-            building_id=f.building,
-            room_id=f.room,
-            relation=f.relation,
-            population_type=f.population_type,
-            q=f.q,
-            care_kind=f.care_kind if special else None,
-            ordering=ordering_of(f),
-        )
+    def person_rows(f: PersonFilters):  # care tags only for special-group viewers; unknown sort → name
+        args = f.selector_args(exclude={"ordering", "care_kind"})
+        care_kind = f.care_kind if special else None
+        return selectors.person_list(actor=actor, **args, care_kind=care_kind, ordering=ordering_of(f))
 
     listing = list_page(request, person_rows, PersonFilters, page_size=PAGE_SIZE)
     f = listing.filters

@@ -63,7 +63,7 @@ def region_get(request, pk: PkPath):
 @router.get("/rooms", response={200: list[RoomOut], **ERRORS}, summary="房屋列表（分页、筛选、排序）")
 @paginate(Page)
 def room_list(request, filters: Query[RoomFilters]):
-    return selectors.room_list(actor=actor_of(request), **filters.dict())
+    return selectors.room_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/rooms/{pk}", response={200: RoomOut, **ERRORS}, summary="房屋详情")
@@ -136,7 +136,7 @@ def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
 @router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="房屋导入记录")
 @paginate(Page)
 def import_list(request, filters: Query[ImportFilters]):
-    return selectors.import_job_list(actor=actor_of(request), **filters.dict())
+    return selectors.import_job_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get(

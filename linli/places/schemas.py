@@ -9,7 +9,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, ListFilters
 
 # Database ids are 64-bit; bounding them in the schema turns absurd ids into a 400, not a database error.
 Floor = Annotated[int, Field(ge=-32768, le=32767)]
@@ -158,7 +158,7 @@ class ImportRejectedOut(Schema):
     job: ImportJobOut
 
 
-class RoomFilters(Schema):
+class RoomFilters(ListFilters):
     estate: Id | None = None
     building: Id | None = None
     unit: Id | None = None
@@ -174,5 +174,5 @@ class RoomFilters(Schema):
     )
 
 
-class ImportFilters(Schema):
+class ImportFilters(ListFilters):
     estate: Id | None = None

@@ -61,17 +61,8 @@ ROOM_SORTS = [
 @staff_page
 def rooms(request, actor):
     def room_rows(f: RoomFilters):
-        return selectors.room_list(
-            actor=actor,
-            estate=f.estate,
-            building=f.building,
-            unit=f.unit,
-            floor=f.floor,
-            status=f.status,
-            use=f.use,
-            q=f.q,
-            ordering=f.ordering or selectors.ROOM_DEFAULT_ORDERING,
-        )
+        ordering = f.ordering or selectors.ROOM_DEFAULT_ORDERING
+        return selectors.room_list(actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering)
 
     listing = list_page(request, room_rows, RoomFilters, page_size=PAGE_SIZE)
     f = listing.filters
@@ -172,7 +163,7 @@ def imports_page(request, actor):
         {
             "page": list_page(
                 request,
-                lambda f: selectors.import_job_list(actor=actor, **f.dict()),
+                lambda f: selectors.import_job_list(actor=actor, **f.selector_args()),
                 ImportFilters,
                 page_size=20,
             ).page,

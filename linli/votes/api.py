@@ -114,7 +114,7 @@ def cast(request, pk: PkPath, body: CastIn):
 @router.get("", response={200: list[VoteListOut], **ERRORS}, summary="表决列表")
 @paginate(Page)
 def vote_list(request, filters: Query[VoteFilters]):
-    return selectors.vote_list(actor=actor_of(request), estate_id=filters.estate, status=filters.status)
+    return selectors.vote_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: VoteOut, **WRITE_ERRORS}, summary="创建表决（草稿）")

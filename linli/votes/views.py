@@ -33,7 +33,7 @@ def _pct(f) -> str:
 def vote_list(request, actor):
     listing = list_page(
         request,
-        lambda f: selectors.vote_list(actor=actor, estate_id=f.estate, status=f.status),
+        lambda f: selectors.vote_list(actor=actor, **f.selector_args()),
         VoteFilters,
         page_size=PAGE_SIZE,
     )

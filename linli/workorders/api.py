@@ -174,9 +174,7 @@ def my_cancel(request, pk: PkPath, body: ReasonIn):
     "/board", response={200: list[BoardColumnOut], **ERRORS}, summary="工单看板（按状态分列，超时标红）"
 )
 def board(request, filters: Query[BoardQuery]):
-    return selectors.board(
-        actor=actor_of(request), estate_id=filters.estate, kind=filters.kind, assignee_id=filters.assignee
-    )
+    return selectors.board(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/workload", response={200: list[WorkloadOut], **ERRORS}, summary="技师工作量（未完成、超时）")
@@ -269,18 +267,7 @@ def sla_set(request, body: SlaIn):
 @router.get("", response={200: list[WorkOrderListOut], **ERRORS}, summary="工单列表（筛选、排序、分页）")
 @paginate(Page)
 def order_list(request, filters: Query[WorkOrderFilters]):
-    f = filters.dict()
-    return selectors.workorder_list(
-        actor=actor_of(request),
-        estate_id=f["estate"],
-        state=f["state"],
-        kind=f["kind"],
-        assignee_id=f["assignee"],
-        breached=f["breached"],
-        source=f["source"],
-        q=f["q"],
-        ordering=f["ordering"],
-    )
+    return selectors.workorder_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: WorkOrderOut, **WRITE_ERRORS}, summary="受理工单（物业人员）")

@@ -55,7 +55,7 @@ def _order_row(order) -> dict:
 @staff_page
 def board(request, actor):
     f, _warnings = page_filters(request, BoardQuery)
-    columns = selectors.board(actor=actor, estate_id=f.estate, kind=f.kind, assignee_id=f.assignee)
+    columns = selectors.board(actor=actor, **f.selector_args())
     context = {
         "columns": columns,
         "filters": f,
@@ -72,20 +72,12 @@ def board(request, actor):
 
 @staff_page
 def order_list(request, actor):
-    def orders(f: WorkOrderFilters):
+    def orders(f: WorkOrderFilters):  # an unknown sort key falls back to the newest first
         ordering = (
             f.ordering if (f.ordering or "").lstrip("-") in selectors.WORKORDER_ORDERING else "-created"
         )
         return selectors.workorder_list(
-            actor=actor,
-            estate_id=f.estate,
-            state=f.state,
-            kind=f.kind,
-            assignee_id=f.assignee,
-            breached=f.breached,
-            source=f.source,
-            q=f.q,
-            ordering=ordering,
+            actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering
         )
 
     listing = list_page(request, orders, WorkOrderFilters, page_size=PAGE_SIZE)
