@@ -15,16 +15,10 @@ from linli.alarms.models import Severity
 from linli.alarms.schemas import AlarmPageFilters
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.listing import list_page
-from linli.core.views import positive_int, staff_page
+from linli.core.views import error_text, positive_int, staff_page
 from linli.orgs.roles import Perm, Role
 
 PAGE_SIZE = 30
-
-
-def _error(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 @staff_page
@@ -79,7 +73,7 @@ def act(request, actor, pk: int, op: str):
     except DomainError as exc:
         if isinstance(exc, PermissionDenied | NotFound):
             raise
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("已保存"))
     if request.headers.get("HX-Request"):
@@ -137,7 +131,7 @@ def rule_toggle(request, actor, pk: int):
     except (PermissionDenied, NotFound):
         raise
     except DomainError as exc:
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     return redirect("alarms:rules")
 
 
@@ -176,7 +170,7 @@ def fire_scenario(request, actor, estate_id: int):
     except (PermissionDenied, NotFound):
         raise
     except DomainError as exc:
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("已触发演示火警场景，告警将在数秒内出现"))
     return redirect("alarms:fire_overview")

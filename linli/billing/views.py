@@ -31,10 +31,10 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from linli.core.listing import list_page, page_of
+from linli.core.listing import known_ordering, list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.tabular import template_download
-from linli.core.views import resident_page, staff_page
+from linli.core.views import error_text, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
 
@@ -61,12 +61,6 @@ def _fen_from_yuan(text: str) -> int | None:
     if not d.is_finite() or d <= 0 or d != d.quantize(Decimal("0.01")) or d > Decimal("10000000000"):
         return None
     return int(d * 100)
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(msg for msgs in exc.fields.values() for msg in msgs)
-    return exc.message
 
 
 def _estate_choice(request, actor):
@@ -115,7 +109,7 @@ def run_start(request, actor):
     try:
         run = services.bill_run_start(actor=actor, estate=estate, period=request.POST.get("period", "")[:10])
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}")
     return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}&run={run.pk}")
 
@@ -150,7 +144,7 @@ def fee_items(request, actor):
         except DomainError as exc:
             if isinstance(exc, PermissionDenied):
                 raise
-            error = _error_text(exc)
+            error = error_text(exc)
         else:
             messages.success(request, _("收费项目已创建"))
             return redirect(f"{reverse('billing:fee_items')}?estate={estate.pk}")
@@ -328,7 +322,7 @@ def bills(request, actor):
     actor.require(Perm.BILLING_VIEW)
 
     def bill_rows(f: BillFilters):  # an unknown sort key falls back to the selector's order
-        ordering = f.ordering if (f.ordering or "").lstrip("-") in selectors.BILL_ORDERING else None
+        ordering = known_ordering(f.ordering, selectors.BILL_ORDERING, None)
         return selectors.bill_list(actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering)
 
     listing = list_page(request, bill_rows, BillFilters, page_size=PAGE_SIZE)
@@ -363,7 +357,7 @@ def bill_detail(request, actor, pk: int):
         except PermissionDenied:
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("减免申请已提交，等待其他有审批权限的人员审批"))
         return redirect("billing:bill_detail", pk=bill.pk)
@@ -405,7 +399,7 @@ def adjustments(request, actor):
         try:
             decide(actor=actor, adjustment=adj, note=request.POST.get("note", "")[:300])
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已处理"))
         return redirect("billing:adjustments")
@@ -448,7 +442,7 @@ def counter(request, actor):
         except PermissionDenied:
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已收款，收据编号 %(no)s") % {"no": payment.receipt_no})
             return redirect("billing:payments")
@@ -508,7 +502,7 @@ def refunds(request, actor):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已提交"))
         return redirect("billing:refunds")
@@ -563,7 +557,7 @@ def h5_pay(request, actor):
         messages.error(request, _("请选择要缴纳的账单"))
         return redirect("h5billing:home")
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("h5billing:home")
     return redirect(order.pay_url)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
@@ -134,6 +134,12 @@ def querystring(params: Mapping[str, Any], *, drop: Iterable[str] = ("page",)) -
     dropped = set(drop)
     items = params.lists() if isinstance(params, QueryDict) else ((k, [v]) for k, v in params.items())
     return urlencode([(k, v) for k, vs in items if k not in dropped for v in vs if v not in ("", None)])
+
+
+def known_ordering(ordering: str | None, allowed: Collection[str], default: str | None) -> str | None:
+    """A page's sort key when the selector knows it, else ``default``: a page falls back where the
+    API answers 400 (an old bookmark must not break the list)."""
+    return ordering if ordering and ordering.lstrip("-") in allowed else default
 
 
 def page_of(request: HttpRequest, rows: Any, *, page_size: int) -> Page:

@@ -24,6 +24,7 @@ from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
 from linli.core.tabular import template_download
+from linli.core.views import error_text
 from linli.devices import imports, selectors, services
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.devices.schemas import DeviceFilters
@@ -55,12 +56,6 @@ def _int(value, lo: int = 1, hi: int = 2**63 - 1) -> int | None:
     except (TypeError, ValueError):
         return None
     return n if lo <= n <= hi else None
-
-
-def _error(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -135,7 +130,7 @@ def device_act(request, actor, pk: int, op: str):
     except DomainError as exc:
         if isinstance(exc, PermissionDenied | NotFound):
             raise
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     return redirect("devices:detail", pk=pk)
 
 
@@ -180,7 +175,7 @@ def device_create(request, actor):
             except DomainError as exc:
                 if isinstance(exc, PermissionDenied):
                     raise
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
             else:
                 messages.success(request, _("设备已登记"))
                 device = selectors.device_get(actor=actor, pk=creds.device.pk)
@@ -278,7 +273,7 @@ def profiles(request, actor):
             except DomainError as exc:
                 if isinstance(exc, PermissionDenied | NotFound):
                     raise
-                messages.error(request, _error(exc))
+                messages.error(request, error_text(exc))
             else:
                 messages.success(request, _("已保存“%(p)s”的量程") % {"p": profile.name})
         return redirect(f"{request.path}#p{profile.pk}")

@@ -37,12 +37,6 @@ def parse_local_datetime(value: str | None) -> datetime | None:
     return timezone.make_aware(dt) if timezone.is_naive(dt) else dt
 
 
-def error_text(exc) -> str:
-    if getattr(exc, "fields", None):
-        return "；".join(m for msgs in exc.fields.values() for m in msgs)
-    return exc.message
-
-
 def _targets(actor, estate_id: int | None) -> list[Region]:
     if not estate_id:
         return []

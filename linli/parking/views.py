@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from linli.billing.models import Channel
 from linli.core.errors import DomainError, ValidationFailed
 from linli.core.listing import list_page, page_of, querystring
-from linli.core.views import positive_int, staff_page
-from linli.notices.views import error_text, parse_local_datetime
+from linli.core.views import error_text, positive_int, staff_page
+from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
 from linli.parking import plates, selectors, services
 from linli.parking.models import (

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, DomainError, NotFound, PayloadTooLarge, PermissionDenied
 from linli.core.listing import list_page
-from linli.core.views import positive_int, staff_page
+from linli.core.views import error_text, positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.patrols import qr, selectors, services
 from linli.patrols.models import RunStatus
@@ -25,12 +25,6 @@ from linli.patrols.schemas import RunFilters
 from linli.places import selectors as places_selectors
 
 PAGE_SIZE = 20
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _time(value) -> time | None:
@@ -90,7 +84,7 @@ def routes(request, actor):
         except DomainError as exc:
             if isinstance(exc, PermissionDenied):
                 raise
-            error = _error_text(exc)
+            error = error_text(exc)
         else:
             messages.success(request, _("已创建路线“%(name)s”") % {"name": route.name})
             return redirect("patrols:route_detail", pk=route.pk)
@@ -168,7 +162,7 @@ def _route_post(request, actor, route) -> str:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _error_text(exc)
+        return error_text(exc)
     return ""
 
 
@@ -349,7 +343,7 @@ def m_finding(request, actor, pk: int):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            error, status = _error_text(exc), exc.status
+            error, status = error_text(exc), exc.status
         else:
             messages.success(request, _("问题已上报，已生成工单 #%(n)s") % {"n": finding.workorder_id})
             return redirect("mpatrols:run", pk=run.pk)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, ValidationFailed
-from linli.core.listing import list_page, page_of, querystring
+from linli.core.listing import known_ordering, list_page, page_of, querystring
 from linli.core.models import ImportJob
 from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
@@ -42,13 +42,11 @@ def persons(request, actor):
     actor.require(Perm.PEOPLE_VIEW)
     special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
 
-    def ordering_of(f: PersonFilters) -> str:
-        return f.ordering if (f.ordering or "").lstrip("-") in selectors.PERSON_ORDERING else "name"
-
     def person_rows(f: PersonFilters):  # care tags only for special-group viewers; unknown sort → name
         args = f.selector_args(exclude={"ordering", "care_kind"})
+        ordering = known_ordering(f.ordering, selectors.PERSON_ORDERING, "name")
         care_kind = f.care_kind if special else None
-        return selectors.person_list(actor=actor, **args, care_kind=care_kind, ordering=ordering_of(f))
+        return selectors.person_list(actor=actor, **args, care_kind=care_kind, ordering=ordering)
 
     listing = list_page(request, person_rows, PersonFilters, page_size=PAGE_SIZE)
     f = listing.filters
@@ -61,7 +59,7 @@ def persons(request, actor):
             "page": listing.page,
             "rows": [_person_row(p) for p in listing.page.object_list],
             "filters": f,
-            "ordering": ordering_of(f),
+            "ordering": known_ordering(f.ordering, selectors.PERSON_ORDERING, "name"),
             "estates": estates,
             "buildings": buildings,
             "relations": Relation.choices,

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.listing import list_page, page_filters
-from linli.core.views import positive_int, resident_page, staff_page
+from linli.core.listing import known_ordering, list_page, page_filters
+from linli.core.views import error_text, positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name, mask_phone
 from linli.workorders import selectors, services
@@ -32,12 +32,6 @@ def _choice(value, choices) -> str | None:
 
 def _text(value, limit: int) -> str:
     return (value or "").replace("\x00", "")[:limit]
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _order_row(order) -> dict:
@@ -73,9 +67,7 @@ def board(request, actor):
 @staff_page
 def order_list(request, actor):
     def orders(f: WorkOrderFilters):  # an unknown sort key falls back to the newest first
-        ordering = (
-            f.ordering if (f.ordering or "").lstrip("-") in selectors.WORKORDER_ORDERING else "-created"
-        )
+        ordering = known_ordering(f.ordering, selectors.WORKORDER_ORDERING, "-created")
         return selectors.workorder_list(
             actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering
         )
@@ -199,7 +191,7 @@ def action(request, actor, pk: int):
         messages.error(request, exc.message)
         return render(request, "workorders/detail.html", _detail_context(actor, order), status=413)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return render(request, "workorders/detail.html", _detail_context(actor, order), status=exc.status)
     messages.success(request, _("操作成功"))
     return redirect("workorders:detail", pk=order.pk)
@@ -521,7 +513,7 @@ def h5_detail(request, actor, pk: int):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
             order = selectors.my_workorder_get(actor=actor, pk=pk)
             return _h5(request, "workorders/h5_detail.html", _h5_detail_context(order), status=exc.status)
         messages.success(request, _("操作成功"))

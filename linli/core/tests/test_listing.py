@@ -13,7 +13,7 @@ from pydantic import model_validator
 
 from linli.core.api import Id
 from linli.core.errors import ValidationFailed
-from linli.core.listing import DayEnd, DayStart, list_page, parse_filters, querystring
+from linli.core.listing import DayEnd, DayStart, known_ordering, list_page, parse_filters, querystring
 
 
 class Filters(Schema):
@@ -107,3 +107,11 @@ def test_a_bad_page_number_shows_the_first_or_last_page(page, number):
     listing = list_page(get(f"page={page}"), lambda f: list(range(25)), Filters, page_size=10)
 
     assert listing.page.number == number
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [("-area", "-area"), ("number", "number"), ("secret", "location"), (None, "location")],
+)
+def test_an_unknown_sort_key_falls_back_to_the_default(ordering, expected):
+    assert known_ordering(ordering, {"area", "number"}, "location") == expected
