@@ -21,6 +21,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
+from linli.core.tabular import safe_file_name
 from linli.orgs.roles import Perm
 from linli.people import imports, signals
 from linli.people.models import (
@@ -626,7 +627,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
     actor.require(Perm.PEOPLE_IMPORT, write=True)
     _check_estate(actor, estate)
     started = time.monotonic()
-    file_name = (file_name or "")[:200]
+    file_name = safe_file_name(file_name)
     result = imports.validate_residents(
         estate=estate,
         file_name=file_name,
