@@ -48,10 +48,10 @@ from linli.billing.money import month_of, parse_period, per_mille_of, periods_co
 from linli.billing.providers import InvalidNotification, get_provider
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.core.tabular import safe_file_name
+from linli.core.tabular import check_size, safe_file_name
 from linli.orgs.roles import Perm
 from linli.places.models import ParkingSpace, Region, RegionLevel, Room, RoomStatus
 
@@ -318,10 +318,7 @@ def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data:
     """Import readings from XLSX/CSV, all or nothing: any row error rejects the whole file."""
     actor.require(Perm.BILLING_MANAGE, write=True)
     _check_estate(actor, estate)
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
     file_name = safe_file_name(file_name)
     parsed = imports.parse_readings(file_name, data, estate=estate, max_rows=settings.IMPORT_MAX_ROWS)

@@ -33,7 +33,7 @@ from linli.core.errors import (
 )
 from linli.core.listing import known_ordering, list_page, page_of
 from linli.core.models import ImportJob
-from linli.core.tabular import template_download
+from linli.core.tabular import check_size, template_download
 from linli.core.views import error_text, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
@@ -240,10 +240,7 @@ def _reading_import(request, actor, f: dict):
     if upload is None or f["estate"] is None:
         return None, _("请选择要上传的文件"), 400
     try:
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise PayloadTooLarge(
-                _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-            )
+        check_size(upload.size)
         job = services.meter_readings_import(
             actor=actor, estate=f["estate"], file_name=upload.name or "", data=upload.read()
         )

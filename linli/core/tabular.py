@@ -32,6 +32,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from linli.core.errors import PayloadTooLarge
+
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Refuse XLSX files that inflate beyond this many times the upload limit (zip bombs).
 MAX_INFLATE_FACTOR = 20
@@ -377,6 +379,13 @@ def read_table(file_name: str, data: bytes) -> Iterator[tuple[Any, ...]]:
         raise FileRejected(_("文件为空"))
     is_xlsx = data[:4] == b"PK\x03\x04" or lower.endswith(".xlsx")
     return _xlsx_rows(data) if is_xlsx else _csv_rows(data)
+
+
+def check_size(size: int | None) -> None:
+    """An upload over ``LINLI_IMPORT_MAX_BYTES`` is 413; pages and endpoints ask before reading it."""
+    if size is not None and size > settings.IMPORT_MAX_BYTES:
+        mb = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+        raise PayloadTooLarge(_("文件超过 %(mb)d MB 上限") % {"mb": mb})
 
 
 def safe_file_name(file_name: str | None) -> str:

@@ -21,7 +21,6 @@ messages are counted (on the device when known) and sampled in RejectedMessage i
 import hmac
 from datetime import datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
@@ -30,9 +29,8 @@ from ninja.pagination import paginate
 
 from linli.config import env
 from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
-from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
-from linli.core.tabular import template_download
+from linli.core.tabular import check_size, template_download
 from linli.devices import selectors, services
 from linli.devices.canonical import Rejected
 from linli.devices.ingest import record_rejected
@@ -249,8 +247,7 @@ def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     actor.require(Perm.DEVICES_MANAGE, write=True)
     estate = selectors.estate_get(actor=actor, pk=estate_id)
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge()
+    check_size(file.size)
     outcome = services.devices_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     job = outcome.job
     if job.status == ImportJob.Status.REJECTED:

@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.core.tabular import FileRejected, safe_file_name
+from linli.core.tabular import FileRejected, check_size, safe_file_name
 from linli.devices import imports, ingest
 from linli.devices.models import KEY_RE, Device, DeviceProfile, DeviceStatus, RejectedMessage
 from linli.orgs.roles import Perm
@@ -347,10 +347,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     """
     actor.require(Perm.DEVICES_MANAGE, write=True)
     _estate_in_scope(actor, estate)
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
     file_name = safe_file_name(file_name)
     try:

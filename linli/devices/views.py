@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linli.core.errors import DomainError, NotFound, PermissionDenied
+from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
 from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.scoping import build_actor
-from linli.core.tabular import template_download
+from linli.core.tabular import check_size, template_download
 from linli.core.views import error_text
 from linli.devices import imports, selectors, services
 from linli.devices.models import DeviceStatus, DeviceType
@@ -207,15 +207,17 @@ def devices_import(request, actor):
         estate_id = _int(request.POST.get("estate"))
         if upload is None or estate_id is None:
             messages.error(request, _("请选择小区并选择要上传的文件"))
-        elif upload.size > settings.IMPORT_MAX_BYTES:
-            messages.error(
-                request, _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-            )
         else:
-            estate = selectors.estate_get(actor=actor, pk=estate_id)
-            outcome = services.devices_import(
-                actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
-            )
+            try:
+                check_size(upload.size)
+            except PayloadTooLarge as exc:
+                messages.error(request, exc.message)
+            else:
+                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                outcome = services.devices_import(
+                    actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
+                )
+        if outcome is not None:
             if outcome.job.status == ImportJob.Status.APPLIED:
                 messages.success(request, _("导入成功：登记 %(n)d 台设备") % {"n": outcome.job.created_count})
             else:

@@ -1,15 +1,13 @@
 """Places API: region tree, rooms, parking spaces, facilities and room spreadsheet imports."""
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, XLSX_RESPONSE, ErrorOut, Page, PkPath, actor_of
-from linli.core.errors import PayloadTooLarge
 from linli.core.models import ImportJob
-from linli.core.tabular import template_download
+from linli.core.tabular import check_size, template_download
 from linli.places import selectors, services
 from linli.places.schemas import (
     Choice,
@@ -124,8 +122,7 @@ def facility_create(request, body: FacilityIn):
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     estate = selectors.estate_get(actor=actor, pk=estate_id)
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge()
+    check_size(file.size)
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     if job.status == ImportJob.Status.REJECTED:
         message = _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}

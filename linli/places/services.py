@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import NotFound, PayloadTooLarge, ValidationFailed
+from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.core.tabular import safe_file_name
+from linli.core.tabular import check_size, safe_file_name
 from linli.orgs.roles import Perm
 from linli.places import imports
 from linli.places.models import (
@@ -387,10 +387,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     _in_scope(actor, estate.path)
     if estate.level != RegionLevel.ESTATE:
         raise NotFound()
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
     file_name = safe_file_name(file_name)
     try:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.core.listing import list_page
-from linli.core.tabular import template_download
+from linli.core.tabular import check_size, template_download
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.people.validators import mask_name
@@ -144,8 +144,7 @@ def imports_page(request, actor):
         else:
             try:
                 estate = selectors.estate_get(actor=actor, pk=estate_id)
-                if upload.size > settings.IMPORT_MAX_BYTES:
-                    raise PayloadTooLarge()
+                check_size(upload.size)
                 job = services.rooms_import(
                     actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
                 )

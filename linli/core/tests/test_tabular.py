@@ -7,7 +7,17 @@ import pytest
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
 
-from linli.core.tabular import CellError, Column, FileRejected, ImportSpec, RowError, safe_file_name, text
+from linli.core.errors import PayloadTooLarge
+from linli.core.tabular import (
+    CellError,
+    Column,
+    FileRejected,
+    ImportSpec,
+    RowError,
+    check_size,
+    safe_file_name,
+    text,
+)
 
 
 def _count(value) -> int:
@@ -137,3 +147,14 @@ def test_the_template_has_the_headers_and_examples_and_reads_back():
 
 def test_file_names_are_reduced_to_a_plain_base_name():
     assert (safe_file_name("C:\\tmp\\房屋\x00.xlsx"), safe_file_name(None)) == ("房屋.xlsx", "upload")
+
+
+def test_an_upload_over_the_import_cap_is_413_before_it_is_read(settings):
+    settings.IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+    check_size(None)  # size unknown: the service checks the bytes it reads
+    check_size(2 * 1024 * 1024)
+    with pytest.raises(PayloadTooLarge) as exc:
+        check_size(2 * 1024 * 1024 + 1)
+
+    assert exc.value.message == "文件超过 2 MB 上限"
