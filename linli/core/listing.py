@@ -1,15 +1,16 @@
 """Console list pages read their filters like the API lists: with the same pydantic filter schema.
 
-``list_page`` validates ``request.GET`` with the schema the API list declares (``Query[Filters]``),
-calls the scoped selector with the validated filters and paginates the result::
+``list_page`` validates ``request.GET`` with the schema the API list declares (``Query[Filters]``, a
+``core.api.ListFilters`` in the app's ``schemas.py``), calls the scoped selector with the validated
+filters and paginates the result::
 
     listing = list_page(
         request,
-        lambda f: selectors.alarm_list(actor=actor, estate_id=f.estate, state=f.state),
-        AlarmFilters,
-        page_size=30,
+        lambda f: selectors.notice_list(actor=actor, **f.selector_args()),
+        NoticeFilters,
+        page_size=20,
     )
-    return render(request, "alarms/history.html", {"page": listing.page, "query": listing.query})
+    return render(request, "notices/list.html", {"page": listing.page, "query": listing.query})
 
 A page is read by people, not programs: a filter value the schema refuses (``?floor=abc``) is
 dropped with a zh-Hans warning shown on the page, and the list is shown without it, instead of the
