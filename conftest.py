@@ -43,8 +43,8 @@ def _fresh_process_state():
     from django.conf import settings
     from django.utils import translation
 
-    from linli.access import anomalies as access_anomalies
-    from linli.access import policy as access_policy
+    from linli.access.insights import anomalies as access_anomalies
+    from linli.access.points import policy as access_policy
     from linli.alarms import engine
 
     translation.activate(settings.LANGUAGE_CODE)

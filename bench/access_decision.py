@@ -77,14 +77,14 @@ def _seed(n_residents: int) -> dict:
 
     from django.db import transaction
 
-    from linli.access import keys, qr
+    from linli.access.credentials import keys, qr
     from linli.access.models import AccessPoint, AccessPointKind, AccessPolicy, Audience, Credential
     from linli.accounts.models import User
-    from linli.core.scoping import build_actor
     from linli.devices import services as devices
     from linli.devices.models import DeviceProfile
     from linli.orgs.models import Membership, Organization, OrgKind
     from linli.orgs.roles import Role
+    from linli.orgs.selectors import actor_for_user
     from linli.people.models import Occupancy, Person
     from linli.places import services as places
     from linli.places.models import RegionLevel, Room
@@ -102,7 +102,7 @@ def _seed(n_residents: int) -> dict:
     org = Organization.objects.create(kind=OrgKind.PROPERTY_COMPANY, name="基准物业")
     admin = User.objects.create(username="bench_admin", display_name="基准管理员")
     Membership.objects.create(user=admin, organization=org, role=Role.PROPERTY_ADMIN).scope.set([estate])
-    actor = build_actor(admin)
+    actor = actor_for_user(admin)
     ancestors = estate.ancestors(include_self=True)
     per_building = -(-n_residents // BUILDINGS)
     with transaction.atomic():
@@ -198,7 +198,7 @@ def _seed(n_residents: int) -> dict:
 
 
 def _bare_costs(world: dict, n: int = 5000) -> dict:
-    from linli.access import qr
+    from linli.access.credentials import qr
 
     key = qr.load_private_key(world["private_key"])
     public = key.public_key()
@@ -244,7 +244,8 @@ def _bare_costs(world: dict, n: int = 5000) -> dict:
 
 def _requests(world: dict, count: int, start: int, ttl: int) -> list[tuple[bytes, dict]]:
     """``count`` signed decision requests, each with a never-used code (resident ``start + i``)."""
-    from linli.access import device_auth, qr
+    from linli.access.credentials import qr
+    from linli.access.gate import device_auth
 
     key = qr.load_private_key(world["private_key"])
     subjects = world["subjects"]

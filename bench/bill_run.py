@@ -160,7 +160,7 @@ def child(args: argparse.Namespace) -> None:
 
     from linli.billing import services
     from linli.billing.models import Bill, BillRun
-    from linli.core.scoping import build_actor
+    from linli.orgs.selectors import actor_for_user
 
     result: dict = {"vendor": None, "rooms": args.rooms, "period": PERIOD}
     started = time.perf_counter()
@@ -172,7 +172,7 @@ def child(args: argparse.Namespace) -> None:
     estate, user, ids = _world(args.rooms)
     result["setup_s"] = round(time.perf_counter() - started, 1)
     log(f"{args.child}: {args.rooms} rooms, parking and water readings in {result['setup_s']} s")
-    actor = build_actor(user)
+    actor = actor_for_user(user)
     for name, kind, price in (
         ("物业费", "property_fee", Decimal("2.20")),
         ("车位管理费", "parking", Decimal("120")),

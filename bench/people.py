@@ -134,9 +134,9 @@ def _import_rooms(estate, user, n: int) -> dict:
         rooms_import = None
     started = time.perf_counter()
     if rooms_import is not None:
-        from linli.core.scoping import build_actor
+        from linli.orgs.selectors import actor_for_user
 
-        job = rooms_import(actor=build_actor(user), estate=estate, file_name="rooms.xlsx", data=data)
+        job = rooms_import(actor=actor_for_user(user), estate=estate, file_name="rooms.xlsx", data=data)
         path = "linli.places.services.rooms_import"
         if job.status != "applied":
             raise RuntimeError(f"room import rejected: {job.errors[:3]}")
@@ -253,9 +253,11 @@ def _import_residents(estate, user, n: int) -> tuple[dict, list[str]]:
         residents_import = None
     started = time.perf_counter()
     if residents_import is not None:
-        from linli.core.scoping import build_actor
+        from linli.orgs.selectors import actor_for_user
 
-        job = residents_import(actor=build_actor(user), estate=estate, file_name="residents.xlsx", data=data)
+        job = residents_import(
+            actor=actor_for_user(user), estate=estate, file_name="residents.xlsx", data=data
+        )
         path = "linli.people.services.residents_import"
         if job.status != "applied":
             raise RuntimeError(f"resident import rejected: {job.errors[:3]}")
@@ -284,8 +286,8 @@ def _direct_residents(estate, data: bytes) -> None:
     from openpyxl import load_workbook
 
     from linli.core import crypto
+    from linli.core.pii import parse_id_number, parse_mobile
     from linli.people.models import Occupancy, Person
-    from linli.people.validators import parse_id_number, parse_mobile
     from linli.places.models import Room
 
     relations = {"业主": "owner", "家属": "family", "租户": "tenant"}

@@ -7,10 +7,13 @@ from ninja import NinjaAPI
 
 from linli.access.api import router as access_router
 from linli.accounts.api import router as accounts_router
+from linli.accounts.auth import AUTH
+from linli.adapters.routes import router as adapters_router
 from linli.alarms.api import router as alarms_router
 from linli.billing.api import router as billing_router
-from linli.core.api import AUTH, install_error_handlers
+from linli.core.api import install_error_handlers
 from linli.devices.api import router as devices_router
+from linli.messaging.api import router as messaging_router
 from linli.notices.api import router as notices_router
 from linli.orgs.api import router as orgs_router
 from linli.parking.api import router as parking_router
@@ -43,7 +46,9 @@ api.add_router("/workorders", workorders_router, tags=["workorders"])
 api.add_router("/patrols", patrols_router, tags=["patrols"])
 api.add_router("/notices", notices_router, tags=["notices"])
 api.add_router("/votes", votes_router, tags=["votes"])
+api.add_router("/devices", adapters_router, tags=["devices"])  # push routes from the adapters' manifests
 api.add_router("/devices", devices_router, tags=["devices"])
 api.add_router("/alarms", alarms_router, tags=["alarms"])
 api.add_router("/access", access_router, tags=["access"])
 api.add_router("/parking", parking_router, tags=["parking"])
+api.add_router("/messages", messaging_router, tags=["messages"])

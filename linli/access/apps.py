@@ -10,11 +10,18 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from linli.access import anomalies, policy
+        from linli.access import subscribers
+        from linli.access.insights import anomalies
         from linli.access.models import AccessPolicy, AccessSettings, Holiday
-        from linli.people.signals import person_moved_out
+        from linli.access.points import policy
+        from linli.core import events
+        from linli.devices.events import AccessEventsReported
+        from linli.people.events import PersonMovedOut
+        from linli.privacy.events import ConsentWithdrawn
 
-        person_moved_out.connect(_moved_out, dispatch_uid="access.moved_out")
+        events.subscribe(PersonMovedOut, subscribers.on_person_moved_out)
+        events.subscribe(ConsentWithdrawn, subscribers.on_consent_withdrawn)
+        events.subscribe(AccessEventsReported, subscribers.on_access_events_reported)
         # Cached policies, holidays and settings of the decision path: forget them on any change.
         for model in (AccessPolicy, Holiday):
             post_save.connect(
@@ -31,11 +38,3 @@ class AccessConfig(AppConfig):
         post_save.connect(
             anomalies.reset_settings_cache, sender=AccessSettings, dispatch_uid="access.settings"
         )
-
-
-def _moved_out(sender, person, actor=None, **kwargs) -> None:
-    """Moving out ends biometric access at once (R28) and revokes the person's credentials there."""
-    from linli.access import biometrics, credentials
-
-    biometrics.on_person_moved_out(person, actor=actor)
-    credentials.credentials_revoke_for_person(person=person)

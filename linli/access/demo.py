@@ -39,7 +39,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from linli.access import anomalies, services
+from linli.access.insights import anomalies
 from linli.access.models import (
     AccessEvent,
     AccessPoint,
@@ -58,6 +58,7 @@ from linli.access.models import (
     VisitorPass,
     VisitorPassStatus,
 )
+from linli.access.points import services
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.scoping import build_actor
@@ -237,7 +238,7 @@ class Holder:
 def _credentials(actor, estate: Region, rng: random.Random, now: datetime) -> tuple[list[Holder], int, int]:
     """QR identities for residents with accounts, cards for a sample and every elderly person living
     alone; returns (holders, QR issued, cards issued)."""
-    from linli.access import credentials as access_credentials
+    from linli.access.credentials import services as access_credentials
     from linli.people.models import CareKind, CareTag, Occupancy, Person
 
     homes: dict[int, Room] = {}
@@ -641,8 +642,8 @@ def seed(
 def demo_devices_section() -> list[dict]:
     """Every active access point with a controller, as the demo's device simulator and a real gate
     integrator need it: where it is, what it accepts, the controller's key and secret, and how to ask
-    for decisions (``access.device_auth`` signing)."""
-    from linli.access import device_auth
+    for decisions (``access.gate.device_auth`` signing)."""
+    from linli.access.gate import device_auth
     from linli.devices.models import DeviceStatus, estate_code_of
 
     decide = reverse("api-v1:access_device_decide")

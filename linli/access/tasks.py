@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from linli.access.anomalies import not_seen_scan
+from linli.access.insights.anomalies import not_seen_scan
 from linli.access.models import AccessEvent, AccessSettings, AccessSubject, BiometricTemplate, CodeUse
 from linli.core.periodic import periodic
 
@@ -70,14 +70,14 @@ def purge_events(now: datetime) -> str:
 
 @periodic("access.purge_visitors", every=timedelta(hours=1))
 def purge_visitors(now: datetime) -> str:
-    from linli.access.visitors import purge_expired_visitors
+    from linli.access.visitors.services import purge_expired_visitors
 
     return f"purged {purge_expired_visitors(now)} visitor passes"
 
 
 @periodic("access.device_deletes_overdue", every=timedelta(hours=1))
 def device_deletes_overdue(now: datetime) -> str:
-    from linli.access.device_sync import overdue_deletes
+    from linli.access.biometrics.device_sync import overdue_deletes
 
     return f"overdue device deletions: {overdue_deletes(now=now)}"
 
@@ -101,7 +101,7 @@ def moved_out_subjects():
 @periodic("access.moved_out_sweep", every=timedelta(hours=1))
 def moved_out_sweep(now: datetime) -> str:
     """R28: templates of residents who moved out are deleted, and their removal queued for devices."""
-    from linli.access.biometrics import on_person_moved_out
+    from linli.access.biometrics.services import on_person_moved_out
 
     done = failed = 0
     for subject in moved_out_subjects()[:1000]:

@@ -1,6 +1,6 @@
 """The visitor's link ``/v/<token>/`` (no login: the link token is the credential; namespace ``visit``)."""
 
-from linli.access import views_public
+from linli.access.visitors import views_public
 
 app_name = "visit"
 urlpatterns = [*views_public.urlpatterns]

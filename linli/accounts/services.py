@@ -22,9 +22,10 @@ from linli.accounts.sms import get_sender
 from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
-from linli.core.scoping import Actor, build_actor
+from linli.core.pii import InvalidIdentifier, mask_phone, parse_mobile
+from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
-from linli.people.validators import InvalidIdentifier, mask_phone, parse_mobile
+from linli.orgs.selectors import actor_for_user
 
 TOKEN_PREFIX = "lnl_"  # noqa: S105 (a public marker, not a secret)
 TOTP_ISSUER = "Linli"
@@ -399,7 +400,7 @@ def token_authenticate(*, raw: str, method: str | None = None) -> Actor | None:
         raise PermissionDenied(_("该令牌为只读令牌"), code="read_only_token")
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return build_actor(token.user, via="token", read_only=read_only)
+    return actor_for_user(token.user, via="token", read_only=read_only)
 
 
 @transaction.atomic

@@ -18,9 +18,10 @@ log = logging.getLogger("linli.sms")
 
 
 class SmsSender:
-    """Interface: deliver ``message`` to the mobile number ``phone`` (11 digits, no prefix)."""
+    """Interface: deliver ``message`` to the mobile number ``phone`` (11 digits, no prefix); returns
+    the carrier's id for the message when it gives one (kept in the messaging delivery log)."""
 
-    def send(self, phone: str, message: str) -> None:
+    def send(self, phone: str, message: str) -> str | None:
         raise NotImplementedError
 
 
@@ -30,7 +31,7 @@ class ConsoleSmsSender(SmsSender):
     def send(self, phone: str, message: str) -> None:
         # The number is masked like everywhere else (logs hold no raw personal data, R49); the last four
         # digits are enough for a demo user to find their code.
-        from linli.people.validators import mask_phone
+        from linli.core.pii import mask_phone
 
         log.warning("SMS to %s: %s", mask_phone(phone), message)
 
@@ -46,8 +47,9 @@ class MemorySmsSender(SmsSender):
 
     outbox: ClassVar[list[SentSms]] = []
 
-    def send(self, phone: str, message: str) -> None:
+    def send(self, phone: str, message: str) -> str:
         MemorySmsSender.outbox.append(SentSms(phone=phone, message=message))
+        return f"memory:{len(MemorySmsSender.outbox)}"
 
 
 def get_sender() -> SmsSender:

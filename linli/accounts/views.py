@@ -23,8 +23,8 @@ from linli.accounts import forms, services
 from linli.accounts.models import User
 from linli.core.errors import DomainError, ValidationFailed
 from linli.core.middleware import client_ip
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Perm
+from linli.orgs.selectors import actor_for_user
 
 PENDING_KEY = "linli_2fa_pending"
 PENDING_SECONDS = 300
@@ -201,7 +201,7 @@ def password_change(request: HttpRequest):
 @never_cache
 @login_required
 def tokens(request: HttpRequest):
-    actor = build_actor(request.user)
+    actor = actor_for_user(request.user)
     form = forms.TokenCreateForm()
     created_raw = ""
     if request.method == "POST" and request.POST.get("action") == "revoke":

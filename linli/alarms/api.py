@@ -26,6 +26,7 @@ from linli.alarms.schemas import (
     WebhookOut,
 )
 from linli.core.api import ERRORS, WRITE_ERRORS, MappedPage, PkPath, QueryDateTime, actor_of
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -219,7 +220,7 @@ def webhook_list(request, filters: Query[EstateFilter]):
 )
 def webhook_create(request, body: WebhookIn):
     actor = actor_of(request)
-    estate = selectors.estate_in_scope(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     hook, secret = services.webhook_create(
         actor=actor, estate=estate, name=body.name, url=body.url, min_severity=body.min_severity
     )

@@ -44,6 +44,7 @@ from linli.alarms.models import (
     RuleScope,
     RulesetVersion,
 )
+from linli.devices.models import Device, DeviceEvent, Telemetry
 
 log = logging.getLogger("linli.alarms.engine")
 
@@ -340,8 +341,6 @@ class Engine:
         return self.open_keys
 
     def _load_devices(self, ids) -> None:
-        from linli.devices.models import Device
-
         missing = [i for i in ids if i not in self.devices]
         if not missing:
             return
@@ -380,8 +379,6 @@ class Engine:
         return rs
 
     def _room_peers(self, room_id: int) -> list[int]:
-        from linli.devices.models import Device
-
         peers = self.room_devices.get(room_id)
         if peers is None:
             peers = self.room_devices[room_id] = list(
@@ -402,8 +399,6 @@ class Engine:
         self, device: DeviceInfo, point: str, seconds: int, before: datetime, st: DeviceState | None = None
     ) -> deque:
         """History of one point, loaded from recent Telemetry when this process has not seen it yet."""
-        from linli.devices.models import Telemetry
-
         if st is None:
             st = self._state(device.id)
         s = st.series.get(point)
@@ -507,8 +502,6 @@ class Engine:
 
     def _duration_start(self, device, rule: CRule, ts: datetime) -> datetime:
         """Start of the current run of out-of-range values, from recent Telemetry (first sight)."""
-        from linli.devices.models import Telemetry
-
         rows = (
             Telemetry.objects.filter(
                 device_id=device.id, ts__gte=ts - timedelta(seconds=rule.duration_s + 3600), ts__lt=ts
@@ -581,8 +574,6 @@ class Engine:
             st.active[rule.id] = False
 
     def _last_event(self, device, event: str, since: datetime, before: datetime) -> datetime | None:
-        from linli.devices.models import DeviceEvent
-
         return (
             DeviceEvent.objects.filter(device_id=device.id, event=event, ts__gte=since, ts__lte=before)
             .order_by("-ts")

@@ -16,12 +16,12 @@ import http.client
 import ipaddress
 import json
 import logging
-import os
 import secrets
 import socket
 import time
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +35,8 @@ from linli.alarms.models import (
     WebhookEndpoint,
 )
 from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
+from linli.places.models import Region
 
 log = logging.getLogger("linli.alarms.notify")
 
@@ -46,17 +48,13 @@ class UrlRefused(ValueError):
     """The URL is not an allowed webhook target."""
 
 
-def _allow_private() -> bool:
-    return os.environ.get("LINLI_WEBHOOK_ALLOW_PRIVATE", "") == "1"
-
-
 def check_ip(ip: str) -> None:
     addr = ipaddress.ip_address(ip)
     if getattr(addr, "ipv4_mapped", None):
         addr = addr.ipv4_mapped
     if addr.is_link_local or addr.is_multicast or addr.is_unspecified or addr.is_reserved:
         raise UrlRefused(_("不允许的地址（链路本地、组播或保留地址）"))
-    if (addr.is_private or addr.is_loopback) and not _allow_private():
+    if (addr.is_private or addr.is_loopback) and not settings.WEBHOOK_ALLOW_PRIVATE:
         raise UrlRefused(_("不允许推送到内网或本机地址"))
     if not addr.is_global and not (addr.is_private or addr.is_loopback):
         raise UrlRefused(_("不允许的地址"))
@@ -128,30 +126,13 @@ def post_webhook(url: str, secret: str, payload: dict) -> int:
 # ---------------------------------------------------------------- recipients
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    ids = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
-
-
 def staff_of(estate_path: str, roles) -> list:
-    """Active users holding one of ``roles`` over the estate (scope on the estate or an ancestor)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role__in=list(roles),
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=_ancestor_paths(estate_path),
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    """Transitional (issue #9): ``linli/access/device_sync`` still calls this; everything else uses
+    ``orgs.selectors.staff_over``. Delete with the access follow-up."""
+    return list(staff_over(Region(path=estate_path), roles=roles))
 
 
 def recipients(alarm: Alarm, level: int) -> list:
-    estate_path = alarm.estate.path
     if alarm.health_sensitive:
         roles = [Role.SUBDISTRICT_OFFICER] if level else [Role.COMMUNITY_WORKER]
     elif level:
@@ -160,7 +141,7 @@ def recipients(alarm: Alarm, level: int) -> list:
         roles = [Role.GUARD, Role.PROPERTY_ADMIN]
     else:
         roles = [Role.PROPERTY_ADMIN]
-    return staff_of(estate_path, roles)
+    return list(staff_over(alarm.estate, roles=roles))
 
 
 def sms_text(alarm: Alarm, level: int) -> str:
@@ -225,8 +206,8 @@ def _already(alarm: Alarm, channel: str, level: int) -> set[str]:
 def send(alarm: Alarm, level: int) -> dict[str, int]:
     """Notify through the alarm's channels; returns counts per channel. Safe to run twice."""
     from linli.accounts.sms import get_sender
-    from linli.notices.services import staff_notify
-    from linli.people.validators import mask_phone
+    from linli.core.pii import mask_phone
+    from linli.messaging.services import message_send
 
     channels = alarm.notify_channels or [Channel.CONSOLE]
     users = recipients(alarm, level)
@@ -237,8 +218,13 @@ def send(alarm: Alarm, level: int) -> dict[str, int]:
         title = (_("告警升级：") if level else _("告警：")) + (
             _("老人关爱紧急告警") if alarm.health_sensitive else alarm.title
         )
-        staff_notify(
-            users=todo, title=title, link=f"/console/alarms/{alarm.pk}/", estate=alarm.estate, kind="alarm"
+        message_send(
+            recipients=todo,
+            title=title,
+            link=f"/console/alarms/{alarm.pk}/",
+            estate=alarm.estate,
+            category="alarm",
+            channels=[],
         )
         for u in todo:
             counts[Channel.CONSOLE] += _record(

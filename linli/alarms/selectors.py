@@ -19,6 +19,7 @@ from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_list
 
 STATES = ("open", "needs_ack", "cleared", "all")
 ORDERING = {
@@ -171,10 +172,9 @@ def alarm_stats(
 def fire_overview(*, actor: Actor, estate_id: int | None = None) -> list[dict]:
     """One card per estate: devices online/total by type, open alarms by severity, hydrant pressures."""
     from linli.devices.models import Device, DeviceType, Telemetry
-    from linli.places.models import Region, RegionLevel
 
     actor.require(Perm.ALARMS_VIEW)
-    estates = actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+    estates = estate_list(actor=actor)
     if estate_id:
         estates = estates.filter(pk=estate_id)
     estates = list(estates[:50])
@@ -322,19 +322,3 @@ def profile_get(*, pk: int):
     if p is None:
         raise NotFound()
     return p
-
-
-def estate_in_scope(*, actor: Actor, pk: int):
-    from linli.places.models import Region, RegionLevel
-
-    e = actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").filter(pk=pk).first()
-    if e is None:
-        raise NotFound()
-    return e
-
-
-def fire_overview_estates(*, actor: Actor) -> list:
-    """Estates the actor may filter the live list by."""
-    from linli.places.models import Region, RegionLevel
-
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")[:100])

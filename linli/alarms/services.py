@@ -37,6 +37,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm, Role
+from linli.places.selectors import require_estate
 
 log = logging.getLogger("linli.alarms")
 
@@ -69,11 +70,10 @@ def alarm_dispatch(*, alarm_id: int, level: int = 0) -> dict:
 
 def _estate_operator(estate) -> Actor | None:
     """The actor a device acts through: the estate's first property admin."""
-    from linli.alarms.notify import staff_of
-    from linli.core.scoping import build_actor
+    from linli.orgs.selectors import actor_for_user, staff_over
 
-    admins = staff_of(estate.path, [Role.PROPERTY_ADMIN])
-    return build_actor(admins[0], via="system") if admins else None
+    admin = staff_over(estate, roles=[Role.PROPERTY_ADMIN]).first()
+    return actor_for_user(admin, via="system") if admin else None
 
 
 @transaction.atomic
@@ -201,10 +201,10 @@ def alarm_comment(*, actor: Actor, alarm: Alarm, body: str) -> AlarmComment:
 def can_handle(user, alarm: Alarm) -> bool:
     """Whether ``user`` may handle ``alarm`` (scope, handle permission, health permission)."""
     from linli.core.errors import Unauthenticated
-    from linli.core.scoping import build_actor
+    from linli.orgs.selectors import actor_for_user
 
     try:
-        a = build_actor(user)
+        a = actor_for_user(user)
     except Unauthenticated:
         return False
     if not a.has(Perm.ALARMS_HANDLE) or not a.in_scope_path(alarm.path):
@@ -440,21 +440,13 @@ def rule_delete(*, actor: Actor, rule: AlarmRule) -> None:
 # ---------------------------------------------------------------- webhooks
 
 
-def _check_estate(actor: Actor, estate) -> None:
-    from linli.places.models import RegionLevel
-
-    actor.require(Perm.ALARMS_RULES, write=True)
-    if estate is None or estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-
-
 @transaction.atomic
 def webhook_create(*, actor: Actor, estate, name: str, url: str, min_severity: str = Severity.WARNING):
     """Register a push target; R74: private, loopback and link-local addresses are refused (400).
     Returns (endpoint, secret) — the secret is shown once."""
     from linli.alarms.notify import UrlRefused, check_url
 
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.ALARMS_RULES, write=True)
     name = _clean(name, field="name", max_length=100, required=True)
     url = _clean(url, field="url", max_length=500, required=True)
     if min_severity not in Severity.values:
@@ -473,6 +465,6 @@ def webhook_create(*, actor: Actor, estate, name: str, url: str, min_severity: s
 
 @transaction.atomic
 def webhook_delete(*, actor: Actor, hook: WebhookEndpoint) -> None:
-    _check_estate(actor, hook.estate)
+    require_estate(actor=actor, estate=hook.estate, perm=Perm.ALARMS_RULES, write=True)
     audit.record(Action.DELETE, actor=actor, obj=hook)
     hook.delete()

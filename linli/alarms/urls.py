@@ -9,7 +9,6 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("rules/<int:pk>/toggle/", views.rule_toggle, name="rule_toggle"),
     path("fire/", views.fire_overview, name="fire_overview"),
-    path("fire/<int:estate_id>/scenario/", views.fire_scenario, name="fire_scenario"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/<str:op>/", views.act, name="act"),
 ]

@@ -17,6 +17,7 @@ from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.listing import list_page
 from linli.core.views import error_text, positive_int, staff_page
 from linli.orgs.roles import Perm, Role
+from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
 
@@ -30,7 +31,7 @@ def live(request, actor):
         "items": items,
         "estate_id": estate_id,
         "can_handle": actor.has(Perm.ALARMS_HANDLE),
-        "estates": selectors.fire_overview_estates(actor=actor),
+        "estates": list(estate_list(actor=actor)[:100]),
     }
     if request.headers.get("HX-Request"):
         return render(request, "alarms/_live_rows.html", ctx)
@@ -135,42 +136,14 @@ def rule_toggle(request, actor, pk: int):
     return redirect("alarms:rules")
 
 
-def _fire_scenario():
-    """The demo's fire-scenario service (helper F's simulator), when installed."""
-    try:
-        from linli.devices.simulator import fire_scenario_trigger
-    except ImportError:
-        return None
-    return fire_scenario_trigger
-
-
-def _demo_allowed(actor) -> bool:
-    return (
-        _fire_scenario() is not None
-        and bool(actor.roles & {Role.PLATFORM_ADMIN, Role.PROPERTY_ADMIN})
-        and actor.has(Perm.ALARMS_HANDLE)
-    )
+def may_trigger_demo(actor) -> bool:
+    """The fire-scenario button of the demo (``linli.demo.views``) for those who may handle alarms."""
+    return bool(actor.roles & {Role.PLATFORM_ADMIN, Role.PROPERTY_ADMIN}) and actor.has(Perm.ALARMS_HANDLE)
 
 
 @staff_page
 def fire_overview(request, actor):
     cards = selectors.fire_overview(actor=actor, estate_id=positive_int(request.GET.get("estate")))
-    return render(request, "alarms/fire_overview.html", {"cards": cards, "demo_button": _demo_allowed(actor)})
-
-
-@staff_page
-@require_POST
-def fire_scenario(request, actor, estate_id: int):
-    estate = selectors.estate_in_scope(actor=actor, pk=estate_id)
-    trigger = _fire_scenario()
-    if trigger is None or not _demo_allowed(actor):
-        raise PermissionDenied()
-    try:
-        trigger(actor=actor, estate=estate)
-    except (PermissionDenied, NotFound):
-        raise
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, _("已触发演示火警场景，告警将在数秒内出现"))
-    return redirect("alarms:fire_overview")
+    return render(
+        request, "alarms/fire_overview.html", {"cards": cards, "demo_button": may_trigger_demo(actor)}
+    )

@@ -43,6 +43,7 @@ from linli.billing.schemas import (
 )
 from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Id, Page, PkPath, actor_of
 from linli.core.models import ImportJob
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -68,7 +69,7 @@ def fee_item_list(request, estate: Id | None = None, kind: FeeKindCode | None = 
 @router.post("/fee-items", response={201: FeeItemOut, **WRITE_ERRORS}, summary="新增收费项目")
 def fee_item_create(request, body: FeeItemIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     item = services.fee_item_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, item)
 
@@ -115,7 +116,7 @@ def reading_enter(request, body: ReadingIn):
 )
 def reading_import(request, estate: Id, file: File[UploadedFile]):
     actor = actor_of(request)
-    estate_obj = selectors.estate_get(actor=actor, pk=estate)
+    estate_obj = estate_get(actor=actor, pk=estate)
     job = services.meter_readings_import(
         actor=actor, estate=estate_obj, file_name=file.name or "", data=file.read()
     )
@@ -132,7 +133,7 @@ def reading_import(request, estate: Id, file: File[UploadedFile]):
 )
 def bill_run_start(request, body: BillRunIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     run = services.bill_run_start(actor=actor, estate=estate, period=body.period)
     return Status(202, selectors.bill_run_get(actor=actor, pk=run.pk))
 

@@ -28,6 +28,7 @@ from linli.billing.models import (
     PaymentAllocation,
 )
 from linli.billing.money import months_back, parse_period
+from linli.billing.services.common import _bills_refresh
 from linli.places.models import Room
 
 FEE_ITEMS = [
@@ -144,7 +145,7 @@ def _pay_history(estate, periods: list[str], today: date, rng: random.Random) ->
         )
         touched = [pk for bills in allocations for pk, _a in bills]
         for start in range(0, len(touched), 2000):
-            services._bills_refresh(touched[start : start + 2000])
+            _bills_refresh(touched[start : start + 2000])
     return len(payments)
 
 

@@ -16,7 +16,7 @@ from linli.billing.models import Payment
 from linli.billing.money import yuan
 from linli.billing.selectors import payment_receipt_lines
 from linli.core.errors import Conflict
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 
 FONT = "STSong-Light"
 

@@ -31,7 +31,8 @@ from linli.core.errors import NotFound, ValidationFailed
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, Room
+from linli.places.selectors import estate_get
 
 BILL_ORDERING = {
     "period": "period",
@@ -46,24 +47,11 @@ OUTSTANDING = F("amount_fen") + F("late_fee_fen") - F("paid_fen") - F("adjusted_
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.BILLING_VIEW):
-    """Scope first (404 for ids elsewhere), then the permission (403)."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 def room_get(*, actor: Actor, pk: int) -> Room:
     return get_in_scope(Room.objects.select_related("estate"), actor=actor, path_field="path", pk=pk)
-
-
-def estates(*, actor: Actor) -> list[Region]:
-    return list(Region.objects.filter(pk__in=actor.estate_ids).order_by("name"))
 
 
 # --- fee items and readings --------------------------------------------------------------------

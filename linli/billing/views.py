@@ -34,23 +34,16 @@ from linli.core.errors import (
 from linli.core.listing import known_ordering, list_page, page_of
 from linli.core.models import ImportJob
 from linli.core.tabular import check_size, template_download
-from linli.core.views import error_text, resident_page, staff_page
+from linli.core.views import error_text, positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
+from linli.places.selectors import estate_choice, estate_get, estate_list
 
 PAGE_SIZE = 20
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        n = int(value or "")
-    except ValueError:
-        return None
-    return n if 1 <= n <= 2**63 - 1 else None
-
-
 def _ids(values: list[str]) -> list[int]:
-    return [n for n in (_int(v) for v in values[:200]) if n is not None]
+    return [n for n in (positive_int(v) for v in values[:200]) if n is not None]
 
 
 def _fen_from_yuan(text: str) -> int | None:
@@ -64,10 +57,8 @@ def _fen_from_yuan(text: str) -> int | None:
 
 
 def _estate_choice(request, actor):
-    estates = selectors.estates(actor=actor)
-    chosen = _int(request.GET.get("estate") or request.POST.get("estate"))
-    estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
-    return estates, estate
+    chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
+    return estate_choice(actor=actor, pk=chosen)
 
 
 def _paged(request, qs):
@@ -105,7 +96,7 @@ def dashboard(request, actor):
 @staff_page
 @require_POST
 def run_start(request, actor):
-    estate = selectors.estate_get(actor=actor, pk=_int(request.POST.get("estate")) or 0)
+    estate = estate_get(actor=actor, pk=positive_int(request.POST.get("estate")) or 0)
     try:
         run = services.bill_run_start(actor=actor, estate=estate, period=request.POST.get("period", "")[:10])
     except DomainError as exc:
@@ -136,9 +127,9 @@ def fee_items(request, actor):
                 name=request.POST.get("name", "")[:100],
                 kind=request.POST.get("kind", ""),
                 unit_price=request.POST.get("unit_price", "")[:20],
-                due_days=_int(request.POST.get("due_days")) or 0,
+                due_days=positive_int(request.POST.get("due_days")) or 0,
                 late_fee_per_mille=request.POST.get("late_fee_per_mille", "0")[:10] or "0",
-                late_fee_grace_days=_int(request.POST.get("late_fee_grace_days")) or 0,
+                late_fee_grace_days=positive_int(request.POST.get("late_fee_grace_days")) or 0,
                 one_off_period=request.POST.get("one_off_period", "")[:10],
             )
         except DomainError as exc:
@@ -169,10 +160,10 @@ READING_KINDS = {FeeKind.WATER.value: gettext_lazy("水表"), FeeKind.ELECTRICIT
 def _reading_filters(request, actor) -> dict:
     """Estate (an id outside the scope is a 404), month, meter kind and building of the readings page."""
     src = request.POST if request.method == "POST" else request.GET
-    estates = selectors.estates(actor=actor)
-    estate_id = _int(src.get("estate"))
+    estates = list(estate_list(actor=actor).order_by("name", "pk"))
+    estate_id = positive_int(src.get("estate"))
     if estate_id is not None:
-        estate = selectors.estate_get(actor=actor, pk=estate_id)
+        estate = estate_get(actor=actor, pk=estate_id)
     else:
         estate = estates[0] if estates else None
     raw_period = (src.get("period") or "").strip()[:10]
@@ -191,8 +182,8 @@ def _reading_filters(request, actor) -> dict:
         "period": period,
         "period_error": period_error,
         "kind": kind,
-        "building_id": _int(src.get("building")),
-        "page_number": _int(src.get("page")) or 1,
+        "building_id": positive_int(src.get("building")),
+        "page_number": positive_int(src.get("page")) or 1,
     }
 
 
@@ -207,7 +198,7 @@ def _reading_query(f: dict, **extra) -> str:
 def _reading_enter(request, actor, f: dict):
     """Enter or correct one room's reading through the service. Returns (room_id, posted, errors, status)
     on failure, or a redirect."""
-    room = selectors.room_get(actor=actor, pk=_int(request.POST.get("room")) or 0)
+    room = selectors.room_get(actor=actor, pk=positive_int(request.POST.get("room")) or 0)
     posted = {
         "previous": request.POST.get("previous", "").strip()[:30],
         "current": request.POST.get("current", "").strip()[:30],
@@ -329,7 +320,7 @@ def bills(request, actor):
         {
             "page": listing.page,
             "filters": listing.filters,
-            "estates": selectors.estates(actor=actor),
+            "estates": list(estate_list(actor=actor).order_by("name", "pk")),
             "statuses": BillStatus.choices,
         },
     )
@@ -375,7 +366,9 @@ def arrears(request, actor):
     estates, estate = _estate_choice(request, actor)
     actor.require(Perm.BILLING_VIEW)
     qs = selectors.arrears_list(
-        actor=actor, estate_id=estate.pk if estate else None, building_id=_int(request.GET.get("building"))
+        actor=actor,
+        estate_id=estate.pk if estate else None,
+        building_id=positive_int(request.GET.get("building")),
     )
     return render(
         request, "billing/arrears.html", {"estates": estates, "estate": estate, "page": _paged(request, qs)}
@@ -387,7 +380,7 @@ def arrears(request, actor):
 def adjustments(request, actor):
     actor.require(Perm.BILLING_VIEW)
     if request.method == "POST":
-        adj = selectors.adjustment_get(actor=actor, pk=_int(request.POST.get("id")) or 0)
+        adj = selectors.adjustment_get(actor=actor, pk=positive_int(request.POST.get("id")) or 0)
         decide = (
             services.adjustment_approve
             if request.POST.get("decision") == "approve"
@@ -419,7 +412,7 @@ def adjustments(request, actor):
 @require_http_methods(["GET", "POST"])
 def counter(request, actor):
     actor.require(Perm.BILLING_MANAGE)
-    room_id = _int(request.GET.get("room") or request.POST.get("room"))
+    room_id = positive_int(request.GET.get("room") or request.POST.get("room"))
     room = selectors.room_get(actor=actor, pk=room_id) if room_id else None
     if request.method == "POST" and room is not None:
         try:
@@ -465,7 +458,7 @@ def counter(request, actor):
 @staff_page
 def payments(request, actor):
     actor.require(Perm.BILLING_VIEW)
-    qs = selectors.payment_list(actor=actor, estate_id=_int(request.GET.get("estate")))
+    qs = selectors.payment_list(actor=actor, estate_id=positive_int(request.GET.get("estate")))
     return render(
         request,
         "billing/payments.html",
@@ -480,13 +473,15 @@ def refunds(request, actor):
     if request.method == "POST":
         try:
             if request.POST.get("decision"):
-                refund = selectors.refund_get(actor=actor, pk=_int(request.POST.get("id")) or 0)
+                refund = selectors.refund_get(actor=actor, pk=positive_int(request.POST.get("id")) or 0)
                 if request.POST["decision"] == "approve":
                     services.refund_approve(actor=actor, refund=refund)
                 else:
                     services.refund_reject(actor=actor, refund=refund)
             else:
-                payment = selectors.payment_get(actor=actor, pk=_int(request.POST.get("payment")) or 0)
+                payment = selectors.payment_get(
+                    actor=actor, pk=positive_int(request.POST.get("payment")) or 0
+                )
                 amount = _fen_from_yuan(request.POST.get("amount", ""))
                 if amount is None:
                     raise ValidationFailed(fields={"amount": [_("请输入大于 0、最多两位小数的金额")]})

@@ -50,6 +50,54 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_float(name: str, default: float, *, above: float, at_most: float) -> float:
+    """A number in (``above``, ``at_most``]; anything else stops the process at boot."""
+    value = _get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+    if not above < number <= at_most:
+        raise ImproperlyConfigured(f"{name} must be in ({above:g}, {at_most:g}], got {value!r}")
+    return number
+
+
+MQTT_URL_DEFAULT = "mqtt://127.0.0.1:1883"
+MQTT_TOPIC_ROOT_DEFAULT = "linli/v1"
+
+
+@dataclass(frozen=True)
+class Mqtt:
+    """How the processes of one deployment meet on the broker.
+
+    Read when a process connects or names a topic, not through Django settings: the gateway, the
+    simulator and the gateway threads of the tests run without settings or change the variables
+    after settings were loaded, and they must agree with the web process on every value."""
+
+    url: str  # LINLI_MQTT_URL: mqtt://user:password@host:1883, mqtts:// for TLS
+    topic_root: str  # LINLI_MQTT_TOPIC_ROOT: root of the device topics, e.g. a test's own root
+    ca_file: str | None  # LINLI_MQTT_CA: CA bundle when the broker's certificate is not in the system store
+    gateway_id: str | None  # LINLI_GATEWAY_ID: stable client id of this gateway process
+
+
+def mqtt() -> Mqtt:
+    return Mqtt(
+        url=env_str("LINLI_MQTT_URL", MQTT_URL_DEFAULT),
+        topic_root=env_str("LINLI_MQTT_TOPIC_ROOT", MQTT_TOPIC_ROOT_DEFAULT).strip("/"),
+        ca_file=_get("LINLI_MQTT_CA"),
+        gateway_id=_get("LINLI_GATEWAY_ID"),
+    )
+
+
+def env_required(names: list[str], *, because: str) -> None:
+    """Stop at boot when a feature is switched on (``because``) but its variables are missing."""
+    missing = [name for name in names if _get(name) is None]
+    if missing:
+        raise ImproperlyConfigured(f"{because} needs {', '.join(missing)}")
+
+
 def is_production() -> bool:
     return env_str("LINLI_ENV", "development") == "production"
 

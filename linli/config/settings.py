@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "linli.patrols",
     "linli.notices",
     "linli.votes",
+    "linli.messaging",
     "linli.devices",
     "linli.alarms",
     "linli.access",
     "linli.parking",
+    "linli.adapters",
     "linli.console",
     "linli.h5",
     "linli.demo",
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "linli.console.context.console",
                 "linli.h5.context.h5",
+                "linli.messaging.context.inbox",
             ],
         },
     },
@@ -103,6 +106,9 @@ if env.env_str("LINLI_TEST_DB_NAME", ""):
     DATABASES["default"]["TEST"] = {"NAME": env.env_str("LINLI_TEST_DB_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Turns a signed-in user into an ``Actor`` (roles and scopes are memberships, in orgs); core.scoping
+# calls it by name so the kernel imports no domain app.
+ACTOR_RESOLVER = "linli.orgs.selectors.actor_for_user"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -145,6 +151,47 @@ LOGIN_LOCKOUT_SECONDS = env.env_int("LINLI_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 
 # One-time codes for resident login, sent by a pluggable SMS sender (console by default).
 SMS_BACKEND = env.env_str("LINLI_SMS_BACKEND", "linli.accounts.sms.ConsoleSmsSender")
+
+# Messages to people (linli.messaging, ADR 0011). Every provider is off until its variables are set;
+# pointing LINLI_SMS_BACKEND at a carrier sender without its keys stops the process at boot.
+SMS_SIGN_NAME = env.env_str("LINLI_SMS_SIGN_NAME", "")
+SMS_TEMPLATE = env.env_str("LINLI_SMS_TEMPLATE", "")  # carrier template id/code with one variable
+SMS_TEMPLATE_PARAM = env.env_str("LINLI_SMS_TEMPLATE_PARAM", "content")  # that variable's name (Aliyun)
+SMS_ALIYUN_ACCESS_KEY_ID = env.env_str("LINLI_SMS_ALIYUN_ACCESS_KEY_ID", "")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env.env_str("LINLI_SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+SMS_ALIYUN_ENDPOINT = env.env_str("LINLI_SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_REGION = env.env_str("LINLI_SMS_ALIYUN_REGION", "cn-hangzhou")
+SMS_TENCENT_SECRET_ID = env.env_str("LINLI_SMS_TENCENT_SECRET_ID", "")
+SMS_TENCENT_SECRET_KEY = env.env_str("LINLI_SMS_TENCENT_SECRET_KEY", "")
+SMS_TENCENT_SDK_APP_ID = env.env_str("LINLI_SMS_TENCENT_SDK_APP_ID", "")
+SMS_TENCENT_REGION = env.env_str("LINLI_SMS_TENCENT_REGION", "ap-guangzhou")
+SMS_TENCENT_HOST = env.env_str("LINLI_SMS_TENCENT_HOST", "sms.tencentcloudapi.com")
+_SMS_PROVIDER_VARS = {
+    "AliyunSmsSender": ["LINLI_SMS_ALIYUN_ACCESS_KEY_ID", "LINLI_SMS_ALIYUN_ACCESS_KEY_SECRET"],
+    "TencentSmsSender": [
+        "LINLI_SMS_TENCENT_SECRET_ID",
+        "LINLI_SMS_TENCENT_SECRET_KEY",
+        "LINLI_SMS_TENCENT_SDK_APP_ID",
+    ],
+}
+for _cls, _names in _SMS_PROVIDER_VARS.items():
+    if SMS_BACKEND.endswith(f".{_cls}"):
+        env.env_required([*_names, "LINLI_SMS_SIGN_NAME", "LINLI_SMS_TEMPLATE"], because=f"{_cls}")
+# WeChat subscription messages (订阅消息): off while LINLI_WECHAT_APP_ID is empty.
+WECHAT_APP_ID = env.env_str("LINLI_WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = env.env_str("LINLI_WECHAT_APP_SECRET", "")
+WECHAT_SUBSCRIBE_TEMPLATE_ID = env.env_str("LINLI_WECHAT_SUBSCRIBE_TEMPLATE_ID", "")
+WECHAT_SUBSCRIBE_PAGE = env.env_str("LINLI_WECHAT_SUBSCRIBE_PAGE", "")
+# Template keywords that receive the title, the body and the time, in that order.
+WECHAT_SUBSCRIBE_FIELDS = env.env_list("LINLI_WECHAT_SUBSCRIBE_FIELDS", ["thing1", "thing2", "time3"])
+WECHAT_MINIPROGRAM_STATE = env.env_str("LINLI_WECHAT_MINIPROGRAM_STATE", "formal")
+WECHAT_API_BASE = env.env_str("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com")
+if WECHAT_APP_ID:
+    env.env_required(
+        ["LINLI_WECHAT_APP_SECRET", "LINLI_WECHAT_SUBSCRIBE_TEMPLATE_ID"], because="LINLI_WECHAT_APP_ID"
+    )
+MESSAGING_HTTP_TIMEOUT = env.env_int("LINLI_MESSAGING_HTTP_TIMEOUT", 10)  # seconds per provider call
+MESSAGING_MAX_ATTEMPTS = env.env_int("LINLI_MESSAGING_MAX_ATTEMPTS", 5)  # then the delivery is failed
 OTP_TTL_SECONDS = env.env_int("LINLI_OTP_TTL_SECONDS", 300)
 OTP_MAX_PER_HOUR = env.env_int("LINLI_OTP_MAX_PER_HOUR", 5)
 
@@ -193,6 +240,19 @@ UPLOAD_IMAGE_MAX_PIXELS = env.env_int("LINLI_UPLOAD_IMAGE_MAX_PIXELS", 24_000_00
 
 # Payments: the simulated provider signs its callbacks with this key (demo and tests).
 PAYMENT_PROVIDER = env.env_str("LINLI_PAYMENT_PROVIDER", "simulated")
+
+# Alarm webhooks may target private and loopback addresses only when this is set (tests, closed
+# networks); link-local addresses never.
+WEBHOOK_ALLOW_PRIVATE = env.env_bool("LINLI_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# `linli web` (gunicorn): listen addresses, worker processes, threads per worker.
+WEB_BIND = env.env_list("LINLI_BIND", ["127.0.0.1:8000"])
+WEB_WORKERS = env.env_int("LINLI_WORKERS", 2)
+WEB_THREADS = env.env_int("LINLI_THREADS", 4)
+
+# `linli demo`: size of the generated estate (1 the full demo, 0.05 a tiny one for tests) and seed.
+DEMO_SCALE = env.env_float("LINLI_DEMO_SCALE", 1.0, above=0, at_most=4)
+DEMO_SEED = env.env_int("LINLI_DEMO_SEED", 20240501)
 
 LOGGING = {
     "version": 1,

@@ -6,8 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import DomainError
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import actor_for_user
 
 NAV = [
     (None, _("工作台"), None),
@@ -53,7 +53,7 @@ def console(request):
     if user is None or not user.is_authenticated or user.kind != "staff":
         return {}
     try:
-        actor = build_actor(user)
+        actor = actor_for_user(user)
     except DomainError:
         return {}
     items: list[dict] = []
@@ -84,11 +84,4 @@ def console(request):
         if "group" not in it or (i + 1 < len(items) and "group" not in items[i + 1])
     ]
     role_label = dict(Role.choices).get(actor.primary_role, "")
-    from linli.notices.selectors import staff_notification_unread_count
-
-    return {
-        "console_actor": actor,
-        "console_nav": nav,
-        "console_role_label": role_label,
-        "console_unread": staff_notification_unread_count(user),
-    }
+    return {"console_actor": actor, "console_nav": nav, "console_role_label": role_label}

@@ -8,11 +8,12 @@ from django.utils import timezone
 from linli.core.scoping import Actor
 from linli.people.models import CareTag, Household, Occupancy, Person, Vehicle
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus
+from linli.places.selectors import estate_list
 
 
 def estate_overview(*, actor: Actor) -> list[dict]:
     """One row per estate in scope with its counts (five grouped queries, whatever the estate count)."""
-    estates = list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
+    estates = list(estate_list(actor=actor))
     ids = [e.pk for e in estates]
     today = timezone.localdate()
 

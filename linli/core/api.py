@@ -1,5 +1,8 @@
-"""API building blocks shared by every router: auth, the error envelope, documented error responses,
-path and id types, pagination (plain and mapped), query datetimes."""
+"""API building blocks shared by every router: the error envelope, documented error responses, path and id
+types, pagination (plain and mapped), query datetimes.
+
+Authentication (tokens, the session) is ``accounts.auth``: it needs users and memberships, above the kernel.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +17,18 @@ from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
-from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import AfterValidator
 
-from linli.core.errors import DomainError, PermissionDenied, ValidationFailed
-from linli.core.scoping import Actor, build_actor
+from linli.core.errors import DomainError, ValidationFailed
+from linli.core.scoping import MAX_ID, Actor
 from linli.core.tabular import XLSX_CONTENT_TYPE
 
 log = logging.getLogger("linli.api")
+
+# An id as the database can hold it: in a body or query string (``Id``) or in the URL (``PkPath``).
+# Anything else is a 400 before a selector runs.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PkPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ErrorBody(Schema):
@@ -34,9 +41,6 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # an id in a body or query (PostgreSQL bigint range)
-PkPath = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the URL path
 Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]  # "field" or "-field"
 
 # The documented error responses of an endpoint: ``response={200: Out, **ERRORS}``.
@@ -53,33 +57,6 @@ XLSX_RESPONSE = {
         }
     },
 }
-
-
-class BearerAuth(HttpBearer):
-    """``Authorization: Bearer <token>`` with a token from ``POST /api/v1/auth/token``."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        from linli.accounts.services import token_authenticate
-
-        actor = token_authenticate(raw=token)
-        if actor is not None and actor.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
-            raise PermissionDenied(_("该令牌为只读令牌，不能执行写操作"))
-        return actor
-
-
-class SessionAuth(APIKeyCookie):
-    """The signed-in browser session (console and H5 pages), with CSRF on unsafe methods."""
-
-    param_name = "sessionid"
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        return build_actor(user, via="session")
-
-
-AUTH = [BearerAuth(), SessionAuth(csrf=True)]
 
 
 def actor_of(request: HttpRequest) -> Actor:

@@ -1,7 +1,8 @@
 """The event bus: how one app tells the others that something happened (ADR 0008).
 
 An event is a frozen dataclass deriving from ``Event``, defined in the ``events.py`` of the app that
-publishes it. Other apps subscribe in their ``AppConfig.ready``::
+publishes it (the vendor adapters, a layer above devices, publish the canonical events of
+``devices.events``: ADR 0009). Other apps subscribe in their ``AppConfig.ready``::
 
     # linli/people/events.py
     @dataclass(frozen=True)
@@ -11,7 +12,7 @@ publishes it. Other apps subscribe in their ``AppConfig.ready``::
         actor_user_id: int | None = None
 
     # linli/access/apps.py (ready)
-    events.subscribe(PersonMovedOut, handlers.on_person_moved_out)
+    events.subscribe(PersonMovedOut, subscribers.on_person_moved_out)
 
     # linli/people/services.py
     events.publish(PersonMovedOut(person_id=p.pk, estate_id=e.pk))
@@ -108,18 +109,27 @@ def unsubscribe(event_type: type[Event], handler: Callable) -> None:
     subs[:] = [s for s in subs if s.handler != handler]
 
 
-def publish(event: Event, *, using: str | None = None) -> None:
+def publish(event: Event, *, using: str | None = None) -> list[object]:
     """Deliver ``event`` to its subscribers: in-transaction handlers now, on-commit handlers after
-    the surrounding transaction commits (each isolated: one failing is logged, the rest still run)."""
+    the surrounding transaction commits (each isolated: one failing is logged, the rest still run).
+
+    Returns what the in-transaction handlers returned that is not None, in subscription order. Most
+    publishers ignore it; a publisher that must answer its own caller with what was done uses it
+    with a reply type defined beside the event (a device push answered with how many of its events
+    were stored: ``devices.events.Tally``)."""
     if not isinstance(event, Event):
         raise TypeError(f"{event!r} is not an Event")
     for rec in _recorders:
         rec.append(event)
+    replies: list[object] = []
     for sub in _SUBSCRIPTIONS.get(type(event), ()):
         if sub.phase == "in_transaction":
-            sub.handler(event)
+            reply = sub.handler(event)
+            if reply is not None:
+                replies.append(reply)
         else:
             transaction.on_commit(partial(_run_isolated, sub, event), using=using)
+    return replies
 
 
 def _run_isolated(sub: Subscription, event: Event) -> None:

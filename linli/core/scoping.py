@@ -1,29 +1,29 @@
 """Who is asking and what they may see: the one place where scope is computed.
 
-Every read of estate data goes through a selector that calls ``scope_filter`` (or
-``actor.require``); a view never filters by hand. An object outside the caller's scope is simply
-not found (404), so ids of other estates reveal nothing.
+Every read of estate data goes through a selector that applies ``actor.scoped`` / ``get_in_scope``; a
+view never filters by hand. An object outside the caller's scope is simply not found (404), so ids of
+other estates reveal nothing; the permission is checked after the scope (403). Estates named in a
+request go through ``places.selectors.estate_get`` / ``require_estate``, which keep that order.
+The kernel imports no app: ``resolve_actor`` reaches ``orgs`` through settings (ADR 0010).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils.module_loading import import_string
 
-from linli.core.errors import NotFound, PermissionDenied, Unauthenticated
-
-if TYPE_CHECKING:
-    from linli.accounts.models import User
+from linli.core.errors import NotFound, PermissionDenied
 
 
 @dataclass
 class Actor:
     """The authenticated caller: a user with roles over scope paths, or a resident."""
 
-    user: User
+    user: Any  # accounts.User (core does not import the apps)
     roles: frozenset[str] = frozenset()
     permissions: frozenset[str] = frozenset()
     scope_paths: tuple[str, ...] = ()
@@ -61,67 +61,57 @@ class Actor:
     def scoped(self, qs: QuerySet, path_field: str) -> QuerySet:
         return qs.filter(self.path_q(path_field))
 
-    @cached_property
-    def estate_ids(self) -> list[int]:
-        """Ids of every estate the actor may see (platform operators: all)."""
-        from linli.places.models import Region, RegionLevel
-
-        qs = Region.objects.filter(level=RegionLevel.ESTATE)
-        return list(self.scoped(qs, "path").values_list("pk", flat=True))
-
     def in_scope_path(self, path: str) -> bool:
         return self.is_platform or any(path.startswith(p) for p in self.scope_paths)
 
-
-def build_actor(user, *, via: str = "session", read_only: bool = False) -> Actor:
-    """Resolve a user's active memberships into an ``Actor``."""
-    from linli.orgs.models import Membership
-    from linli.orgs.roles import ROLE_PERMISSIONS, Role
-
-    if user is None or not user.is_authenticated or not user.is_active:
-        raise Unauthenticated()
-    roles: set[str] = set()
-    perms: set[str] = set()
-    paths: set[str] = set()
-    platform = False
-    org_id = None
-    primary = ""
-    memberships = (
-        Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
-        .select_related("organization")
-        .prefetch_related("scope")
-        .order_by("pk")
-    )
-    for m in memberships:
-        roles.add(m.role)
-        perms |= ROLE_PERMISSIONS.get(m.role, frozenset())
-        if not primary:
-            primary, org_id = m.role, m.organization_id
-        if m.role in (Role.PLATFORM_ADMIN, Role.AUDIT_ADMIN) and m.organization.kind == "platform_operator":
-            platform = True
-        for region in m.scope.all():
-            paths.add(region.path)
-    if user.kind == "resident":
-        roles.add(Role.RESIDENT)
-        primary = primary or Role.RESIDENT
-    # Drop paths already covered by a shorter one.
-    minimal = tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
-    return Actor(
-        user=user,
-        roles=frozenset(roles),
-        permissions=frozenset(perms),
-        scope_paths=minimal,
-        is_platform=platform,
-        read_only=read_only,
-        org_id=org_id,
-        primary_role=primary,
-        via=via,
-    )
+    def require_path(self, path: str) -> None:
+        """``NotFound`` (404) unless ``path`` lies in scope: a service's own check of an object it was
+        handed (objects normally come from a scoped selector; checking again keeps the service safe)."""
+        if not self.in_scope_path(path):
+            raise NotFound()
 
 
-def get_in_scope(qs: QuerySet, *, actor: Actor, path_field: str, **lookup):
-    """Fetch one object within the actor's scope or raise ``NotFound`` (never 403: ids reveal nothing)."""
+def resolve_actor(user, *, via: str = "session", read_only: bool = False) -> Actor:
+    """The ``Actor`` of a signed-in user, for the kernel's page and API plumbing.
+
+    Roles and scopes are memberships, which live in ``orgs`` above the kernel; the function that turns
+    a user into an actor is named by ``settings.ACTOR_RESOLVER`` (``orgs.selectors.actor_for_user``)
+    so that core never imports a domain app. Domain code calls ``actor_for_user`` directly.
+    """
+    return import_string(settings.ACTOR_RESOLVER)(user, via=via, read_only=read_only)
+
+
+# Transitional (issue #9): linli/access still imports ``build_actor`` from here; point it at
+# ``orgs.selectors.actor_for_user`` and delete this alias.
+build_actor = resolve_actor
+
+
+MAX_ID = 2**63 - 1  # the largest primary key the database holds
+
+
+def id_or_404(value) -> int:
+    """An id from a request as the database can hold it; anything else cannot exist: ``NotFound``
+    (404, never a database error or a 500)."""
+    if isinstance(value, bool | float):
+        raise NotFound()
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 1 <= pk <= MAX_ID:
+        raise NotFound()
+    return pk
+
+
+def get_in_scope(qs: QuerySet, *, actor: Actor, path_field: str, perm: str | None = None, **lookup):
+    """Fetch one object within the actor's scope or raise ``NotFound``; then, with ``perm``, require it.
+
+    Scope first: an id outside the scope is 404 whatever the actor's permissions (ids reveal nothing);
+    only an object in scope can answer 403 to an actor lacking ``perm``.
+    """
     obj = actor.scoped(qs, path_field).filter(**lookup).first()
     if obj is None:
         raise NotFound()
+    if perm is not None:
+        actor.require(perm)
     return obj

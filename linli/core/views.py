@@ -17,11 +17,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.scoping import build_actor
+from linli.core.scoping import resolve_actor
 
 
 def _call(request, view, template: str, extra: dict, *args, **kwargs):
-    actor = build_actor(request.user)
+    actor = resolve_actor(request.user)
     try:
         return view(request, actor, *args, **kwargs)
     except NotFound as exc:

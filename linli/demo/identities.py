@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from linli.people.validators import credit_check_char, id_check_digit
+from linli.core.pii import credit_check_char, id_check_digit
 
 # Family names weighted roughly by frequency in northern China (Shanxi has many 王/李/张/刘/郭/武/贾).
 FAMILY_NAMES: list[tuple[str, int]] = [
@@ -247,7 +247,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def credit_code(rng: random.Random, *, area: str = "140105", authority: str = "9", kind: str = "1") -> str:
-    """A well-formed unified social credit code (passes ``people.validators.parse_credit_code``)."""
+    """A well-formed unified social credit code (passes ``core.pii.parse_credit_code``)."""
     body = "".join(rng.choice("0123456789") for _ in range(8))
     org_check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True)) % 11
     org = body + ("X" if org_check == 10 else "0" if org_check == 11 else str(org_check))

@@ -10,23 +10,19 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
 from linli.places.models import Region, RegionLevel
 
 
 def _staff(estate: Region, role: str):
-    memberships = (
-        Membership.objects.filter(role=role, is_active=True, scope=estate)
-        .select_related("user")
-        .order_by("user__username")
-    )
-    return [m.user for m in memberships]
+    return list(staff_over(estate, roles=[role]).order_by("username"))
 
 
 def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -> None:
     from linli.access import demo as access_demo
     from linli.billing import demo as billing_demo
+    from linli.demo import messages as messaging_demo
     from linli.devices import demo as devices_demo
     from linli.notices import demo as notices_demo
     from linli.parking import demo as parking_demo
@@ -40,12 +36,13 @@ def seed_all(*, today: date | None = None, log: Callable[[str], None] = print) -
         workorders_demo.seed(estate, technicians=_staff(estate, Role.TECHNICIAN), today=today)
         patrols_demo.seed(estate, guards=_staff(estate, Role.GUARD), today=today)
         notices_demo.seed(estate)
+        messaging_demo.seed(estate)
         votes_demo.seed(estate)
         devices_demo.seed(estate, log=log)
         access_demo.seed(estate, log=log)
         parking_demo.seed(estate, today=today)
         seconds = time.monotonic() - started
         log(
-            f"  {estate.name}: billing, work orders, patrols, notices, votes, devices, access, parking "
-            f"({seconds:.1f} s)"
+            f"  {estate.name}: billing, work orders, patrols, notices, messages, votes, devices, access, "
+            f"parking ({seconds:.1f} s)"
         )

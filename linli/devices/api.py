@@ -1,39 +1,25 @@
 """Devices API: the device registry (list, detail with health, telemetry series, events, rejected
-messages; register, rotate / revoke credentials, enable / disable, spreadsheet import), device
-profiles with their point ranges, and HTTP ingest of NB-IoT cloud pushes (CTWing / AEP and OneNET).
+messages; register, rotate / revoke credentials, enable / disable, spreadsheet import) and device
+profiles with their point ranges.
 
 A device's secret is returned only by ``POST ""`` (register), ``POST /{pk}/rotate`` and
 ``POST /import``, once; no other answer contains it.
 
-The two ingest endpoints are ``auth=None`` for Linli users and authenticated by the cloud's own mechanism:
-
-* OneNET signs every push: ``Base64(MD5(token + nonce + msg))`` with the token configured in
-  OneNET's push settings and here as ``LINLI_ONENET_TOKEN``. Bad or missing signature → 403.
-  Saving the push URL in OneNET sends ``GET ?msg=&nonce=&signature=``: answered with the bare ``msg``.
-* CTWing (AEP) pushes carry no signature: each subscription URL holds a shared token,
-  ``…/ingest/ctwing?token=<LINLI_CTWING_TOKEN>`` (or the ``X-Linli-Token`` header). Wrong token → 403.
-
-Once authenticated, a push is answered **200** even when it names an unknown device or is malformed:
-the clouds re-push until they get 200, so refusing would only repeat the same bad message. Such
-messages are counted (on the device when known) and sampled in RejectedMessage instead.
+The HTTP push endpoints of vendor clouds and devices (``/ingest/...``) belong to the adapters layer
+and are mounted from their manifests (``linli.adapters.routes``, ADR 0009).
 """
 
-import hmac
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.config import env
 from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.core.tabular import check_size, template_download
 from linli.devices import selectors, services
-from linli.devices.canonical import Rejected
-from linli.devices.ingest import record_rejected
 from linli.devices.models import DeviceType
 from linli.devices.schemas import (
     CredentialsOut,
@@ -52,90 +38,9 @@ from linli.devices.schemas import (
     SeriesOut,
 )
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_get
 
 router = Router()
-MAX_PUSH = 64 * 1024
-
-
-def _token(name: str) -> str:
-    return env.env_str(name, "")
-
-
-def _result(result) -> JsonResponse:
-    return JsonResponse(
-        {"stored": result.stored, "duplicates": result.duplicates, "rejected": result.rejected}
-    )
-
-
-def _accept_rejected(adapter: str, exc: Rejected, raw: bytes) -> JsonResponse:
-    record_rejected(reason=exc.reason, topic=f"http:{adapter}", sample=raw)
-    return JsonResponse({"stored": 0, "duplicates": 0, "rejected": 1})
-
-
-@router.post("/ingest/ctwing", auth=None, include_in_schema=True, url_name="ingest_ctwing")
-def ingest_ctwing(request: HttpRequest):
-    """CTWing / AEP subscription push (token in ``?token=`` or ``X-Linli-Token``)."""
-    from linli.devices.adapters.ctwing import adapter
-
-    expected = _token("LINLI_CTWING_TOKEN")
-    given = request.GET.get("token") or request.headers.get("X-Linli-Token", "")
-    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
-        return JsonResponse({"code": "forbidden", "message": "invalid token"}, status=403)
-    raw = request.body
-    if len(raw) > MAX_PUSH:
-        return JsonResponse({"code": "payload_too_large", "message": "too large"}, status=413)
-    try:
-        return _result(adapter.handle(raw))
-    except Rejected as exc:
-        return _accept_rejected("ctwing", exc, raw)
-
-
-@router.post("/ingest/hikvision/{token}", auth=None, url_name="ingest_hikvision")
-def ingest_hikvision(request: HttpRequest, token: str):
-    """Hikvision ISAPI listening-host push (access events, ANPR); per-device token in the path."""
-    from linli.devices.adapters.hikvision.views import ingest_push
-
-    return ingest_push(request, token)
-
-
-@router.post("/ingest/dahua/{token}", auth=None, url_name="ingest_dahua")
-def ingest_dahua(request: HttpRequest, token: str):
-    """Dahua event HTTP upload / RPC event push; per-device token in the path."""
-    from linli.devices.adapters.dahua.views import ingest_push
-
-    return ingest_push(request, token)
-
-
-@router.get("/ingest/onenet", auth=None, url_name="ingest_onenet_verify")
-def onenet_verify(request: HttpRequest):
-    """OneNET URL verification: echo ``msg`` when the signature matches the configured token."""
-    from linli.devices.adapters.onenet import adapter
-
-    echo = adapter.url_verification(
-        token=_token("LINLI_ONENET_TOKEN"),
-        msg=request.GET.get("msg", ""),
-        nonce=request.GET.get("nonce", ""),
-        signature=request.GET.get("signature", ""),
-    )
-    if echo is None:
-        return JsonResponse({"code": "forbidden", "message": "invalid signature"}, status=403)
-    return HttpResponse(echo, content_type="text/plain")
-
-
-@router.post("/ingest/onenet", auth=None, url_name="ingest_onenet")
-def ingest_onenet(request: HttpRequest):
-    """OneNET push (classic or Studio), signed with the configured token."""
-    from linli.devices.adapters.onenet import adapter
-
-    raw = request.body
-    if len(raw) > MAX_PUSH:
-        return JsonResponse({"code": "payload_too_large", "message": "too large"}, status=413)
-    try:
-        return _result(adapter.handle(raw, token=_token("LINLI_ONENET_TOKEN")))
-    except Rejected as exc:
-        if exc.reason in ("bad_signature", "bad_json"):
-            return JsonResponse({"code": "forbidden", "message": "invalid signature"}, status=403)
-        return _accept_rejected("onenet", exc, raw)
 
 
 # --- registry ------------------------------------------------------------------------------------
@@ -246,7 +151,7 @@ def profile_ranges(request, pk: PkPath, body: RangesIn):
 def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
     check_size(file.size)
     outcome = services.devices_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     job = outcome.job

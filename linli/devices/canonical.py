@@ -21,18 +21,18 @@ import hashlib
 import hmac
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 
+from linli.config import env
+
 MAX_PAYLOAD = 8 * 1024
 MAX_FUTURE = timedelta(hours=24)
 MAX_SEQ = 2**63 - 1
 KINDS = ("telemetry", "event", "status")
-DEFAULT_ROOT = "linli/v1"
 
 Kind = Literal["telemetry", "event", "status"]
 Value = float | int | bool | str
@@ -61,7 +61,7 @@ class Rejected(Exception):
 
 
 def topic_root() -> str:
-    return os.environ.get("LINLI_MQTT_TOPIC_ROOT", DEFAULT_ROOT).strip("/")
+    return env.mqtt().topic_root
 
 
 def make_topic(estate_code: str, device_key: str, kind: str, root: str | None = None) -> str:
@@ -302,3 +302,65 @@ def seq_from_key(*parts: Any) -> int:
     """A stable non-negative int64 sequence from a vendor idempotency key (first 8 bytes of SHA-256)."""
     text = "\x1f".join(str(p) for p in parts)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") & MAX_SEQ
+
+
+# --- what door controllers and gate cameras report (decoded by the vendor adapters, announced as
+# ``devices.events.AccessEventsReported`` / ``PlatesRead``; device_payloads.md §1.4, §2.3, §3.3, §8)
+
+VendorKind = Literal["access", "door", "alarm", "status"]
+
+
+@dataclass(frozen=True, slots=True)
+class VendorAccessEvent:
+    """One event of an access-control device, normalised.
+
+    * ``kind``: ``access`` (an authentication result: ``result`` allow/deny with ``method``),
+      ``door`` (lock/door state: ``door_state``), ``alarm`` (tailgating, forced, duress, tamper:
+      ``alarm``), ``status`` (device health: low battery, reader offline, AC off).
+    * ``seq``: the device's own event counter (Hikvision ``serialNo``, Dahua ``RecNo``): with the
+      device it is the idempotency key.
+    * ``employee_no``: the person key on the device (our ``AccessSubject.pseudonym``), if any.
+    * ``live``: False for stored events re-uploaded after a reconnect (never raise live alarms).
+    * ``raw``: vendor codes kept for the record (major/minor, Method/ErrorCode); never names or images.
+    """
+
+    kind: VendorKind
+    occurred_at: datetime
+    seq: int | None = None
+    door_no: int = 1
+    direction: Literal["in", "out", "unknown"] = "unknown"
+    method: str = ""  # access.models.Method value: card, qr, pin, face, voice, remote, staff
+    result: Literal["allow", "deny", ""] = ""
+    reason: str = ""  # e.g. no_right, expired, invalid_card, stranger, liveness_failed
+    employee_no: str = ""
+    card_no: str = ""
+    qr_code: str = ""
+    door_state: str = ""  # open, closed, lock_open, lock_closed, held_open, button
+    alarm: str = ""  # tailgating, forced, duress, tamper, reverse, climbing, fire_button, emergency
+    live: bool = True
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlateRead:
+    """One plate recognised by a gate camera.
+
+    ``plate`` as read (province character first, no separator); ``direction`` ``in``/``out`` from the
+    camera's configured orientation (``unknown`` when the adapter cannot tell: the access point's
+    direction decides); ``confidence`` 0–100 when the vendor gives a percentage, else None with the raw
+    value in ``confidence_raw``; ``source_event_id`` the vendor's event id (Hikvision ``UUID``, Dahua
+    ``GroupID/IndexInGroup``) → idempotency key with the device; ``picture_refs`` are part names or
+    fetch URLs, never image bytes (R64: pictures stay out of the default path).
+    """
+
+    plate: str
+    occurred_at: datetime
+    direction: Literal["in", "out", "unknown"] = "unknown"
+    plate_color: str = ""
+    vehicle_type: str = ""
+    vehicle_color: str = ""
+    lane: int | None = None
+    confidence: int | None = None
+    confidence_raw: int | None = None
+    source_event_id: str = ""
+    picture_refs: tuple[str, ...] = ()

@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
-from linli.core.scoping import build_actor
 from linli.devices import services
 from linli.devices.models import Device, DeviceProfile, DeviceType, estate_code_of
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user, staff_over
 from linli.people.models import CareKind, CareTag, Establishment, Occupancy
 from linli.places.models import Facility, Region, RegionLevel, Room, RoomStatus, RoomUse
 
@@ -68,19 +67,7 @@ class Planned:
 
 
 def _property_admin(estate: Region):
-    membership = (
-        Membership.objects.filter(
-            role=Role.PROPERTY_ADMIN,
-            is_active=True,
-            organization__is_active=True,
-            user__is_active=True,
-            scope=estate,
-        )
-        .select_related("user")
-        .order_by("user__username")
-        .first()
-    )
-    return membership.user if membership else None
+    return staff_over(estate, roles=[Role.PROPERTY_ADMIN]).order_by("username").first()
 
 
 def _prefix(estate: Region) -> str:
@@ -310,7 +297,7 @@ def seed(estate: Region, *, log: Callable[[str], None] = print) -> dict[str, int
     if user is None:
         log(f"  {estate.name}: no property admin, no demo devices")
         return {}
-    actor = build_actor(user, via="demo")
+    actor = actor_for_user(user, via="demo")
     profiles = {p.key: p for p in DeviceProfile.objects.filter(key__in=DeviceType.values)}
     planned = plan(estate)
     existing = set(Device.objects.filter(key__in=[d.key for d in planned]).values_list("key", flat=True))

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core.tabular import CellError, Column, ImportSpec, Parsed, Row, text
-from linli.devices.adapters import registry
+from linli.devices import vendors
 from linli.devices.models import KEY_RE, Device, DeviceProfile
 from linli.places.models import Region, RegionLevel, Room
 
@@ -96,7 +96,7 @@ def parse_devices(file_name: str, data: bytes, *, estate: Region, max_rows: int)
     rooms = {(r.building_id, r.number): r for r in Room.objects.filter(estate=estate)}
     existing_keys = set(Device.objects.values_list("key", flat=True))
     existing_vendor = set(Device.objects.exclude(vendor_id="").values_list("adapter", "vendor_id"))
-    adapters = set(registry.keys())
+    adapters = set(vendors.adapter_keys())
     seen_keys: dict[str, int] = {}
     seen_vendor: dict[tuple[str, str], int] = {}
 

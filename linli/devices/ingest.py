@@ -1,5 +1,6 @@
 """The ingest pipeline: validate a batch of device messages, store it once, update device health,
-record rejections, then hand the newly stored items to the alarm engine — all in one transaction.
+record rejections, then announce the newly stored items (``devices.events.MessagesStored``: the
+alarm engine evaluates its rules on them) — all in one transaction.
 
 Callers: the MQTT gateway (raw ``(topic, payload)`` pairs, signed canonical payloads) and the HTTP
 ingest endpoints of NB-IoT clouds (``Message`` objects built by the vendor adapters, authenticated
@@ -14,30 +15,20 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
 
+from linli.core import events
 from linli.devices import canonical
 from linli.devices.canonical import MAX_FUTURE, Message, Rejected
+from linli.devices.events import ConnectivityChanged, MessagesStored, StoredItem
 
 CACHE_TTL = 10.0  # seconds; revocation/rotation also invalidate in this process at once
 SAMPLES_PER_BATCH = 20  # RejectedMessage rows per batch at most (counters are always exact)
 _NUMBER = (int, float)
 SMALL_BATCH = 64  # up to this many rows: one INSERT … ON CONFLICT; above: COPY (see _insert_pg)
-
-
-class StoredItem(NamedTuple):
-    """A newly stored telemetry or event row, as handed to the alarm engine (a tuple: cheap to make)."""
-
-    device_id: int
-    kind: str
-    seq: int
-    ts: datetime
-    values: dict
-    event: str | None
-    data: dict
 
 
 @dataclass(slots=True)
@@ -252,7 +243,7 @@ class _Redelivered(Exception):
 
 
 def ingest(raw: list[tuple[str, bytes]] | list[Message], *, via: str) -> IngestResult:
-    """Validate, store (once per device and seq), update health, record rejections, evaluate rules.
+    """Validate, store (once per device and seq), update health, record rejections, announce the batch.
 
     ``raw`` is either MQTT ``(topic, payload)`` pairs (signature checked) or ``Message`` objects
     from an adapter whose transport was authenticated already (``via`` names it, e.g. "http:onenet").
@@ -274,7 +265,7 @@ def ingest(raw: list[tuple[str, bytes]] | list[Message], *, via: str) -> IngestR
             with transaction.atomic():
                 stored, finish = _store(accepted, rejections, now, result, fast=fast)
                 if stored:
-                    _engine().evaluate(stored)
+                    events.publish(MessagesStored(items=tuple(stored)))
                 finish()
         except _Redelivered:
             fast = False  # rolled back: nothing of the attempt is stored
@@ -352,12 +343,6 @@ def _check(dev: CachedDevice, msg: Message) -> None:
         raise Rejected("unknown_event", str(msg.event))
 
 
-def _engine():
-    from linli.alarms import engine
-
-    return engine
-
-
 def _store(
     accepted: list[Accepted],
     rejections: list[tuple[int | None, str, str, str]],
@@ -366,8 +351,8 @@ def _store(
     *,
     fast: bool = True,
 ):
-    """Store the batch; returns (newly stored items, ``finish``) — call ``finish()`` after the rules
-    ran, still in the transaction.
+    """Store the batch; returns (newly stored items, ``finish``) — call ``finish()`` after the batch
+    was announced, still in the transaction.
 
     PostgreSQL: device rows are updated last, in one statement, so the row locks two gateways take on
     the same devices are held only for the end of a transaction. SQLite: device rows first (the first
@@ -475,7 +460,7 @@ def _store(
             )
     result.stored = len(stored)
     if went_offline or came_back:
-        _engine().offline_changed(went_offline, came_back)
+        events.publish(ConnectivityChanged(went_offline=tuple(went_offline), came_back=tuple(came_back)))
 
     def finish() -> None:
         if health_last and (health or rejected_by_device):

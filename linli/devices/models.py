@@ -17,6 +17,8 @@ from linli.core.fields import EncryptedTextField
 from linli.core.models import TimeStampedModel
 from linli.places.models import Facility, Region, Room
 
+DEVICES_IMPORT_KIND = "devices"  # ImportJob.kind of device spreadsheet imports
+
 
 class DeviceType(models.TextChoices):
     SMOKE = "smoke", _("烟感探测器")

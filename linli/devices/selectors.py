@@ -20,13 +20,20 @@ from django.utils.translation import gettext as _
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.querying import apply_ordering
-from linli.core.scoping import Actor
-from linli.devices.models import Device, DeviceEvent, DeviceProfile, DeviceStatus, RejectedMessage, Telemetry
-from linli.devices.services import DEVICES_IMPORT_KIND
+from linli.core.scoping import Actor, id_or_404
+from linli.devices.models import (
+    DEVICES_IMPORT_KIND,
+    Device,
+    DeviceEvent,
+    DeviceProfile,
+    DeviceStatus,
+    RejectedMessage,
+    Telemetry,
+)
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get
 
-MAX_ID = 2**63 - 1
 ORDERING = {
     "name": "name",
     "key": "key",
@@ -43,16 +50,6 @@ ORDERING = {
 SERIES_MAX_POINTS = 500
 SERIES_MAX_SPAN = timedelta(days=31)
 SERIES_DEFAULT_SPAN = timedelta(hours=24)
-
-
-def _pk(value) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= pk <= MAX_ID:
-        raise NotFound()
-    return pk
 
 
 def visible(actor: Actor) -> QuerySet[Device]:
@@ -104,7 +101,7 @@ def device_get(*, actor: Actor, pk) -> Device:
     device = (
         visible(actor)
         .select_related("estate", "building", "profile", "room", "facility")
-        .filter(pk=_pk(pk))
+        .filter(pk=id_or_404(pk))
         .first()
     )
     if device is None:
@@ -297,25 +294,13 @@ def profile_list(*, actor: Actor, device_type: str | None = None) -> QuerySet[De
 
 def profile_get(*, actor: Actor, pk) -> DeviceProfile:
     actor.require(Perm.DEVICES_VIEW)
-    profile = DeviceProfile.objects.filter(pk=_pk(pk)).first()
+    profile = DeviceProfile.objects.filter(pk=id_or_404(pk)).first()
     if profile is None:
         raise NotFound()
     return profile
 
 
 # --- places the console filters by ---------------------------------------------------------------
-
-
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    actor.require(Perm.DEVICES_VIEW)
-    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
-
-
-def estate_get(*, actor: Actor, pk) -> Region:
-    estate = estate_list(actor=actor).filter(pk=_pk(pk)).first()
-    if estate is None:
-        raise NotFound()
-    return estate
 
 
 def building_list(*, actor: Actor, estate: int | None = None) -> QuerySet[Region]:
@@ -419,17 +404,22 @@ def placement_resolve(
     That they belong together (room in the building, building in the estate) is the service's check."""
     from linli.places.models import Facility, Room
 
-    out = Placement(estate=estate_get(actor=actor, pk=estate), profile=profile_get(actor=actor, pk=profile))
+    out = Placement(
+        estate=estate_get(actor=actor, pk=estate, perm=Perm.DEVICES_VIEW),
+        profile=profile_get(actor=actor, pk=profile),
+    )
     if building:
-        out.building = building_list(actor=actor).filter(pk=_pk(building)).first()
+        out.building = building_list(actor=actor).filter(pk=id_or_404(building)).first()
         if out.building is None:
             raise NotFound()
     if room:
-        out.room = actor.scoped(Room.objects.all(), "path").filter(pk=_pk(room)).first()
+        out.room = actor.scoped(Room.objects.all(), "path").filter(pk=id_or_404(room)).first()
         if out.room is None:
             raise NotFound()
     if facility:
-        out.facility = actor.scoped(Facility.objects.all(), "estate__path").filter(pk=_pk(facility)).first()
+        out.facility = (
+            actor.scoped(Facility.objects.all(), "estate__path").filter(pk=id_or_404(facility)).first()
+        )
         if out.facility is None:
             raise NotFound()
     return out

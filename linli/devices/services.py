@@ -19,18 +19,26 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit
+from linli.core import audit, events
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, ValidationFailed
+from linli.core.errors import Conflict, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
 from linli.core.tabular import FileRejected, check_size, safe_file_name
-from linli.devices import imports, ingest
-from linli.devices.models import KEY_RE, Device, DeviceProfile, DeviceStatus, RejectedMessage
+from linli.devices import imports, ingest, vendors
+from linli.devices.events import ConnectivityChanged
+from linli.devices.models import (
+    DEVICES_IMPORT_KIND,
+    KEY_RE,
+    Device,
+    DeviceProfile,
+    DeviceStatus,
+    RejectedMessage,
+)
 from linli.orgs.roles import Perm
 from linli.places.models import Facility, Region, RegionLevel, Room
+from linli.places.selectors import require_estate
 
-DEVICES_IMPORT_KIND = "devices"
 REJECTED_KEEP_DAYS = 7
 REJECTED_KEEP_ROWS = 100_000
 
@@ -60,11 +68,6 @@ def new_key(device_type: str) -> str:
 
 def _invalidate_on_commit(key: str, vendor: tuple[str, str] | None = None) -> None:
     transaction.on_commit(lambda: ingest.invalidate_device(key, vendor))
-
-
-def _estate_in_scope(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _location(estate: Region, building: Region | None, room: Room | None, facility: Facility | None) -> str:
@@ -99,7 +102,7 @@ def device_create(
 ) -> Credentials:
     """Register a device; returns its credentials (the secret is shown only this once)."""
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(fields={"name": [_("名称不能为空，且不超过 100 个字")]})
@@ -108,9 +111,7 @@ def device_create(
         raise ValidationFailed(fields={"key": [_("设备标识只能包含小写字母、数字、- 和 _，2–64 位")]})
     if floor is not None and not -20 <= floor <= 300:
         raise ValidationFailed(fields={"floor": [_("楼层应在 -20 到 300 之间")]})
-    from linli.devices.adapters import registry
-
-    if adapter not in registry.manifests():
+    if vendors.get(adapter) is None:
         raise ValidationFailed(fields={"adapter": [_("未知的接入适配器")]})
     vendor_id = (vendor_id or "").strip()[:64]
     if room is not None and building is None:
@@ -346,7 +347,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     (shown once).
     """
     actor.require(Perm.DEVICES_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     check_size(len(data))
     started = time.monotonic()
     file_name = safe_file_name(file_name)
@@ -423,8 +424,9 @@ def import_template_csv() -> bytes:
 def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
     """Mark devices offline whose last message is older than their profile's offline_after_minutes.
 
-    Returns (went_offline, came_back) and tells the alarm engine. ``came_back`` is always empty
-    here: a device comes back online when ingest stores a message from it (it reports that itself).
+    Returns (went_offline, came_back) and announces ``ConnectivityChanged`` (the alarm engine
+    listens). ``came_back`` is always empty here: a device comes back online when ingest stores a
+    message from it (it reports that itself).
     """
     now = now or timezone.now()
     went: list[int] = []
@@ -438,10 +440,8 @@ def devices_offline_check(*, now=None) -> tuple[list[int], list[int]]:
             Device.objects.filter(pk__in=ids, online=True).update(online=False)
             went.extend(ids)
     if went:
-        from linli.alarms import engine
-
         with transaction.atomic():
-            engine.offline_changed(went, [])
+            events.publish(ConnectivityChanged(went_offline=tuple(went), came_back=()))
     return went, []
 
 

@@ -22,13 +22,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
 from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
 from linli.core.tabular import check_size, template_download
 from linli.core.views import error_text
-from linli.devices import imports, selectors, services
+from linli.devices import imports, selectors, services, vendors
 from linli.devices.models import DeviceStatus, DeviceType
 from linli.devices.schemas import DeviceFilters
 from linli.orgs.roles import Perm
+from linli.orgs.selectors import actor_for_user
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 200
 
@@ -39,7 +40,7 @@ def page(view):
     def wrapper(request, *args, **kwargs):
         if request.user.must_change_password:
             return redirect("accounts:password_change")
-        actor = build_actor(request.user)
+        actor = actor_for_user(request.user)
         try:
             return view(request, actor, *args, **kwargs)
         except NotFound as exc:
@@ -78,7 +79,7 @@ def device_list(request, actor):
             "counts": selectors.device_counts(devices(listing.filters)),
             "filters": request.GET,
             "query": listing.query,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "buildings": selectors.building_list(actor=actor, estate=listing.filters.estate),
             "device_types": DeviceType.choices,
             "statuses": DeviceStatus.choices,
@@ -180,18 +181,16 @@ def device_create(request, actor):
                 messages.success(request, _("设备已登记"))
                 device = selectors.device_get(actor=actor, pk=creds.device.pk)
                 return _detail(request, actor, device, credentials=creds, status=201)
-    from linli.devices.adapters import registry
-
     return render(
         request,
         "devices/create.html",
         {
             "form": form,
             "errors": errors,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "buildings": selectors.building_list(actor=actor),
             "profiles": selectors.profile_list(actor=actor),
-            "adapters": sorted(registry.keys()),
+            "adapters": vendors.adapter_keys(),
         },
         status=400 if errors else 200,
     )
@@ -213,7 +212,7 @@ def devices_import(request, actor):
             except PayloadTooLarge as exc:
                 messages.error(request, exc.message)
             else:
-                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
                 outcome = services.devices_import(
                     actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
                 )
@@ -231,7 +230,7 @@ def devices_import(request, actor):
         {
             "outcome": outcome,
             "page": jobs,
-            "estates": selectors.estate_list(actor=actor),
+            "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.IMPORT_MAX_ROWS,
             "columns": list(imports.SPEC.headers().values()),

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from linli.core.errors import PermissionDenied
+from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.core.scoping import Actor
 from linli.people.models import Occupancy, Person, Vehicle
 from linli.people.selectors import my_household
-from linli.people.validators import mask_id, mask_name, mask_phone
 
 
 @dataclass

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts import services as accounts
 from linli.core.errors import DomainError, RateLimited
-from linli.core.scoping import build_actor
+from linli.core.pii import InvalidIdentifier, mask_phone, parse_mobile
 from linli.core.views import error_text
 from linli.h5.selectors import resident_home
-from linli.people.validators import InvalidIdentifier, mask_phone, parse_mobile
+from linli.orgs.selectors import actor_for_user
 
 PHONE_KEY = "linli_h5_phone"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -89,5 +89,5 @@ def logout_view(request: HttpRequest):
 def home(request: HttpRequest):
     if request.user.kind != "resident":
         return redirect("console:home")
-    data = resident_home(actor=build_actor(request.user))
+    data = resident_home(actor=actor_for_user(request.user))
     return render(request, "h5/home.html", {"home": data, "h5_tab": "home"})

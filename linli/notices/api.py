@@ -1,10 +1,13 @@
 """Notices API: staff create/edit/publish/withdraw and read receipts; residents' own notices
-(/notices/me, reading one marks it read); the staff inbox (/notices/inbox)."""
+(/notices/me, reading one marks it read). /notices/inbox is kept for API v1 clients: it reads the
+caller's messages (``linli.messaging``, ADR 0011); new clients use /messages."""
 
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
+from linli.messaging import selectors as messaging_selectors
+from linli.messaging import services as messaging_services
 from linli.notices import selectors, services
 from linli.notices.schemas import (
     CountOut,
@@ -19,9 +22,9 @@ from linli.notices.schemas import (
     StaffNotificationOut,
     WithdrawIn,
 )
+from linli.places.selectors import estate_get
 
 router = Router()
-
 
 # --- residents (registered before /{pk}) ------------------------------------------------------
 
@@ -52,22 +55,22 @@ def my_notice(request, pk: PkPath):
 @router.get("/inbox", response={200: list[StaffNotificationOut], **ERRORS}, summary="工作人员站内通知")
 @paginate(Page)
 def inbox(request, filters: Query[InboxFilters]):
-    return selectors.staff_notification_list(actor=actor_of(request), **filters.selector_args())
+    return messaging_selectors.message_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/inbox/unread", response={200: CountOut, **ERRORS}, summary="未读站内通知数")
 def inbox_unread(request):
-    return {"count": selectors.staff_notification_unread_count(actor_of(request).user)}
+    return {"count": messaging_selectors.unread_count(actor_of(request).user)}
 
 
 @router.post("/inbox/read-all", response={200: CountOut, **ERRORS}, summary="全部标为已读")
 def inbox_read_all(request):
-    return {"count": services.staff_notification_mark_all_read(actor=actor_of(request))}
+    return {"count": messaging_services.message_mark_all_read(actor=actor_of(request))}
 
 
 @router.post("/inbox/{pk}/read", response={200: StaffNotificationOut, **ERRORS}, summary="标为已读")
 def inbox_read(request, pk: PkPath):
-    return services.staff_notification_mark_read(actor=actor_of(request), notification_id=pk)
+    return messaging_services.message_mark_read(actor=actor_of(request), message_id=pk)
 
 
 # --- staff notices -----------------------------------------------------------------------------
@@ -82,7 +85,7 @@ def notice_list(request, filters: Query[NoticeFilters]):
 @router.post("", response={201: NoticeOut, **WRITE_ERRORS}, summary="创建通知（可立即发布）")
 def notice_create(request, body: NoticeIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     target = selectors.target_get(actor=actor, pk=body.target_id) if body.target_id else None
     notice = services.notice_create(
         actor=actor, estate=estate, target=target, **body.dict(exclude={"estate_id", "target_id"})

@@ -8,11 +8,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
 from linli.notices import services
 from linli.notices.models import Notice, NoticeReceipt, NoticeStatus
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user, staff_over
 from linli.people.models import Occupancy
 from linli.places.models import Region, RegionLevel
 
@@ -80,14 +79,9 @@ NOTICES = [
 
 def _manager(estate: Region):
     for role in (Role.PROPERTY_ADMIN, Role.CUSTOMER_SERVICE):
-        m = (
-            Membership.objects.filter(role=role, is_active=True, scope=estate)
-            .select_related("user")
-            .order_by("user__username")
-            .first()
-        )
-        if m is not None:
-            return build_actor(m.user)
+        user = staff_over(estate, roles=[role]).order_by("username").first()
+        if user is not None:
+            return actor_for_user(user)
     return None
 
 

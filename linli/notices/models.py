@@ -1,5 +1,5 @@
-"""Notices (通知公告) to an estate, a building or a unit, with read receipts; and staff notifications
-(the console inbox other apps write to through ``services.staff_notify``).
+"""Notices (通知公告) to an estate, a building or a unit, with read receipts. (Staff notifications
+moved to ``linli.messaging``.)
 
 A notice targets one Region node at or under its estate; ``path`` copies that node's materialised
 path, so "notices for my room" is a prefix test against the room's path. Recipients of a notice are
@@ -94,37 +94,3 @@ class NoticeReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id}:{self.person_id}"
-
-
-class StaffNotification(models.Model):
-    """A message to one staff user in the console inbox (new work order, missed patrol checkpoint…)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_notifications"
-    )
-    estate = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_notifications"
-    )
-    kind = models.CharField(max_length=32, default="info")
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, default="")
-    link = models.CharField(max_length=300, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    catalog = Catalog(
-        purpose=_("工作人员站内通知"),
-        basis=Basis.CONTRACT,
-        level=Level.L2,
-        retention=_("1 年"),
-        recipients=_("收件的工作人员本人"),
-        pi=PIType.GENERAL,
-        note=_("正文由各业务生成，不含敏感个人信息"),
-    )
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.title

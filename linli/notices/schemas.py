@@ -108,6 +108,8 @@ class MyNoticeOut(Schema):
         return str(obj.get_category_display())
 
 
+# A message of the caller's inbox in the v1 shape (``kind`` is the message category); a comment, not
+# a docstring, so the published schema stays as it was.
 class StaffNotificationOut(Schema):
     id: int
     kind: str
@@ -117,6 +119,10 @@ class StaffNotificationOut(Schema):
     estate_id: int | None
     created_at: datetime
     read_at: datetime | None
+
+    @staticmethod
+    def resolve_kind(obj) -> str:
+        return obj.category
 
 
 class CountOut(Schema):

@@ -1,5 +1,4 @@
-"""Reads for notices: staff lists and receipt statistics (scoped), residents' own notices, and the
-staff inbox."""
+"""Reads for notices: staff lists and receipt statistics (scoped), and residents' own notices."""
 
 from __future__ import annotations
 
@@ -10,32 +9,12 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from linli.core.errors import NotFound
+from linli.core.pii import mask_name
 from linli.core.scoping import Actor, get_in_scope
-from linli.notices.models import Notice, NoticeReceipt, NoticeStatus, StaffNotification
+from linli.notices.models import Notice, NoticeReceipt, NoticeStatus
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Person
-from linli.people.validators import mask_name
-from linli.places.models import Region, RegionLevel
-
-# --- staff inbox -------------------------------------------------------------------------------
-
-
-def staff_notification_list(*, actor: Actor, unread: bool | None = None) -> QuerySet[StaffNotification]:
-    """The actor's own notifications, newest first."""
-    qs = StaffNotification.objects.filter(user=actor.user).select_related("estate")
-    if unread is True:
-        qs = qs.filter(read_at__isnull=True)
-    elif unread is False:
-        qs = qs.filter(read_at__isnull=False)
-    return qs.order_by("-created_at", "-pk")
-
-
-def staff_notification_unread_count(user) -> int:
-    """Unread console notifications of ``user`` (0 for anonymous users)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return 0
-    return StaffNotification.objects.filter(user=user, read_at__isnull=True).count()
-
+from linli.places.models import Region
 
 # --- notices (staff) ---------------------------------------------------------------------------
 
@@ -70,19 +49,12 @@ def notice_list(
 
 def notice_get(*, actor: Actor, pk: int) -> Notice:
     """A notice in scope (404 outside it), then the permission (403)."""
-    notice = get_in_scope(
+    return get_in_scope(
         Notice.objects.select_related("estate", "target", "created_by"),
         actor=actor,
         path_field="estate__path",
         pk=pk,
-    )
-    actor.require(Perm.NOTICES_MANAGE)
-    return notice
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
+        perm=Perm.NOTICES_MANAGE,
     )
 
 

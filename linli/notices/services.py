@@ -1,5 +1,4 @@
-"""Writes for notices: create, edit, publish and withdraw a notice, residents' read receipts, and the
-staff notifications every other app sends through ``staff_notify``.
+"""Writes for notices: create, edit, publish and withdraw a notice, and residents' read receipts.
 
 Staff services need ``notices.manage`` and an estate in the actor's scope; each writes its audit
 record in the same transaction.
@@ -7,7 +6,6 @@ record in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -16,75 +14,17 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
-from linli.notices.models import Notice, NoticeCategory, NoticeReceipt, NoticeStatus, StaffNotification
+from linli.notices.models import Notice, NoticeCategory, NoticeReceipt, NoticeStatus
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
-
-# --- staff notifications -----------------------------------------------------------------------
-
-
-def staff_notify(
-    *,
-    users: Iterable,
-    title: str,
-    body: str = "",
-    link: str = "",
-    estate: Region | None = None,
-    kind: str = "info",
-) -> int:
-    """Create one console notification per distinct user; returns how many were created.
-
-    Called by other apps inside their own transactions (new work order, SLA breach, missed patrol
-    checkpoint). Never raises for an empty list; inactive users and ``None`` entries are skipped.
-    """
-    seen: set[int] = set()
-    rows = []
-    for user in users or ():
-        if user is None or not getattr(user, "is_active", True) or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        rows.append(
-            StaffNotification(
-                user=user,
-                estate=estate,
-                kind=(kind or "info")[:32],
-                title=(title or "")[:200],
-                body=body or "",
-                link=(link or "")[:300],
-            )
-        )
-    if rows:
-        StaffNotification.objects.bulk_create(rows)
-    return len(rows)
-
-
-def staff_notification_mark_read(*, actor: Actor, notification_id: int) -> StaffNotification:
-    """Mark one of the actor's own notifications read (idempotent). Someone else's id → 404."""
-    n = StaffNotification.objects.filter(pk=notification_id, user=actor.user).first()
-    if n is None:
-        raise NotFound()
-    if n.read_at is None:
-        n.read_at = timezone.now()
-        n.save(update_fields=["read_at"])
-    return n
-
-
-def staff_notification_mark_all_read(*, actor: Actor) -> int:
-    qs = StaffNotification.objects.filter(user=actor.user, read_at__isnull=True)
-    return qs.update(read_at=timezone.now())
-
+from linli.places.selectors import require_estate
 
 # --- notices -----------------------------------------------------------------------------------
 
 TITLE_MAX = 120
 BODY_MAX = 20000
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _resolve_target(estate: Region, target: Region | None) -> Region:
@@ -135,8 +75,7 @@ def notice_create(
     publish: bool = False,
 ) -> Notice:
     """A draft notice (or published at once with ``publish=True``) for the estate or part of it."""
-    _check_estate(actor, estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=estate, perm=Perm.NOTICES_MANAGE, write=True)
     target = _resolve_target(estate, target)
     data = _clean(title, body, category, expires_at)
     notice = Notice.objects.create(
@@ -162,8 +101,7 @@ def notice_update(
 ) -> Notice:
     """Edit a notice. Title, body and scope only while it is a draft; pinning and the expiry any time
     before it is withdrawn."""
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status == NoticeStatus.WITHDRAWN:
         raise Conflict(_("通知已撤回，不能再修改"))
@@ -199,8 +137,7 @@ def notice_update(
 
 @transaction.atomic
 def notice_publish(*, actor: Actor, notice: Notice) -> Notice:
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status != NoticeStatus.DRAFT:
         raise Conflict(_("只有草稿可以发布"))
@@ -215,8 +152,7 @@ def notice_publish(*, actor: Actor, notice: Notice) -> Notice:
 
 @transaction.atomic
 def notice_withdraw(*, actor: Actor, notice: Notice, reason: str = "") -> Notice:
-    _check_estate(actor, notice.estate)
-    actor.require(Perm.NOTICES_MANAGE, write=True)
+    require_estate(actor=actor, estate=notice.estate, perm=Perm.NOTICES_MANAGE, write=True)
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
     if notice.status != NoticeStatus.PUBLISHED:
         raise Conflict(_("只有已发布的通知可以撤回"))

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from linli.notices import views
 
@@ -7,7 +8,6 @@ urlpatterns = [
     path("", views.notice_list, name="list"),
     path("new/", views.notice_create, name="create"),
     path("<int:pk>/", views.notice_detail, name="detail"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/read-all/", views.inbox_read_all, name="inbox_read_all"),
-    path("inbox/<int:pk>/read/", views.inbox_read, name="inbox_read"),
+    # The staff inbox moved to messaging; links stored in old messages still land there.
+    path("inbox/", RedirectView.as_view(pattern_name="messaging:inbox", permanent=True), name="inbox"),
 ]

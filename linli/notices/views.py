@@ -1,5 +1,5 @@
-"""Console pages for notices (list, create/edit, publish/withdraw, receipt statistics) and the staff
-inbox; H5 pages for residents (my notices, reading one marks it read)."""
+"""Console pages for notices (list, create/edit, publish/withdraw, receipt statistics); H5 pages for
+residents (my notices, reading one marks it read)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from datetime import datetime
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
-from linli.notices.schemas import InboxFilters, NoticeFilters
+from linli.notices.schemas import NoticeFilters
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
 
@@ -40,16 +39,12 @@ def parse_local_datetime(value: str | None) -> datetime | None:
 def _targets(actor, estate_id: int | None) -> list[Region]:
     if not estate_id:
         return []
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     return list(
         Region.objects.filter(
             path__startswith=estate.path, level__in=[RegionLevel.BUILDING, RegionLevel.UNIT]
         ).order_by("path")
     )
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 # --- console: notices --------------------------------------------------------------------------
@@ -67,7 +62,7 @@ def notice_list(request, actor):
         {
             "page": listing.page,
             "filters": listing.filters,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "statuses": NoticeStatus.choices,
             "categories": NoticeCategory.choices,
             "query": listing.query,
@@ -88,7 +83,7 @@ def _form_values(post) -> dict:
 @staff_page
 def notice_create(request, actor):
     actor.require("notices.manage")
-    estates = _estates(actor)
+    estates = list(estate_list(actor=actor))
     estate_id = positive_int(request.POST.get("estate") or request.GET.get("estate")) or (
         estates[0].pk if len(estates) == 1 else None
     )
@@ -97,7 +92,7 @@ def notice_create(request, actor):
     if request.method == "POST":
         values = _form_values(request.POST)
         try:
-            estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
+            estate = estate_get(actor=actor, pk=estate_id or 0)
             target_id = positive_int(request.POST.get("target"))
             target = selectors.target_get(actor=actor, pk=target_id) if target_id else None
             notice = services.notice_create(
@@ -173,48 +168,6 @@ def notice_detail(request, actor, pk: int):
             "errors": errors,
         },
     )
-
-
-# --- console: staff inbox ----------------------------------------------------------------------
-
-
-@staff_page
-def inbox(request, actor):
-    listing = list_page(
-        request,
-        lambda f: selectors.staff_notification_list(actor=actor, **f.selector_args()),
-        InboxFilters,
-        page_size=PAGE_SIZE,
-    )
-    return render(
-        request,
-        "notices/inbox.html",
-        {
-            "page": listing.page,
-            "unread": listing.filters.unread,
-            "unread_count": selectors.staff_notification_unread_count(request.user),
-        },
-    )
-
-
-@staff_page
-@require_POST
-def inbox_read(request, actor, pk: int):
-    n = services.staff_notification_mark_read(actor=actor, notification_id=pk)
-    if (
-        request.POST.get("go")
-        and n.link
-        and url_has_allowed_host_and_scheme(n.link, allowed_hosts={request.get_host()})
-    ):
-        return redirect(n.link)
-    return redirect("notices:inbox")
-
-
-@staff_page
-@require_POST
-def inbox_read_all(request, actor):
-    services.staff_notification_mark_all_read(actor=actor)
-    return redirect("notices:inbox")
 
 
 # --- H5 ----------------------------------------------------------------------------------------

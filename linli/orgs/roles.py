@@ -1,5 +1,8 @@
 """Roles and the permissions each grants. Permissions are checked in services, never only in pages.
 
+Permissions are declared by their apps (``<app>/permissions.py``, registered in ``core.permissions``);
+this module maps roles onto them by name (``Perm``, re-exported here for the apps).
+
 A membership gives a user one role in one organisation over a scope of region nodes (estate level
 or above). Residents get no membership: what they may see is their own household.
 """
@@ -8,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from linli.core.permissions import Perm, Permissions
 
 
 class Role(models.TextChoices):
@@ -24,51 +29,15 @@ class Role(models.TextChoices):
     AUDIT_ADMIN = "audit_admin", _("审计管理员")
 
 
-class Perm:
-    """Permission names. ``view`` = see masked rows; ``reveal`` = see a sensitive value (audited)."""
+class AccessPerm(Permissions):
+    """Entry and exit (issue #5). Declared here until ``linli/access`` gets its own ``permissions.py``
+    (issue #9 follow-up: move this class there unchanged)."""
 
-    PLACES_VIEW = "places.view"
-    PLACES_MANAGE = "places.manage"
-    PLACES_IMPORT = "places.import"
-    PEOPLE_VIEW = "people.view"
-    PEOPLE_MANAGE = "people.manage"
-    PEOPLE_IMPORT = "people.import"
-    PEOPLE_REVEAL = "people.reveal"
-    PEOPLE_SPECIAL_VIEW = "people.special_view"  # special-care tags (government roles, R61)
-    PEOPLE_RENTAL = "people.rental"  # rental (tenant) registration
-    ORGS_VIEW = "orgs.view"
-    ORGS_MANAGE = "orgs.manage"
-    AUDIT_VIEW = "audit.view"
-    CATALOG_VIEW = "catalog.view"
-    TOKENS_MANAGE = "tokens.manage"
-    # Property services (issue #3)
-    BILLING_VIEW = "billing.view"
-    BILLING_MANAGE = "billing.manage"  # fee items, meter readings, bill runs, counter payments
-    BILLING_APPROVE = "billing.approve"  # approve discounts, waivers and refunds
-    WORKORDERS_VIEW = "workorders.view"
-    WORKORDERS_MANAGE = "workorders.manage"  # create, dispatch, cancel, rosters, SLA settings
-    WORKORDERS_WORK = "workorders.work"  # accept and carry out assigned orders
-    PATROLS_VIEW = "patrols.view"
-    PATROLS_MANAGE = "patrols.manage"
-    PATROLS_CHECKIN = "patrols.checkin"
-    NOTICES_MANAGE = "notices.manage"
-    VOTES_MANAGE = "votes.manage"
-    # Safety monitoring (issue #4)
-    DEVICES_VIEW = "devices.view"
-    DEVICES_MANAGE = "devices.manage"  # register, import, rotate/revoke credentials
-    ALARMS_VIEW = "alarms.view"
-    ALARMS_HANDLE = "alarms.handle"  # acknowledge, clear, comment, assign
-    ALARMS_RULES = "alarms.rules"  # edit rules and overrides
-    ALARMS_HEALTH_VIEW = "alarms.health_view"  # health/behaviour alarms of elderly residents (R65)
-    # Entry and exit (issue #5)
     ACCESS_VIEW = "access.view"  # access points, devices, policies, credentials (masked)
     ACCESS_MANAGE = "access.manage"  # edit access points, policies, holidays; issue/revoke credentials
     ACCESS_GUARD = "access.guard"  # gate duty: walk-in visitors, delivery passes, staff-assisted entry
     ACCESS_EVENTS_VIEW = "access.events_view"  # passage records tied to people (whereabouts, audited)
     ACCESS_ANALYSIS = "access.analysis"  # flows, visitor statistics and anomalies (aggregates)
-    PARKING_VIEW = "parking.view"
-    PARKING_MANAGE = "parking.manage"  # permits, fee rules, block list
-    PARKING_COLLECT = "parking.collect"  # settle temporary parking at the booth, open the barrier
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}

@@ -7,19 +7,89 @@ covering the street above an estate is visible to that estate's staff). Platform
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
-from linli.core.errors import NotFound
+from linli.accounts.models import User, UserKind
+from linli.core.errors import NotFound, Unauthenticated
 from linli.core.scoping import Actor
 from linli.orgs.models import Membership, Organization, OrgKind
-from linli.orgs.roles import Perm
-from linli.places.models import Region
+from linli.orgs.roles import ROLE_PERMISSIONS, Perm, Role
+from linli.places.models import Region, ancestor_paths
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """'/1/4/9/' → ['/1/', '/1/4/', '/1/4/9/']."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+def actor_for_user(user, *, via: str = "session", read_only: bool = False) -> Actor:
+    """Resolve a user's active memberships (of active organisations) into an ``Actor``.
+
+    Permissions are the union of the roles' grants; the scope is the set of membership regions with
+    paths already covered by a shorter one dropped. Only the platform operator's platform and audit
+    administrators see every region. Raises ``Unauthenticated`` for no user or an inactive one.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise Unauthenticated()
+    roles: set[str] = set()
+    perms: set[str] = set()
+    paths: set[str] = set()
+    platform = False
+    org_id = None
+    primary = ""
+    memberships = (
+        Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+        .select_related("organization")
+        .prefetch_related("scope")
+        .order_by("pk")
+    )
+    for m in memberships:
+        roles.add(m.role)
+        perms |= ROLE_PERMISSIONS.get(m.role, frozenset())
+        if not primary:
+            primary, org_id = m.role, m.organization_id
+        if (
+            m.role in (Role.PLATFORM_ADMIN, Role.AUDIT_ADMIN)
+            and m.organization.kind == OrgKind.PLATFORM_OPERATOR
+        ):
+            platform = True
+        for region in m.scope.all():
+            paths.add(region.path)
+    if user.kind == UserKind.RESIDENT:
+        roles.add(Role.RESIDENT)
+        primary = primary or Role.RESIDENT
+    minimal = tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
+    return Actor(
+        user=user,
+        roles=frozenset(roles),
+        permissions=frozenset(perms),
+        scope_paths=minimal,
+        is_platform=platform,
+        read_only=read_only,
+        org_id=org_id,
+        primary_role=primary,
+        via=via,
+    )
+
+
+def staff_over(estate: Region, *, roles: Iterable[str] = (), perm: str | None = None) -> QuerySet[User]:
+    """Active users acting over ``estate``: an active membership of an active organisation whose scope
+    is the estate or a region above it, in one of ``roles`` and/or a role granting ``perm``.
+
+    Both given: the roles among ``roles`` that grant ``perm``. The recipients of notifications
+    (alarms, escalations, anomalies, missed patrols); ordered by id.
+    """
+    eligible = set(roles) or set(ROLE_PERMISSIONS)
+    if perm is not None:
+        eligible = {r for r in eligible if perm in ROLE_PERMISSIONS.get(r, ())}
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role__in=sorted(eligible),
+            memberships__is_active=True,
+            memberships__organization__is_active=True,
+            memberships__scope__path__in=estate.ancestor_paths(),
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def overlap_q(actor: Actor, region_path_field: str) -> Q:
@@ -31,7 +101,7 @@ def overlap_q(actor: Actor, region_path_field: str) -> Q:
     q = Q()
     for path in actor.scope_paths:
         q |= Q(**{f"{region_path_field}__startswith": path})
-        q |= Q(**{f"{region_path_field}__in": _ancestor_paths(path)})
+        q |= Q(**{f"{region_path_field}__in": ancestor_paths(path)})
     return q
 
 

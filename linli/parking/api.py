@@ -37,6 +37,7 @@ from linli.parking.schemas import (
     SettleIn,
 )
 from linli.people.schemas import Id
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -99,7 +100,7 @@ def fee_rule_list(request, estate: Id | None = None):
 @router.post("/fee-rules", response={201: FeeRuleOut, **WRITE_ERRORS}, summary="新建收费标准版本")
 def fee_rule_create(request, body: FeeRuleIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     rule = services.fee_rule_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, rule)
 
@@ -196,7 +197,7 @@ def blocked_list(request, estate: Id | None = None, active: bool | None = None):
 @router.post("/blocked", response={201: BlockedOut, **WRITE_ERRORS}, summary="加入禁入名单")
 def blocked_add(request, body: BlockedIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     row = services.blocked_plate_add(
         actor=actor, estate=estate, plate=body.plate, reason=body.reason, until=body.until
     )

@@ -8,8 +8,10 @@ class ParkingConfig(AppConfig):
     verbose_name = "停车管理"
 
     def ready(self) -> None:
-        # Temporary-parking fees are walk-in charges in billing: follow what happens to them.
-        from linli.billing import sources
-        from linli.parking import services
+        from linli.billing.events import BillLedgerChanged
+        from linli.core import events
+        from linli.devices.events import PlatesRead
+        from linli.parking import subscribers
 
-        sources.listen(services.SESSION_SOURCE, services.on_session_bills)
+        events.subscribe(BillLedgerChanged, subscribers.on_bill_ledger_changed)
+        events.subscribe(PlatesRead, subscribers.on_plates_read)

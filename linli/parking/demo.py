@@ -121,7 +121,7 @@ def _barriers(estate) -> tuple[AccessPoint, AccessPoint]:
 def _permits(estate, rule: ParkingFeeRule, today: date, rng: random.Random, now: datetime) -> dict:
     """Owned-space permits for owners of a space, rented spaces and floating monthly permits for
     others; this month's term billed to the rooms, ~85% paid."""
-    from linli.billing.services import _latest_households
+    from linli.billing.services.common import _latest_households
     from linli.people.models import Occupancy, Vehicle
 
     vehicles = list(Vehicle.objects.filter(estate=estate).order_by("pk"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from linli.people.validators import InvalidIdentifier, normalize_plate, parse_plate
+from linli.core.pii import InvalidIdentifier, normalize_plate, parse_plate
 
 # A read below this confidence (0–100) is not trusted to open a barrier: the guard decides.
 MIN_CONFIDENCE = 70

@@ -9,9 +9,9 @@ from ninja import Field, Schema
 from pydantic import AfterValidator
 
 from linli.core.api import ListFilters, QueryDateTime
+from linli.core.pii import mask_name
 from linli.parking.models import Category, Decision, PermitKind, PermitStatus, PlateDirection, SessionStatus
 from linli.people.schemas import Day, Id, Text
-from linli.people.validators import mask_name
 
 Fen = Annotated[int, Field(ge=0, le=10_000_000)]
 Minutes = Annotated[int, Field(ge=0, le=7 * 24 * 60)]

@@ -32,30 +32,18 @@ from linli.parking.models import (
     PlateEvent,
     SessionStatus,
 )
-from linli.places.models import ParkingSpace, Region, RegionLevel
+from linli.places.models import ParkingSpace
+from linli.places.selectors import estate_get
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str = Perm.PARKING_VIEW):
-    """Scope first (404 for ids elsewhere), then the permission (403)."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 def _choice(value: str | None, choices, name: str) -> str | None:
     if value and value not in choices:
         raise ValidationFailed(fields={name: [", ".join(choices)]})
     return value or None
-
-
-def estates(*, actor: Actor) -> list[Region]:
-    return list(Region.objects.filter(pk__in=actor.estate_ids).order_by("name", "pk"))
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
 
 
 def vehicle_get(*, actor: Actor, pk: int):
@@ -73,11 +61,13 @@ def access_point_get(*, actor: Actor, pk: int):
     """A barrier in scope (booth operations)."""
     from linli.access.models import AccessPoint
 
-    point = get_in_scope(
-        AccessPoint.objects.select_related("estate", "device"), actor=actor, path_field="path", pk=pk
+    return get_in_scope(
+        AccessPoint.objects.select_related("estate", "device"),
+        actor=actor,
+        path_field="path",
+        pk=pk,
+        perm=Perm.PARKING_VIEW,
     )
-    actor.require(Perm.PARKING_VIEW)
-    return point
 
 
 def barrier_points(*, actor: Actor, estate_id: int | None = None) -> list:

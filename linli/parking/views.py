@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from linli.billing.models import Channel
 from linli.core.errors import DomainError, ValidationFailed
 from linli.core.listing import list_page, page_of, querystring
+from linli.core.pii import mask_name
 from linli.core.views import error_text, positive_int, staff_page
 from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
@@ -29,18 +30,15 @@ from linli.parking.models import (
     SessionStatus,
 )
 from linli.parking.schemas import ParkingSessionFilters, PermitFilters, PlateEventFilters
-from linli.people.validators import mask_name
+from linli.places.selectors import estate_choice
 
 PAGE_SIZE = 20
 
 
 def _estate(request, actor):
     """The estates the actor may see and the chosen one (``?estate=``, default the first)."""
-    actor.require(Perm.PARKING_VIEW)
-    estates = selectors.estates(actor=actor)
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
-    estate = next((e for e in estates if e.pk == chosen), estates[0] if estates else None)
-    return estates, estate
+    return estate_choice(actor=actor, pk=chosen, perm=Perm.PARKING_VIEW)
 
 
 def _back(request, name: str, estate=None, **params):

@@ -30,6 +30,7 @@ from linli.patrols.schemas import (
     StatsOut,
     Text,
 )
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -67,7 +68,7 @@ def route_list(request, filters: Query[RouteFilters]):
 @router.post("/routes", response={201: RouteOut, **WRITE_ERRORS}, summary="新建巡检路线")
 def route_create(request, body: RouteIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     route = services.route_create(
         actor=actor, estate=estate, name=body.name, description=body.description, active=body.active
     )

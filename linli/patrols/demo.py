@@ -11,8 +11,9 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 from PIL import Image
 
-from linli.core.scoping import Actor, build_actor
+from linli.core.scoping import Actor
 from linli.orgs.roles import ROLE_PERMISSIONS, Role
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services
 from linli.patrols.models import PatrolRoute, PatrolRun
 from linli.places.models import Facility, Region, RegionLevel
@@ -130,7 +131,7 @@ def seed(estate: Region, guards: list, today: date | None = None) -> dict:
         services.runs_plan(day=day, estate=estate)
         day += timedelta(days=1)
 
-    actors = [build_actor(g) for g in guards]
+    actors = [actor_for_user(g) for g in guards]
     walked = findings = 0
     finding_texts = list(FINDINGS)
     runs = PatrolRun.objects.filter(

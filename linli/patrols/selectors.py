@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.errors import NotFound, ValidationFailed
-from linli.core.scoping import Actor, get_in_scope
+from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm
+from linli.orgs.selectors import staff_over
 from linli.patrols.models import (
     CheckIn,
     Checkpoint,
@@ -27,15 +28,8 @@ from linli.patrols.models import (
 )
 from linli.places.models import Region, RegionLevel
 
-MAX_PK = 2**63 - 1
 MAX_STATS_DAYS = 366
 CLOSED = (RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.MISSED)
-
-
-def _pk(pk) -> int:
-    if not isinstance(pk, int) or not 0 < pk <= MAX_PK:
-        raise NotFound()
-    return pk
 
 
 def _view(actor: Actor) -> None:
@@ -44,17 +38,6 @@ def _view(actor: Actor) -> None:
 
 def can_see_codes(actor: Actor) -> bool:
     return actor.has(Perm.PATROLS_MANAGE)
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    """An estate in scope (for creating routes in it)."""
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk)
-    )
-
-
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
 
 
 # --- routes and checkpoints ----------------------------------------------------------------------
@@ -85,7 +68,7 @@ def route_get(*, actor: Actor, pk: int) -> PatrolRoute:
         _with_counts(PatrolRoute.objects.select_related("estate")),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj
@@ -113,7 +96,7 @@ def checkpoint_get(*, actor: Actor, pk: int) -> Checkpoint:
         Checkpoint.objects.select_related("route", "route__estate", "building", "facility"),
         actor=actor,
         path_field="route__estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj
@@ -139,13 +122,13 @@ def checkpoint_places(*, route: PatrolRoute, building_id: int | None, facility_i
     out: dict = {}
     if building_id is not None:
         b = Region.objects.filter(
-            pk=_pk(building_id), level=RegionLevel.BUILDING, parent_id=route.estate_id
+            pk=id_or_404(building_id), level=RegionLevel.BUILDING, parent_id=route.estate_id
         ).first()
         if b is None:
             raise ValidationFailed(fields={"building_id": [_("楼栋不属于该路线所在小区")]})
         out["building"] = b
     if facility_id is not None:
-        f = Facility.objects.filter(pk=_pk(facility_id), estate_id=route.estate_id).first()
+        f = Facility.objects.filter(pk=id_or_404(facility_id), estate_id=route.estate_id).first()
         if f is None:
             raise ValidationFailed(fields={"facility_id": [_("设施不属于该路线所在小区")]})
         out["facility"] = f
@@ -181,7 +164,7 @@ def schedule_get(*, actor: Actor, pk: int) -> PatrolSchedule:
         PatrolSchedule.objects.select_related("route", "route__estate").prefetch_related("guards"),
         actor=actor,
         path_field="route__estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj
@@ -189,12 +172,10 @@ def schedule_get(*, actor: Actor, pk: int) -> PatrolSchedule:
 
 def guard_choices(*, actor: Actor, estate: Region):
     """Users who may be assigned to schedules of ``estate``."""
-    from linli.patrols.services import _guards_of_estate
-
     _view(actor)
     if not actor.in_scope_path(estate.path):
         raise NotFound()
-    return _guards_of_estate(estate).order_by("username")
+    return staff_over(estate, perm=Perm.PATROLS_CHECKIN).order_by("username")
 
 
 def guards_by_ids(*, actor: Actor, estate: Region, ids) -> list:
@@ -260,7 +241,7 @@ def run_get(*, actor: Actor, pk: int) -> PatrolRun:
         ),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj
@@ -319,7 +300,7 @@ def finding_get(*, actor: Actor, pk: int) -> Finding:
         ),
         actor=actor,
         path_field="run__estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj
@@ -330,7 +311,7 @@ def photo_get(*, actor: Actor, pk: int) -> FindingPhoto:
         FindingPhoto.objects.select_related("finding"),
         actor=actor,
         path_field="finding__run__estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
     _view(actor)
     return obj

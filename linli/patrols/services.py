@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import staff_over
 from linli.patrols import photos as photo_check
 from linli.patrols.models import (
     OPEN_STATUSES,
@@ -37,6 +39,7 @@ from linli.patrols.models import (
     new_code,
 )
 from linli.places.models import Facility, Region, RegionLevel
+from linli.places.selectors import require_estate
 
 _UNSET = object()
 MAX_WINDOW_MINUTES = 24 * 60
@@ -44,20 +47,6 @@ CODE_MAX = 43
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _in_scope(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-
-
-def _text(value, *, field: str, max_length: int, required: bool = False) -> str:
-    value = ("" if value is None else str(value)).replace("\x00", "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _weekdays(value: str) -> str:
@@ -74,41 +63,9 @@ def _window(minutes) -> int:
     return minutes
 
 
-def _guards_of_estate(estate: Region):
-    """Active users holding ``patrols.checkin`` (guard role) over ``estate``."""
-    from linli.accounts.models import User
-    from linli.orgs.roles import ROLE_PERMISSIONS
-
-    roles = [r for r, perms in ROLE_PERMISSIONS.items() if Perm.PATROLS_CHECKIN in perms]
-    return User.objects.filter(
-        is_active=True,
-        memberships__is_active=True,
-        memberships__organization__is_active=True,
-        memberships__role__in=roles,
-        memberships__scope__in=estate.ancestor_ids(),
-    ).distinct()
-
-
-def supervisors_of(estate: Region) -> list:
-    """Active property administrators whose scope covers ``estate`` (they receive missed-patrol notices)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__role=Role.PROPERTY_ADMIN,
-            memberships__scope__in=estate.ancestor_ids(),
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _check_guards(estate: Region, guards) -> list:
     guards = list(guards or [])
-    allowed = set(_guards_of_estate(estate).values_list("pk", flat=True))
+    allowed = set(staff_over(estate, perm=Perm.PATROLS_CHECKIN).values_list("pk", flat=True))
     bad = [g for g in guards if g.pk not in allowed]
     if bad:
         raise ValidationFailed(fields={"guard_ids": [_("只能指派本小区有巡检签到权限的人员")]})
@@ -124,9 +81,9 @@ def route_create(
 ) -> PatrolRoute:
     """Create a patrol route in an estate (name unique per estate)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, estate)
-    name = _text(name, field="name", max_length=100, required=True)
-    description = _text(description, field="description", max_length=2000)
+    require_estate(actor=actor, estate=estate)
+    name = clean_text(name, field="name", max_length=100, required=True)
+    description = clean_text(description, field="description", max_length=2000)
     if PatrolRoute.objects.filter(estate=estate, name=name).exists():
         raise ValidationFailed(fields={"name": [_("本小区已有同名路线")]})
     try:
@@ -145,16 +102,16 @@ def route_update(
     *, actor: Actor, route: PatrolRoute, name=_UNSET, description=_UNSET, active=_UNSET
 ) -> PatrolRoute:
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
-        name = _text(name, field="name", max_length=100, required=True)
+        name = clean_text(name, field="name", max_length=100, required=True)
         if PatrolRoute.objects.filter(estate_id=route.estate_id, name=name).exclude(pk=route.pk).exists():
             raise ValidationFailed(fields={"name": [_("本小区已有同名路线")]})
         route.name = name
         changed.append("name")
     if description is not _UNSET:
-        route.description = _text(description, field="description", max_length=2000)
+        route.description = clean_text(description, field="description", max_length=2000)
         changed.append("description")
     if active is not _UNSET:
         route.active = bool(active)
@@ -169,7 +126,7 @@ def route_update(
 def route_delete(*, actor: Actor, route: PatrolRoute) -> None:
     """Delete a route that was never walked; a route with runs can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     if route.runs.exists():
         raise Conflict(_("该路线已有巡检记录，不能删除，请改为停用"))
     audit.record(Action.DELETE, actor=actor, obj=route, detail={"name": route.name})
@@ -205,9 +162,9 @@ def checkpoint_create(
 ) -> Checkpoint:
     """Add a checkpoint to a route with a fresh random QR code (appended when ``order`` is not given)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
-    name = _text(name, field="name", max_length=100, required=True)
-    location = _text(location, field="location", max_length=200)
+    require_estate(actor=actor, estate=route.estate)
+    name = clean_text(name, field="name", max_length=100, required=True)
+    location = clean_text(location, field="location", max_length=200)
     _checkpoint_places(route, building, facility)
     if order is None:
         last = route.checkpoints.order_by("-order").values_list("order", flat=True).first()
@@ -242,13 +199,13 @@ def checkpoint_update(
 ) -> Checkpoint:
     actor.require(Perm.PATROLS_MANAGE, write=True)
     route = checkpoint.route
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     changed: list[str] = []
     if name is not _UNSET:
-        checkpoint.name = _text(name, field="name", max_length=100, required=True)
+        checkpoint.name = clean_text(name, field="name", max_length=100, required=True)
         changed.append("name")
     if location is not _UNSET:
-        checkpoint.location = _text(location, field="location", max_length=200)
+        checkpoint.location = clean_text(location, field="location", max_length=200)
         changed.append("location")
     if order is not _UNSET:
         if not isinstance(order, int) or not 1 <= order <= 999:
@@ -276,7 +233,7 @@ def checkpoint_update(
 def checkpoint_regenerate_code(*, actor: Actor, checkpoint: Checkpoint) -> Checkpoint:
     """Issue a new QR code (the printed old one stops working at once), e.g. after a label was copied."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, checkpoint.route.estate)
+    require_estate(actor=actor, estate=checkpoint.route.estate)
     checkpoint.code = new_code()
     checkpoint.save(update_fields=["code", "updated_at"])
     audit.record(
@@ -293,7 +250,7 @@ def checkpoint_regenerate_code(*, actor: Actor, checkpoint: Checkpoint) -> Check
 def checkpoint_delete(*, actor: Actor, checkpoint: Checkpoint) -> None:
     """Delete a checkpoint never checked in at; otherwise it can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, checkpoint.route.estate)
+    require_estate(actor=actor, estate=checkpoint.route.estate)
     if checkpoint.checkins.exists() or checkpoint.findings.exists():
         raise Conflict(_("该巡检点已有签到记录，不能删除，请改为停用"))
     audit.record(Action.DELETE, actor=actor, obj=checkpoint, estate_id=checkpoint.route.estate_id)
@@ -317,7 +274,7 @@ def schedule_create(
     """Walk ``route`` on ``weekdays`` starting at ``start_time``, finishing within ``window_minutes``;
     ``guards`` limits who may walk it (empty: any guard of the estate)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, route.estate)
+    require_estate(actor=actor, estate=route.estate)
     if not isinstance(start_time, time):
         raise ValidationFailed(fields={"start_time": [_("请填写开始时间")]})
     schedule = PatrolSchedule.objects.create(
@@ -348,7 +305,7 @@ def schedule_update(
     """Change a schedule; runs already planned keep their window (the next planning uses the new one)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
     estate = schedule.route.estate
-    _in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     changed: list[str] = []
     if start_time is not _UNSET:
         if not isinstance(start_time, time):
@@ -380,7 +337,7 @@ def schedule_update(
 def schedule_delete(*, actor: Actor, schedule: PatrolSchedule) -> None:
     """Delete a schedule without runs; a schedule with runs can only be deactivated (409)."""
     actor.require(Perm.PATROLS_MANAGE, write=True)
-    _in_scope(actor, schedule.route.estate)
+    require_estate(actor=actor, estate=schedule.route.estate)
     audit.record(Action.DELETE, actor=actor, obj=schedule, estate_id=schedule.route.estate_id)
     try:
         with transaction.atomic():
@@ -510,7 +467,7 @@ def runs_close_due(*, now: datetime | None = None) -> CloseResult:
 def _notify_missed(run: PatrolRun, missing: list[Checkpoint]) -> int:
     from django.urls import reverse
 
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     estate = run.estate
     names = "、".join(f"{cp.order}. {cp.name}" for cp in missing)
@@ -526,14 +483,15 @@ def _notify_missed(run: PatrolRun, missing: list[Checkpoint]) -> int:
         "end": timezone.localtime(run.window_end).strftime("%H:%M"),
         "names": names,
     }
-    return staff_notify(
-        users=supervisors_of(estate),
+    sent = message_send(
+        recipients=list(staff_over(estate, roles=[Role.PROPERTY_ADMIN])),
         title=title[:200],
         body=body,
         link=reverse("patrols:run_detail", args=[run.pk]),
         estate=estate,
-        kind="patrol_missed",
+        category="patrol_missed",
     )
+    return len(sent)
 
 
 # --- check-ins -----------------------------------------------------------------------------------
@@ -590,7 +548,7 @@ def checkin(
     actor.require(Perm.PATROLS_CHECKIN, write=True)
     if source not in CheckInSource.values:
         raise ValidationFailed(fields={"source": [_("无效的选项")]})
-    note = _text(note, field="note", max_length=200)
+    note = clean_text(note, field="note", max_length=200)
     now = now or timezone.now()
     cp = _checkpoint_by_code(actor, code)
     return _record(actor=actor, checkpoint=cp, source=source, note=note, now=now)
@@ -663,10 +621,10 @@ def checkin_manual(
 ) -> CheckInResult:
     """Check in without the QR code (label damaged): needs a note and is marked ``manual`` for review."""
     actor.require(Perm.PATROLS_CHECKIN, write=True)
-    _in_scope(actor, run.estate)
+    require_estate(actor=actor, estate=run.estate)
     if checkpoint.route_id != run.route_id or not checkpoint.active:
         raise NotFound()
-    note = _text(note, field="note", max_length=200, required=True)
+    note = clean_text(note, field="note", max_length=200, required=True)
     now = now or timezone.now()
     if not (run.window_start <= now <= run.window_end):
         raise Conflict(_("现在不在该次巡检的时段内"))
@@ -688,10 +646,10 @@ def finding_report(
     """Report a problem seen on a patrol (with up to 6 photos): stored as a finding and turned into a
     common-area repair work order (idempotent per finding through ``source_ref``)."""
     actor.require(Perm.PATROLS_CHECKIN, write=True)
-    _in_scope(actor, run.estate)
+    require_estate(actor=actor, estate=run.estate)
     if checkpoint is not None and checkpoint.route_id != run.route_id:
         raise ValidationFailed(fields={"checkpoint_id": [_("巡检点不属于该路线")]})
-    description = _text(description, field="description", max_length=2000, required=True)
+    description = clean_text(description, field="description", max_length=2000, required=True)
     cleaned = photo_check.clean_photos(photos)
     finding = Finding.objects.create(
         run=run, checkpoint=checkpoint, reporter=actor.user, description=description

@@ -23,6 +23,7 @@ from linli.patrols import qr, selectors, services
 from linli.patrols.models import RunStatus
 from linli.patrols.schemas import RunFilters
 from linli.places import selectors as places_selectors
+from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
 
@@ -57,7 +58,7 @@ def home(request, actor):
             "runs": runs,
             "counts": [(RunStatus(s).label, n, s) for s, n in counts.items()],
             "stats": st,
-            "estates": list(selectors.estate_list(actor=actor)),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
             "today": today,
         },
@@ -72,7 +73,7 @@ def routes(request, actor):
     error = ""
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=positive_int(request.POST.get("estate")) or 0)
+            estate = estate_get(actor=actor, pk=positive_int(request.POST.get("estate")) or 0)
             route = services.route_create(
                 actor=actor,
                 estate=estate,
@@ -93,7 +94,7 @@ def routes(request, actor):
         "patrols/routes.html",
         {
             "routes": list(selectors.route_list(actor=actor)),
-            "estates": list(selectors.estate_list(actor=actor)),
+            "estates": list(estate_list(actor=actor)),
             "can_manage": can_manage,
             "error": error,
             "form": request.POST if request.method == "POST" else {},

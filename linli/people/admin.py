@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.people.models import (
     CareTag,
     Establishment,
@@ -15,7 +16,6 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import mask_id, mask_name, mask_phone
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

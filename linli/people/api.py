@@ -44,6 +44,7 @@ from linli.people.schemas import (
     VehicleIn,
     VehicleOut,
 )
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -62,7 +63,7 @@ def person_list(request, filters: Query[PersonFilters]):
 @router.post("/persons", response={201: PersonOut, **WRITE_ERRORS}, summary="登记住户")
 def person_create(request, body: PersonIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     person = services.person_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, selectors.person_get(actor=actor, pk=person.pk))
 
@@ -262,7 +263,7 @@ def establishment_list(request, filters: Query[EstablishmentFilters]):
 @router.post("/establishments", response={201: EstablishmentOut, **WRITE_ERRORS}, summary="登记实有单位")
 def establishment_create(request, body: EstablishmentIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     room = selectors.room_get(actor=actor, pk=body.room_id) if body.room_id else None
     est = services.establishment_create(
         actor=actor, estate=estate, room=room, **body.dict(exclude={"estate_id", "room_id"})
@@ -288,7 +289,7 @@ def establishment_create(request, body: EstablishmentIn):
 )
 def residents_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     data = file.read(settings.IMPORT_MAX_BYTES + 1)
     job = services.residents_import(actor=actor, estate=estate, file_name=file.name or "", data=data)
     if job.status == ImportJob.Status.REJECTED:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core import crypto
+from linli.core.pii import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.core.tabular import (
     CellError,
     Column,
@@ -30,7 +31,6 @@ from linli.core.tabular import (
     text,
 )
 from linli.people.models import CareKind, Person, PopulationType, Relation
-from linli.people.validators import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.places.models import Region, Room
 
 IMPORT_KIND = "people.residents"

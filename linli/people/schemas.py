@@ -9,8 +9,8 @@ from ninja import Field, Schema
 from pydantic import AfterValidator
 
 from linli.core.api import ErrorBody, Id, ListFilters, Ordering
+from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.people.models import CareKind, Establishment, IdType, PopulationType, Relation
-from linli.people.validators import mask_id, mask_name, mask_phone
 
 # Database ids are 64-bit; bounding them here turns absurd ids into a 400, not a database error.
 

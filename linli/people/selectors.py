@@ -17,6 +17,7 @@ from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.pii import normalize_id_number, normalize_mobile
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
@@ -31,7 +32,7 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import normalize_id_number, normalize_mobile
+from linli.places.models import Room
 
 PERSON_ORDERING = {"name": "name", "created": "created_at", "birth_date": "birth_date", "id": "pk"}
 HOUSEHOLD_ORDERING = {"id": "pk", "room": "room__path"}
@@ -52,11 +53,7 @@ def _require_staff_view(actor: Actor) -> None:
 
 
 def _get(actor: Actor, qs: QuerySet, pk: int, perm: str):
-    """Scope first, then permission: an id outside the scope is 404 for everyone (ids reveal nothing);
-    an object in scope without the permission is 403."""
-    obj = get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk)
-    actor.require(perm)
-    return obj
+    return get_in_scope(qs, actor=actor, path_field="estate__path", pk=pk, perm=perm)
 
 
 # --- persons -----------------------------------------------------------------------------------
@@ -328,15 +325,6 @@ def import_template(*, actor: Actor) -> bytes:
 # --- objects named by id in a request ----------------------------------------------------------
 
 
-def estate_get(*, actor: Actor, pk: int):
-    """An estate in scope (the target of a create or an import)."""
-    from linli.places.models import Region, RegionLevel
-
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
-    )
-
-
 def room_get(*, actor: Actor, pk: int):
     from linli.places.models import Room
 
@@ -366,3 +354,25 @@ def rental_for_write(*, actor: Actor, pk: int) -> RentalRegistration:
 
 def care_tag_for_write(*, actor: Actor, pk: int) -> CareTag:
     return get_in_scope(CareTag.objects.all(), actor=actor, path_field="estate__path", pk=pk)
+
+
+def room_occupants(*, actor: Actor, room: Room) -> list:
+    """Current occupancies of a room with their persons, for actors who may see people (``people.view``).
+
+    Callers display names masked (``mask_name``); nothing sensitive is read here.
+    """
+    actor.require(Perm.PLACES_VIEW)
+    if not actor.has(Perm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
+        return []
+    today = timezone.localdate()
+    return list(
+        Occupancy.objects.filter(room=room)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .select_related("person")
+        .only("id", "relation", "start_date", "end_date", "room_id", "person__id", "person__name")
+        .order_by("relation", "start_date", "pk")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parking spaces and facilities

@@ -16,14 +16,25 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit, crypto
+from linli.core import audit, crypto, events
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.pii import (
+    InvalidIdentifier,
+    identity_parse,
+    is_new_energy_plate,
+    parse_contact_phone,
+    parse_credit_code,
+    parse_mobile,
+    parse_plate,
+)
 from linli.core.scoping import Actor
 from linli.core.tabular import safe_file_name
 from linli.orgs.roles import Perm
-from linli.people import imports, signals
+from linli.people import imports
+from linli.people.events import PersonMovedOut
 from linli.people.models import (
     CareKind,
     CareTag,
@@ -37,16 +48,8 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import (
-    InvalidIdentifier,
-    identity_parse,
-    is_new_energy_plate,
-    parse_contact_phone,
-    parse_credit_code,
-    parse_mobile,
-    parse_plate,
-)
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, Room
+from linli.places.selectors import require_estate
 
 # Tenants must be reported to the police station within this many days of moving in (公安部令第24号;
 # local rules vary, so deployments may change it).
@@ -57,16 +60,6 @@ _UNSET = object()
 
 
 # --- scope helpers -----------------------------------------------------------------------------
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-
-
-def _check_person(actor: Actor, person: Person) -> None:
-    if not actor.in_scope_path(person.estate.path):
-        raise NotFound()
 
 
 def _id_hash(number: str) -> str:
@@ -82,15 +75,6 @@ def _duplicate_id(estate_id: int, id_hash: str, *, exclude_pk: int | None = None
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     return bool(id_hash) and qs.exists()
-
-
-def _clean_text(value: str, *, field: str, max_length: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _choice(value: str, *, field: str, choices) -> str:
@@ -118,9 +102,8 @@ def person_create(
 ) -> Person:
     """Register a person in an estate. A 居民身份证 number is checked (GB 11643) and gives the birth date
     and gender; one person per ID number per estate (R60)."""
-    actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_estate(actor, estate)
-    name = _clean_text(name, field="name", max_length=60, required=True)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
+    name = clean_text(name, field="name", max_length=60, required=True)
     _choice(population_type, field="population_type", choices=PopulationType)
     errors: dict[str, list[str]] = {}
     identity = None
@@ -153,9 +136,9 @@ def person_create(
         phone=mobile,
         phone_hash=_phone_hash(mobile),
         population_type=population_type,
-        hukou_address=_clean_text(hukou_address, field="hukou_address", max_length=200),
-        occupation=_clean_text(occupation, field="occupation", max_length=100),
-        workplace=_clean_text(workplace, field="workplace", max_length=150),
+        hukou_address=clean_text(hukou_address, field="hukou_address", max_length=200),
+        occupation=clean_text(occupation, field="occupation", max_length=100),
+        workplace=clean_text(workplace, field="workplace", max_length=150),
     )
     try:
         with transaction.atomic():
@@ -183,11 +166,11 @@ def person_update(
     """Change a person's details; only the arguments given are changed. The audit record lists the
     names of the changed fields, never their values."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     changed: list[str] = []
     errors: dict[str, list[str]] = {}
     if name is not _UNSET:
-        person.name = _clean_text(name, field="name", max_length=60, required=True)
+        person.name = clean_text(name, field="name", max_length=60, required=True)
         changed.append("name")
     if population_type is not _UNSET:
         person.population_type = _choice(population_type, field="population_type", choices=PopulationType)
@@ -195,7 +178,7 @@ def person_update(
     for key, limit in (("hukou_address", 200), ("occupation", 100), ("workplace", 150)):
         value = locals()[key]
         if value is not _UNSET:
-            setattr(person, key, _clean_text(value, field=key, max_length=limit))
+            setattr(person, key, clean_text(value, field=key, max_length=limit))
             changed.append(key)
     if id_type is not _UNSET or id_number is not _UNSET:
         new_type = person.id_type if id_type is _UNSET else id_type
@@ -244,7 +227,7 @@ def person_update(
 def person_reveal(*, actor: Actor, person: Person, field: str, reason: str) -> str:
     """Return one sensitive value in full. Needs ``people.reveal`` and a stated reason; audited (R20)."""
     actor.require(Perm.PEOPLE_REVEAL)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     if field not in REVEAL_FIELDS:
         raise ValidationFailed(fields={"field": [_("可选值：") + ", ".join(REVEAL_FIELDS)]})
     reason = (reason or "").strip()
@@ -303,7 +286,7 @@ def occupancy_start(
     (opened if the room has none). A tenancy needs a valid identity document and opens a rental
     registration due within ``RENTAL_REPORT_DAYS`` days (R58)."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     _room_in_estate(actor, room)
     _choice(relation, field="relation", choices=Relation)
     if room.estate_id != person.estate_id:
@@ -381,8 +364,11 @@ def occupancy_end(*, actor: Actor, occupancy: Occupancy, end_date: date) -> Occu
             estate_id=occupancy.estate_id,
         ).exists()
     ):
-        # Other apps drop what moving out ends (R28: biometric templates, access credentials).
-        signals.person_moved_out.send(sender=Occupancy, person=occupancy.person, actor=actor)
+        events.publish(
+            PersonMovedOut(
+                person_id=occupancy.person_id, estate_id=occupancy.estate_id, actor_user_id=actor.user.pk
+            )
+        )
     return occupancy
 
 
@@ -421,9 +407,9 @@ def rental_report(
 def care_tag_add(*, actor: Actor, person: Person, kind: str, start_date: date, note: str = "") -> CareTag:
     """Tag a person for special care (独居老人, 残疾人, ...). Government roles only; audited."""
     actor.require(Perm.PEOPLE_SPECIAL_VIEW, write=True)
-    _check_person(actor, person)
+    actor.require_path(person.estate.path)
     _choice(kind, field="kind", choices=CareKind)
-    note = _clean_text(note, field="note", max_length=1000)
+    note = clean_text(note, field="note", max_length=1000)
     if CareTag.objects.filter(person=person, kind=kind, end_date__isnull=True).exists():
         raise Conflict(_("该住户已有此关爱标签"))
     tag = CareTag.objects.create(
@@ -462,7 +448,7 @@ def vehicle_add(
 ) -> Vehicle:
     """Register a resident's vehicle; the plate is checked (GA 36, incl. 8-character new-energy plates)."""
     actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_person(actor, owner)
+    actor.require_path(owner.estate.path)
     try:
         plate = parse_plate(plate)
     except InvalidIdentifier as exc:
@@ -477,8 +463,8 @@ def vehicle_add(
         owner=owner,
         plate=plate,
         kind=kind,
-        color=_clean_text(color, field="color", max_length=16),
-        brand=_clean_text(brand, field="brand", max_length=40),
+        color=clean_text(color, field="color", max_length=16),
+        brand=clean_text(brand, field="brand", max_length=40),
     )
     audit.record(Action.CREATE, actor=actor, obj=vehicle, subject_person_id=owner.pk)
     return vehicle
@@ -499,10 +485,9 @@ def establishment_create(
     employees: int = 0,
 ) -> Establishment:
     """Register a shop or organisation located in the estate (实有单位)."""
-    actor.require(Perm.PEOPLE_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
     _choice(kind, field="kind", choices=Establishment.Kind)
-    name = _clean_text(name, field="name", max_length=150, required=True)
+    name = clean_text(name, field="name", max_length=150, required=True)
     errors: dict[str, list[str]] = {}
     if room is not None and room.estate_id != estate.pk:
         errors["room_id"] = [_("房屋不在该小区")]
@@ -526,8 +511,8 @@ def establishment_create(
         kind=kind,
         name=name,
         credit_code=credit_code,
-        industry=_clean_text(industry, field="industry", max_length=60),
-        contact_name=_clean_text(contact_name, field="contact_name", max_length=60),
+        industry=clean_text(industry, field="industry", max_length=60),
+        contact_name=clean_text(contact_name, field="contact_name", max_length=60),
         contact_phone=contact_phone,
         employees=employees,
     )
@@ -624,8 +609,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
     Otherwise persons, households (one per room that has none), occupancies, rental registrations
     and care tags are bulk-created in one transaction, audited as one import event.
     """
-    actor.require(Perm.PEOPLE_IMPORT, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_IMPORT, write=True)
     started = time.monotonic()
     file_name = safe_file_name(file_name)
     result = imports.validate_residents(

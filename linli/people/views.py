@@ -12,14 +12,15 @@ from django.views.decorators.http import require_http_methods
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.listing import known_ordering, list_page, page_of, querystring
 from linli.core.models import ImportJob
+from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.people import selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
 from linli.people.schemas import PersonFilters
-from linli.people.validators import mask_id, mask_name, mask_phone
 from linli.places import selectors as places_selectors
+from linli.places.selectors import estate_get
 
 PAGE_SIZE = 20
 
@@ -141,7 +142,7 @@ def imports_page(request, actor):
             actor.require(Perm.PEOPLE_IMPORT)
             messages.error(request, _("请选择小区和要上传的文件"))
         else:
-            estate = selectors.estate_get(actor=actor, pk=estate_id)  # out of scope: 404 before anything else
+            estate = estate_get(actor=actor, pk=estate_id)  # out of scope: 404 before anything else
             try:
                 job = services.residents_import(
                     actor=actor,

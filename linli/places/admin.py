@@ -15,14 +15,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import DomainError
-from linli.core.scoping import build_actor
+from linli.core.scoping import resolve_actor
 from linli.places import services
 from linli.places.models import ALLOWED_PARENTS, Facility, ParkingSpace, Region, RegionLevel, Room
 
 
 def _actor(request):
     try:
-        return build_actor(request.user)
+        return resolve_actor(request.user)
     except DomainError as exc:
         raise DjangoPermissionDenied(exc.message) from exc
 

@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, XLSX_RESPONSE, ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.core.tabular import check_size, template_download
 from linli.places import selectors, services
 from linli.places.schemas import (
@@ -91,7 +92,7 @@ def facility_list(request, filters: Query[FacilityFilters]):
 @router.post("/facilities", response={201: FacilityOut, **ERRORS}, summary="登记公共设施")
 def facility_create(request, body: FacilityIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = selectors.estate_get(actor=actor, pk=body.estate_id, perm=Perm.PLACES_VIEW)
     building = (
         selectors.region_get(actor=actor, pk=body.building_id) if body.building_id is not None else None
     )
@@ -121,7 +122,7 @@ def facility_create(request, body: FacilityIn):
 )
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
     check_size(file.size)
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     if job.status == ImportJob.Status.REJECTED:

@@ -40,6 +40,15 @@ ALLOWED_PARENTS = {
 }
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """'/1/4/9/' → ['/1/', '/1/4/', '/1/4/9/']: a node's path and the paths of every region above it.
+
+    A scope on any of them covers the node (memberships, organisations' regions).
+    """
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
 class Region(TimeStampedModel):
     """A node of the place tree. Administrative codes (GB/T 2260) down to the district level."""
 
@@ -92,6 +101,10 @@ class Region(TimeStampedModel):
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]
+
+    def ancestor_paths(self) -> list[str]:
+        """Paths of the regions above this one and of itself, top first (see ``ancestor_paths``)."""
+        return ancestor_paths(self.path)
 
     def ancestors(self, include_self: bool = False) -> list[Region]:
         ids = self.ancestor_ids()

@@ -3,6 +3,9 @@
 Every selector takes the actor, checks ``places.view`` (``places.import`` for import jobs) and limits
 rows to the actor's scope through ``actor.scoped`` / ``get_in_scope``; an id outside the scope is
 simply not found.
+
+``estate_get`` / ``estate_list`` / ``require_estate`` are the kernel's estate entries for every app
+(ADR 0010): the scope is checked first (404), then the caller's permission (403).
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.models import ImportJob
-from linli.core.scoping import Actor, get_in_scope
-from linli.orgs.roles import Perm
+from linli.core.permissions import Perm
+from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
 ROOMS_IMPORT_KIND = "places.rooms"
@@ -47,16 +49,6 @@ def _order(qs: QuerySet, ordering: str | None, allowed: dict[str, tuple[str, ...
     columns = [*allowed[name], *(() if "pk" in allowed[name] else ("pk",))]
     # Explicit NULL placement: SQLite and PostgreSQL disagree on it by default.
     return qs.order_by(*(F(c).desc(nulls_last=True) if desc else F(c).asc(nulls_first=True) for c in columns))
-
-
-MAX_PK = 2**63 - 1
-
-
-def _pk(pk: int) -> int:
-    """An id as the database can hold it; anything else cannot exist (404, never a database error)."""
-    if not isinstance(pk, int) or not 0 < pk <= MAX_PK:
-        raise NotFound()
-    return pk
 
 
 def _choice(value: str | None, choices, field_name: str) -> str | None:
@@ -147,7 +139,9 @@ def region_tree(*, actor: Actor, max_level: str = RegionLevel.UNIT) -> list[Regi
 def region_get(*, actor: Actor, pk: int) -> Region:
     """One region node inside the actor's scope (ancestors of the scope are not readable one by one)."""
     actor.require(Perm.PLACES_VIEW)
-    return get_in_scope(Region.objects.select_related("parent"), actor=actor, path_field="path", pk=_pk(pk))
+    return get_in_scope(
+        Region.objects.select_related("parent"), actor=actor, path_field="path", pk=id_or_404(pk)
+    )
 
 
 def region_detail(*, actor: Actor, pk: int) -> dict:
@@ -170,16 +164,52 @@ def region_detail(*, actor: Actor, pk: int) -> dict:
     }
 
 
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    actor.require(Perm.PLACES_VIEW)
+# --- estates: the scope unit every app names in its requests --------------------------------------
+
+
+def estate_list(*, actor: Actor, perm: str | None = None) -> QuerySet[Region]:
+    """Estates in the actor's scope, by path; with ``perm``, the actor must hold it (403 otherwise)."""
+    if perm is not None:
+        actor.require(perm)
+    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+
+
+def estate_get(*, actor: Actor, pk: int, perm: str | None = None) -> Region:
+    """The estate ``pk`` named in a request: scope first, then the permission.
+
+    An id that is not an estate in the actor's scope is ``NotFound`` (404) whatever the actor's
+    permissions, so ids of other estates reveal nothing; only then, with ``perm``, an actor who lacks
+    it gets ``PermissionDenied`` (403). Every app resolves an estate id through this one function.
+    """
     return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk)
+        Region.objects.filter(level=RegionLevel.ESTATE),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
+        perm=perm,
     )
 
 
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    actor.require(Perm.PLACES_VIEW)
-    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+def estate_choice(
+    *, actor: Actor, pk: int | None, perm: str | None = None
+) -> tuple[list[Region], Region | None]:
+    """The estates in scope by name, for a page's picker, and the one chosen by ``pk``: the first
+    when ``pk`` is absent or not among them (a page always shows an estate the actor may see)."""
+    estates = list(estate_list(actor=actor, perm=perm).order_by("name", "pk"))
+    return estates, next((e for e in estates if e.pk == pk), estates[0] if estates else None)
+
+
+def require_estate(
+    *, actor: Actor, estate: Region | None, perm: str | None = None, write: bool = False
+) -> Region:
+    """Check an estate a service was handed, in ``estate_get``'s order: not an estate in the actor's
+    scope (or ``None``) is ``NotFound`` (404); then, with ``perm``, ``actor.require(perm, write=write)``
+    (403, also for a read-only token when ``write``)."""
+    if estate is None or estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
+        raise NotFound()
+    if perm is not None:
+        actor.require(perm, write=write)
+    return estate
 
 
 def region_children(*, actor: Actor, region: Region) -> QuerySet[Region]:
@@ -240,32 +270,11 @@ def room_list(
 def room_get(*, actor: Actor, pk: int) -> Room:
     actor.require(Perm.PLACES_VIEW)
     return get_in_scope(
-        Room.objects.select_related("estate", "building", "unit"), actor=actor, path_field="path", pk=_pk(pk)
+        Room.objects.select_related("estate", "building", "unit"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
     )
-
-
-def room_occupants(*, actor: Actor, room: Room) -> list:
-    """Current occupancies of a room with their persons, for actors who may see people (``people.view``).
-
-    Callers display names masked (``mask_name``); nothing sensitive is read here.
-    """
-    actor.require(Perm.PLACES_VIEW)
-    if not actor.has(Perm.PEOPLE_VIEW) or not actor.in_scope_path(room.path):
-        return []
-    from linli.people.models import Occupancy
-
-    today = timezone.localdate()
-    return list(
-        Occupancy.objects.filter(room=room)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .select_related("person")
-        .only("id", "relation", "start_date", "end_date", "room_id", "person__id", "person__name")
-        .order_by("relation", "start_date", "pk")
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Parking spaces and facilities
 
 
 def parking_list(
@@ -324,7 +333,7 @@ def facility_get(*, actor: Actor, pk: int) -> Facility:
         Facility.objects.select_related("estate", "building"),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
 
 
@@ -350,7 +359,7 @@ def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
         ImportJob.objects.filter(kind=ROOMS_IMPORT_KIND).select_related("estate", "created_by"),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
     )
 
 

@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import NotFound, ValidationFailed
+from linli.core.errors import ValidationFailed
 from linli.core.models import ImportJob
+from linli.core.permissions import Perm
 from linli.core.scoping import Actor
 from linli.core.tabular import check_size, safe_file_name
-from linli.orgs.roles import Perm
 from linli.places import imports
 from linli.places.models import (
     ALLOWED_PARENTS,
@@ -27,7 +27,7 @@ from linli.places.models import (
     RoomStatus,
     RoomUse,
 )
-from linli.places.selectors import FACILITY_STATUSES, ROOMS_IMPORT_KIND
+from linli.places.selectors import FACILITY_STATUSES, ROOMS_IMPORT_KIND, require_estate
 
 
 @transaction.atomic
@@ -115,12 +115,6 @@ def room_create(**kwargs) -> Room:
 # Changes made by staff (permission-checked, scope-checked, audited)
 
 
-def _in_scope(actor: Actor, path: str) -> None:
-    # Objects normally come from a scoped selector; checking again keeps a service safe on its own.
-    if not actor.in_scope_path(path):
-        raise NotFound()
-
-
 def _area(value: Decimal | str | float, field_name: str = "area") -> Decimal:
     try:
         area = Decimal(str(value))
@@ -144,7 +138,7 @@ def room_update(
 ) -> Room:
     """Change a room's area, use or status (``places.manage``); the audit record keeps old and new values."""
     actor.require(Perm.PLACES_MANAGE, write=True)
-    _in_scope(actor, room.path)
+    actor.require_path(room.path)
     errors: dict[str, list[str]] = {}
     changes: dict[str, list[str]] = {}
     new: dict[str, object] = {}
@@ -188,7 +182,7 @@ def parking_space_create(
 ) -> ParkingSpace:
     """Add a parking space (车位) to an estate; the code is unique within the estate."""
     actor.require(Perm.PLACES_MANAGE, write=True)
-    _in_scope(actor, estate.path)
+    actor.require_path(estate.path)
     code, zone = code.strip(), zone.strip()
     errors: dict[str, list[str]] = {}
     if estate.level != RegionLevel.ESTATE:
@@ -248,7 +242,7 @@ def facility_create(
 ) -> Facility:
     """Register a public facility (消火栓、电梯、出入口 …) of an estate, optionally in one building."""
     actor.require(Perm.PLACES_MANAGE, write=True)
-    _in_scope(actor, estate.path)
+    actor.require_path(estate.path)
     name, location = name.strip(), location.strip()
     errors = _facility_errors(
         estate=estate, building=building, kind=kind, name=name, location=location, status=status
@@ -274,7 +268,7 @@ def facility_update(
 ) -> Facility:
     """Change a facility's name, location, kind or status; the audit record keeps old and new values."""
     actor.require(Perm.PLACES_MANAGE, write=True)
-    _in_scope(actor, facility.estate.path)
+    actor.require_path(facility.estate.path)
     name = name.strip() if name is not None else None
     location = location.strip() if location is not None else None
     errors = _facility_errors(
@@ -383,10 +377,7 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     missing buildings and units are created, the rooms are bulk-created in one transaction, and the
     job and an ``data.import`` audit record are written in the same transaction.
     """
-    actor.require(Perm.PLACES_IMPORT, write=True)
-    _in_scope(actor, estate.path)
-    if estate.level != RegionLevel.ESTATE:
-        raise NotFound()
+    require_estate(actor=actor, estate=estate, perm=Perm.PLACES_IMPORT, write=True)
     check_size(len(data))
     started = time.monotonic()
     file_name = safe_file_name(file_name)

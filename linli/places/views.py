@@ -16,10 +16,11 @@ from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.core.listing import list_page
+from linli.core.permissions import Perm
+from linli.core.pii import mask_name
 from linli.core.tabular import check_size, template_download
 from linli.core.views import positive_int, staff_page
-from linli.orgs.roles import Perm
-from linli.people.validators import mask_name
+from linli.people import selectors as people_selectors
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
 from linli.places.schemas import ImportFilters, RoomFilters
@@ -66,7 +67,7 @@ def rooms(request, actor):
 
     listing = list_page(request, room_rows, RoomFilters, page_size=PAGE_SIZE)
     f = listing.filters
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     buildings = list(selectors.building_list(actor=actor, estate=f.estate)) if f.estate else []
     return render(
         request,
@@ -114,7 +115,7 @@ def room_detail(request, actor, pk: int):
             "end_date": o.end_date,
             "url": _person_url(o.person_id),
         }
-        for o in selectors.room_occupants(actor=actor, room=room)
+        for o in people_selectors.room_occupants(actor=actor, room=room)
     ]
     return render(
         request,
@@ -135,7 +136,7 @@ def room_detail(request, actor, pk: int):
 @staff_page
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     if request.method == "POST":
         upload = request.FILES.get("file")
         estate_id = positive_int(request.POST.get("estate"))
@@ -143,7 +144,7 @@ def imports_page(request, actor):
             messages.error(request, _("请选择小区并选择要上传的文件"))
         else:
             try:
-                estate = selectors.estate_get(actor=actor, pk=estate_id)
+                estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
                 check_size(upload.size)
                 job = services.rooms_import(
                     actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()

@@ -27,6 +27,7 @@ from linli.core.fields import EncryptedTextField
 from linli.core.models import AuditEvent
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_list
 from linli.privacy.models import Consent, Purpose
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ def audit_event_list(*, actor: Actor, filters: AuditFilters) -> QuerySet[AuditEv
     actor.require(Perm.AUDIT_VIEW)
     qs = AuditEvent.objects.all()
     if not actor.is_platform:
-        qs = qs.filter(estate_id__in=actor.estate_ids)
+        qs = qs.filter(estate_id__in=estate_list(actor=actor).values("pk"))
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.actor:
@@ -386,10 +387,10 @@ def events_about(person, *, limit: int = 20) -> list[AuditEvent]:
 def subject_data(person) -> dict[str, list[dict[str, Any]]]:
     """Everything held about ``person``, by section, as flat rows. Their own values in full; other
     household members only by masked name."""
+    from linli.core.pii import mask_name
     from linli.orgs.models import Organization
     from linli.orgs.roles import Role
     from linli.people.models import Occupancy, RentalRegistration
-    from linli.people.validators import mask_name
 
     occupancies = list(
         Occupancy.objects.filter(person=person).select_related("room").order_by("start_date", "pk")

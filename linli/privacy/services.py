@@ -11,13 +11,14 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core import audit
+from linli.core import audit, events
 from linli.core.audit import Action
 from linli.core.catalog import CatalogRow
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.privacy import exports, selectors
+from linli.privacy.events import ConsentWithdrawn
 from linli.privacy.exports import ExportFile
 from linli.privacy.models import Consent, Purpose
 
@@ -128,11 +129,11 @@ def consent_withdraw(
         raise NotFound(_("没有可撤回的同意"))
     active.withdrawn_at = timezone.now()
     active.save(update_fields=["withdrawn_at"])
-    if purpose.code in ("face_access", "voice_access"):
-        # R25: the template goes in the same transaction and every door device is told to delete it.
-        from linli.access.biometrics import on_consent_withdrawn
-
-        on_consent_withdrawn(active, actor=actor)
+    events.publish(
+        ConsentWithdrawn(
+            consent_id=active.pk, person_id=person.pk, purpose_code=purpose.code, actor_user_id=actor.user.pk
+        )
+    )
     audit.record(
         Action.CONSENT_WITHDRAW,
         actor=actor,

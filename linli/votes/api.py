@@ -5,6 +5,7 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
+from linli.places.selectors import estate_get
 from linli.votes import selectors, services
 from linli.votes.schemas import (
     CastIn,
@@ -120,7 +121,7 @@ def vote_list(request, filters: Query[VoteFilters]):
 @router.post("", response={201: VoteOut, **WRITE_ERRORS}, summary="创建表决（草稿）")
 def vote_create(request, body: VoteIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     vote = services.vote_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, vote)
 

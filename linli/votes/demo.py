@@ -8,9 +8,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
-from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user, staff_over
 from linli.places.models import Region
 from linli.votes import services
 from linli.votes.models import Choice, Matter, Vote, VoteStatus
@@ -21,14 +20,9 @@ OPEN_TITLE = "关于使用专项维修资金更换 1 号楼电梯的表决"
 
 def _manager(estate: Region):
     for role in (Role.PROPERTY_ADMIN, Role.COMMUNITY_WORKER):
-        m = (
-            Membership.objects.filter(role=role, is_active=True, scope=estate)
-            .select_related("user")
-            .order_by("user__username")
-            .first()
-        )
-        if m is not None:
-            return build_actor(m.user)
+        user = staff_over(estate, roles=[role]).order_by("username").first()
+        if user is not None:
+            return actor_for_user(user)
     return None
 
 

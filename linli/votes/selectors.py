@@ -13,7 +13,6 @@ from linli.core.errors import NotFound
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Relation
-from linli.places.models import Region, RegionLevel
 from linli.votes.models import Ballot, ElectorateEntry, ElectorateMember, Result, Vote, VoteStatus
 
 # --- staff -------------------------------------------------------------------------------------
@@ -37,14 +36,12 @@ def vote_list(*, actor: Actor, estate_id: int | None = None, status: str | None 
 
 def vote_get(*, actor: Actor, pk: int) -> Vote:
     """A vote in scope (404 outside it), then the permission (403)."""
-    vote = get_in_scope(Vote.objects.select_related("estate"), actor=actor, path_field="estate__path", pk=pk)
-    actor.require(Perm.VOTES_MANAGE)
-    return vote
-
-
-def estate_get(*, actor: Actor, pk: int) -> Region:
     return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=pk
+        Vote.objects.select_related("estate"),
+        actor=actor,
+        path_field="estate__path",
+        pk=pk,
+        perm=Perm.VOTES_MANAGE,
     )
 
 

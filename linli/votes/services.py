@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.pii import mask_name
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Relation
-from linli.people.validators import mask_name
-from linli.places.models import Region, RegionLevel
+from linli.places.models import Region
+from linli.places.selectors import require_estate
 from linli.votes.counting import count, group_owners
 from linli.votes.models import (
     Ballot,
@@ -37,11 +38,6 @@ from linli.votes.models import (
 TITLE_MAX = 120
 DESCRIPTION_MAX = 20000
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _locked(vote: Vote) -> Vote:
@@ -61,8 +57,7 @@ def vote_create(
     opens_at: datetime | None = None,
 ) -> Vote:
     """A draft vote. ``opens_at`` is informational (the vote opens when staff open it)."""
-    _check_estate(actor, estate)
-    actor.require(Perm.VOTES_MANAGE, write=True)
+    require_estate(actor=actor, estate=estate, perm=Perm.VOTES_MANAGE, write=True)
     title = (title or "").replace("\x00", "").strip()
     description = (description or "").replace("\x00", "").strip()
     errors: dict[str, list[str]] = {}
@@ -107,8 +102,7 @@ def _owner_rows(estate: Region) -> list[tuple[int, Decimal, int]]:
 def vote_open(*, actor: Actor, vote: Vote) -> Vote:
     """Open a draft vote and freeze its electorate (current owners of the estate's rooms, grouped as
     described in ``linli.votes.models``)."""
-    _check_estate(actor, vote.estate)
-    actor.require(Perm.VOTES_MANAGE, write=True)
+    require_estate(actor=actor, estate=vote.estate, perm=Perm.VOTES_MANAGE, write=True)
     vote = _locked(vote)
     if vote.status != VoteStatus.DRAFT:
         raise Conflict(_("只有草稿状态的表决可以开始"))
@@ -210,8 +204,7 @@ def ballot_cast(*, actor: Actor, vote: Vote, choice: str) -> Ballot:
 def ballot_record_paper(*, actor: Actor, vote: Vote, entry_seq: int, choice: str) -> Ballot:
     """Staff enter a signed paper ballot (书面表决票) collected from the owners of entry ``entry_seq``.
     Same rules as ``ballot_cast``: one final ballot per entry, only while the vote is open."""
-    _check_estate(actor, vote.estate)
-    actor.require(Perm.VOTES_MANAGE, write=True)
+    require_estate(actor=actor, estate=vote.estate, perm=Perm.VOTES_MANAGE, write=True)
     try:
         with transaction.atomic():
             vote = _locked(vote)
@@ -279,8 +272,7 @@ def _close(vote: Vote, *, actor: Actor | None, reason: str) -> Vote:
 @transaction.atomic
 def vote_close(*, actor: Actor, vote: Vote, reason: str = "") -> Vote:
     """Close an open vote now and freeze its result. A closed vote answers 409."""
-    _check_estate(actor, vote.estate)
-    actor.require(Perm.VOTES_MANAGE, write=True)
+    require_estate(actor=actor, estate=vote.estate, perm=Perm.VOTES_MANAGE, write=True)
     vote = _locked(vote)
     if vote.status != VoteStatus.OPEN:
         raise Conflict(

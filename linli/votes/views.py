@@ -12,17 +12,13 @@ from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_get, estate_list
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
 from linli.votes.schemas import VoteFilters
 
 PAGE_SIZE = 20
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 def _pct(f) -> str:
@@ -42,7 +38,7 @@ def vote_list(request, actor):
         "votes/list.html",
         {
             "page": listing.page,
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": listing.filters.estate,
             "status": listing.filters.status,
             "statuses": VoteStatus.choices,
@@ -66,7 +62,7 @@ def vote_create(request, actor):
             "closes_at": parse_local_datetime(p.get("closes_at")),
         }
         try:
-            estate = selectors.estate_get(actor=actor, pk=positive_int(p.get("estate")) or 0)
+            estate = estate_get(actor=actor, pk=positive_int(p.get("estate")) or 0)
             vote = services.vote_create(actor=actor, estate=estate, **values)
         except ValidationFailed as exc:
             errors = exc.fields or {"__all__": [exc.message]}
@@ -76,7 +72,12 @@ def vote_create(request, actor):
     return render(
         request,
         "votes/form.html",
-        {"estates": _estates(actor), "matters": Matter.choices, "values": values, "errors": errors},
+        {
+            "estates": list(estate_list(actor=actor)),
+            "matters": Matter.choices,
+            "values": values,
+            "errors": errors,
+        },
     )
 
 

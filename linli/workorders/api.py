@@ -10,6 +10,8 @@ from ninja.pagination import paginate
 
 from linli.core.api import ERRORS, UPLOAD_ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.core.errors import ValidationFailed
+from linli.orgs.roles import Perm
+from linli.places.selectors import estate_get
 from linli.workorders import selectors, services
 from linli.workorders.schemas import (
     AssignIn,
@@ -210,7 +212,7 @@ def _roster_args(actor, body: RosterIn, estate) -> dict:
 @router.post("/rosters", response={201: RosterOut, **WRITE_ERRORS}, summary="新增排班")
 def roster_create(request, body: RosterIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     roster = services.roster_create(actor=actor, estate=estate, **_roster_args(actor, body, estate))
     return Status(201, selectors.roster_get(actor=actor, pk=roster.pk))
 
@@ -244,13 +246,15 @@ class SlaQuery(Schema):
 @router.get("/sla-policies", response={200: list[SlaOut], **ERRORS}, summary="小区各类工单的响应与完成时限")
 def sla_list(request, filters: Query[SlaQuery]):
     actor = actor_of(request)
-    return selectors.sla_policies(actor=actor, estate=selectors.estate_get(actor=actor, pk=filters.estate))
+    return selectors.sla_policies(
+        actor=actor, estate=estate_get(actor=actor, pk=filters.estate, perm=Perm.WORKORDERS_VIEW)
+    )
 
 
 @router.put("/sla-policies", response={200: list[SlaOut], **WRITE_ERRORS}, summary="设置某类工单的时限")
 def sla_set(request, body: SlaIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     services.sla_policy_set(
         actor=actor,
         estate=estate,
@@ -273,7 +277,7 @@ def order_list(request, filters: Query[WorkOrderFilters]):
 @router.post("", response={201: WorkOrderOut, **WRITE_ERRORS}, summary="受理工单（物业人员）")
 def order_create(request, body: WorkOrderIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id, perm=Perm.WORKORDERS_VIEW)
     room = selectors.room_get(actor=actor, pk=body.room_id, estate=estate) if body.room_id else None
     building = (
         selectors.building_get(actor=actor, pk=body.building_id, estate=estate) if body.building_id else None

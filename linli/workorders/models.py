@@ -25,6 +25,16 @@ class Kind(models.TextChoices):
     INCIDENT = "incident", _("突发事件")
 
 
+# Default SLA (response minutes, completion minutes) when an estate has no policy for a kind.
+DEFAULT_SLA: dict[str, tuple[int, int]] = {
+    Kind.REPAIR_PRIVATE: (30, 24 * 60),
+    Kind.REPAIR_COMMON: (30, 24 * 60),
+    Kind.COMPLAINT: (60, 72 * 60),
+    Kind.SUGGESTION: (24 * 60, 7 * 24 * 60),
+    Kind.INCIDENT: (10, 4 * 60),
+}
+
+
 class Source(models.TextChoices):
     RESIDENT = "resident", _("居民报修")
     STAFF = "staff", _("物业受理")

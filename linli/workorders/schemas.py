@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator
 
 from linli.core.api import Id, ListFilters
-from linli.people.validators import mask_name, mask_phone
+from linli.core.pii import mask_name, mask_phone
 from linli.workorders.models import Charge, Kind, Source, State
 
 KindCode = Literal[tuple(Kind.values)]  # type: ignore[valid-type]

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from linli.core.errors import NotFound, ValidationFailed
 from linli.core.querying import apply_ordering
-from linli.core.scoping import Actor, get_in_scope
+from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm, Role
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, RegionLevel, Room, ancestor_paths
+from linli.places.selectors import estate_list
 from linli.workorders.models import (
+    DEFAULT_SLA,
     OPEN_STATES,
     UNANSWERED_STATES,
     Charge,
@@ -38,16 +40,6 @@ WORKORDER_ORDERING = {
 BOARD_COLUMNS = (State.NEW, State.ASSIGNED, State.ACCEPTED, State.IN_PROGRESS, State.DONE)
 BOARD_COLUMN_LIMIT = 30
 BOARD_DONE_DAYS = 7
-
-
-def _pk(value) -> int:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= n <= 2**63 - 1:
-        raise NotFound()
-    return n
 
 
 def breached_q(now: datetime | None = None) -> Q:
@@ -122,12 +114,10 @@ def workorder_list(
 
 def workorder_get(*, actor: Actor, pk: int) -> WorkOrder:
     """One order: staff in scope with ``workorders.view``, or the resident who reported it."""
-    pk = _pk(pk)
+    pk = id_or_404(pk)
     if actor.is_resident and not actor.has(Perm.WORKORDERS_VIEW):
         return my_workorder_get(actor=actor, pk=pk)
-    obj = get_in_scope(_base(), actor=actor, path_field="estate__path", pk=pk)
-    actor.require(Perm.WORKORDERS_VIEW)
-    return obj
+    return get_in_scope(_base(), actor=actor, path_field="estate__path", pk=pk, perm=Perm.WORKORDERS_VIEW)
 
 
 def my_workorders(*, actor: Actor, state: str | None = None) -> QuerySet[WorkOrder]:
@@ -139,7 +129,7 @@ def my_workorders(*, actor: Actor, state: str | None = None) -> QuerySet[WorkOrd
 
 
 def my_workorder_get(*, actor: Actor, pk: int) -> WorkOrder:
-    obj = my_workorders(actor=actor).filter(pk=_pk(pk)).first()
+    obj = my_workorders(actor=actor).filter(pk=id_or_404(pk)).first()
     if obj is None:
         raise NotFound()
     return obj
@@ -156,7 +146,7 @@ def workorder_photos(*, order: WorkOrder) -> list[WorkOrderPhoto]:
 
 def workorder_photo_get(*, actor: Actor, order_pk: int, pk: int) -> WorkOrderPhoto:
     order = workorder_get(actor=actor, pk=order_pk)
-    photo = order.photos.filter(pk=_pk(pk)).first()
+    photo = order.photos.filter(pk=id_or_404(pk)).first()
     if photo is None:
         raise NotFound()
     return photo
@@ -234,13 +224,12 @@ def technicians(*, actor: Actor, estate_id: int | None = None) -> list:
     from linli.accounts.models import User
 
     actor.require(Perm.WORKORDERS_VIEW)
-    estates = actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path")
+    estates = estate_list(actor=actor)
     if estate_id is not None:
         estates = estates.filter(pk=estate_id)
     prefixes: set[str] = set()
     for path in estates.values_list("path", flat=True):
-        parts = [p for p in path.split("/") if p]
-        prefixes |= {"/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))}
+        prefixes.update(ancestor_paths(path))
     return list(
         User.objects.filter(
             is_active=True,
@@ -296,22 +285,10 @@ def technician_get(*, actor: Actor, pk: int, estate: Region):
 # --- places the forms refer to -----------------------------------------------------------------
 
 
-def estate_get(*, actor: Actor, pk: int) -> Region:
-    actor.require(Perm.WORKORDERS_VIEW)
-    return get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=_pk(pk)
-    )
-
-
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    actor.require(Perm.WORKORDERS_VIEW)
-    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
-
-
 def room_get(*, actor: Actor, pk: int, estate: Region) -> Room:
     room = (
         actor.scoped(Room.objects.select_related("building"), "path")
-        .filter(pk=_pk(pk), estate=estate)
+        .filter(pk=id_or_404(pk), estate=estate)
         .first()
     )
     if room is None:
@@ -320,7 +297,7 @@ def room_get(*, actor: Actor, pk: int, estate: Region) -> Room:
 
 
 def building_get(*, actor: Actor, pk: int, estate: Region) -> Region:
-    b = Region.objects.filter(pk=_pk(pk), level=RegionLevel.BUILDING, parent=estate).first()
+    b = Region.objects.filter(pk=id_or_404(pk), level=RegionLevel.BUILDING, parent=estate).first()
     if b is None:
         raise ValidationFailed(fields={"building_id": ["楼栋不存在或不属于该小区"]})
     return b
@@ -360,14 +337,13 @@ def roster_list(
 
 
 def roster_get(*, actor: Actor, pk: int) -> DutyRoster:
-    obj = get_in_scope(
+    return get_in_scope(
         DutyRoster.objects.select_related("estate", "technician").prefetch_related("buildings"),
         actor=actor,
         path_field="estate__path",
-        pk=_pk(pk),
+        pk=id_or_404(pk),
+        perm=Perm.WORKORDERS_VIEW,
     )
-    actor.require(Perm.WORKORDERS_VIEW)
-    return obj
 
 
 @dataclass
@@ -382,8 +358,6 @@ class SlaRow:
 
 def sla_policies(*, actor: Actor, estate: Region) -> list[SlaRow]:
     """Every kind's limits for the estate: its own policy or the default."""
-    from linli.workorders.services import DEFAULT_SLA
-
     actor.require(Perm.WORKORDERS_VIEW)
     own = {p.kind: p for p in SlaPolicy.objects.filter(estate=estate)}
     rows = []

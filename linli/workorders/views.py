@@ -13,13 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
+from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from linli.core.listing import known_ordering, list_page, page_filters
+from linli.core.pii import mask_name, mask_phone
 from linli.core.views import error_text, positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name, mask_phone
+from linli.places.selectors import estate_get, estate_list
 from linli.workorders import selectors, services
-from linli.workorders.models import Charge, Kind, Source, State
+from linli.workorders.models import OPEN_STATES, Charge, Kind, Source, State
 from linli.workorders.schemas import BoardQuery, WorkOrderFilters, technician_label
 
 PAGE_SIZE = 20
@@ -53,7 +54,7 @@ def board(request, actor):
     context = {
         "columns": columns,
         "filters": f,
-        "estates": list(selectors.estate_list(actor=actor)),
+        "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
         "kinds": Kind.choices,
         "technicians": selectors.technicians(actor=actor, estate_id=f.estate),
         "query": request.GET.urlencode(),
@@ -80,7 +81,7 @@ def order_list(request, actor):
             "page": listing.page,
             "rows": [_order_row(o) for o in listing.page.object_list],
             "filters": listing.filters,
-            "estates": list(selectors.estate_list(actor=actor)),
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
             "kinds": Kind.choices,
             "states": State.choices,
             "sources": Source.choices,
@@ -94,9 +95,7 @@ def my_orders(request, actor):
     """The technician's own open orders and recent completions, laid out for a phone."""
     actor.require(Perm.WORKORDERS_WORK)
     qs = selectors.workorder_list(actor=actor, assignee_id=actor.user.pk, ordering="completion_due")
-    open_rows = [
-        _order_row(o) for o in qs.filter(state__in=[s.value for s in State if s in services.OPEN_STATES])
-    ]
+    open_rows = [_order_row(o) for o in qs.filter(state__in=[s.value for s in State if s in OPEN_STATES])]
     done = list(qs.filter(state__in=[State.DONE, State.RATED]).order_by("-done_at", "-pk")[:10])
     return render(request, "workorders/mine.html", {"rows": open_rows, "done": done})
 
@@ -121,7 +120,7 @@ def _detail_context(actor, order) -> dict:
         "actions": actions,
         "technicians": selectors.technicians(actor=actor, estate_id=order.estate_id) if manage else [],
         "can_charge": order.kind == Kind.REPAIR_PRIVATE
-        and order.state in services.OPEN_STATES
+        and order.state in OPEN_STATES
         and order.billed_bill_id is None
         and (manage or is_tech),
         "can_photo": manage or is_tech,
@@ -181,10 +180,10 @@ def action(request, actor, pk: int):
         elif name == "photo":
             upload = request.FILES.get("photo")
             if upload is None:
-                raise services.ValidationFailed(fields={"photo": [_("请选择照片")]})
+                raise ValidationFailed(fields={"photo": [_("请选择照片")]})
             services.workorder_photo_add(actor=actor, order=order, data=upload.read(MAX_UPLOAD_READ))
         else:
-            raise services.ValidationFailed(fields={"action": [_("无效的操作")]})
+            raise ValidationFailed(fields={"action": [_("无效的操作")]})
     except (NotFound, PermissionDenied):
         raise
     except PayloadTooLarge as exc:
@@ -214,12 +213,14 @@ def photo(request, actor, pk: int, photo_pk: int):
 def create(request, actor):
     """A staff-entered order (phone call at the service desk)."""
     actor.require(Perm.WORKORDERS_MANAGE)
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     errors: dict = {}
     values = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            estate = selectors.estate_get(actor=actor, pk=positive_int(values.get("estate")) or 0)
+            estate = estate_get(
+                actor=actor, pk=positive_int(values.get("estate")) or 0, perm=Perm.WORKORDERS_VIEW
+            )
             room_id = positive_int(values.get("room"))
             room = selectors.room_get(actor=actor, pk=room_id, estate=estate) if room_id else None
             order = services.workorder_create(
@@ -256,7 +257,11 @@ def workload(request, actor):
     return render(
         request,
         "workorders/workload.html",
-        {"rows": rows, "estates": list(selectors.estate_list(actor=actor)), "estate_id": estate_id},
+        {
+            "rows": rows,
+            "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
+            "estate_id": estate_id,
+        },
     )
 
 
@@ -270,7 +275,7 @@ def _parse_time(value) -> time | None:
 @staff_page
 @require_http_methods(["GET", "POST"])
 def rosters(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
@@ -282,7 +287,7 @@ def rosters(request, actor):
                 roster = selectors.roster_get(actor=actor, pk=positive_int(p.get("roster")) or 0)
                 services.roster_delete(actor=actor, roster=roster)
             else:
-                estate = selectors.estate_get(actor=actor, pk=estate_id or 0)
+                estate = estate_get(actor=actor, pk=estate_id or 0, perm=Perm.WORKORDERS_VIEW)
                 tech = selectors.technician_get(
                     actor=actor, pk=positive_int(p.get("technician")) or 0, estate=estate
                 )
@@ -291,12 +296,10 @@ def rosters(request, actor):
                     try:
                         day = datetime.strptime(p["date"][:10], "%Y-%m-%d").date()
                     except ValueError:
-                        raise services.ValidationFailed(
-                            fields={"date": [_("日期格式应为 YYYY-MM-DD")]}
-                        ) from None
+                        raise ValidationFailed(fields={"date": [_("日期格式应为 YYYY-MM-DD")]}) from None
                 start, end = _parse_time(p.get("start_time")), _parse_time(p.get("end_time"))
                 if start is None or end is None:
-                    raise services.ValidationFailed(fields={"start_time": [_("请填写开始和结束时间")]})
+                    raise ValidationFailed(fields={"start_time": [_("请填写开始和结束时间")]})
                 services.roster_create(
                     actor=actor,
                     estate=estate,
@@ -358,12 +361,12 @@ def rosters(request, actor):
 @staff_page
 @require_http_methods(["GET", "POST"])
 def sla(request, actor):
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW))
     estate_id = positive_int(request.GET.get("estate") or request.POST.get("estate")) or (
         estates[0].pk if estates else None
     )
     errors: dict = {}
-    estate = selectors.estate_get(actor=actor, pk=estate_id) if estate_id else None
+    estate = estate_get(actor=actor, pk=estate_id, perm=Perm.WORKORDERS_VIEW) if estate_id else None
     if request.method == "POST":
         if estate is None:
             raise Http404()
@@ -509,7 +512,7 @@ def h5_detail(request, actor, pk: int):
             elif name == "cancel":
                 services.workorder_cancel(actor=actor, order=order, reason=_text(p.get("reason"), 300))
             else:
-                raise services.ValidationFailed(fields={"action": [_("无效的操作")]})
+                raise ValidationFailed(fields={"action": [_("无效的操作")]})
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from linli.access import device_auth
+from linli.access.credentials.views_h5 import qr_svg
+from linli.access.gate import device_auth
 from linli.access.models import VisitorPass
 from linli.access.tests import factories as access_f
-from linli.access.views_h5 import qr_svg
 from linli.devices.tests import factories as devices_f
 from tests.browser.conftest import PHONE, resident_sign_in
 

@@ -52,8 +52,9 @@ def _photo(tmp_path) -> Path:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resident_reports_a_repair_with_a_photo_and_sees_it_assigned(world, live_server, phone, sms_memory,
-                                                                      tmp_path):
+def test_resident_reports_a_repair_with_a_photo_and_sees_it_assigned(
+    world, live_server, phone, sms_memory, tmp_path
+):
     workorders_f.roster(world.a, date=timezone.localdate())  # estate a's technician is on duty all day
     me = world.a.persons[0]
 

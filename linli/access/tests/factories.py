@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from linli.access import qr
+from linli.access.credentials import qr
 from linli.access.models import (
     AccessPoint,
     AccessPointKind,

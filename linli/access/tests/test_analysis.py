@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from linli.access import analysis
+from linli.access.insights import analysis
 from linli.access.models import AccessEvent
 from linli.access.tests import factories as f
 from linli.core.errors import PermissionDenied, ValidationFailed

@@ -8,12 +8,12 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from linli.access import anomalies, selectors
+from linli.access.insights import anomalies, selectors
 from linli.access.models import AccessAnomaly, AccessEvent, AccessPoint, AccessSettings
 from linli.access.tests import factories as f
 from linli.core.errors import NotFound
 from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 from linli.people.models import CareKind, Occupancy, Person
 from linli.people.tests import factories as people_f
@@ -46,7 +46,7 @@ def _gates(side):
 
 
 def _inbox(user) -> list[tuple[str, str]]:
-    return list(StaffNotification.objects.filter(user=user).order_by("pk").values_list("kind", "title"))
+    return list(Message.objects.filter(user=user).order_by("pk").values_list("category", "title"))
 
 
 def _security_staff(side):
@@ -88,13 +88,13 @@ def test_the_same_card_at_two_gates_within_the_window_is_one_anomaly(world):
     # and the guard and the property admin of estate a are told, nobody else
     for user in _security_staff(world.a):
         assert _inbox(user) == [("access_anomaly", "出入异常：同一凭证短时间内在两个大门使用")]
-    assert StaffNotification.objects.count() == 2
+    assert Message.objects.count() == 2
     # a third use updates the open anomaly without telling anybody again
     third = _event(east, T0 + timedelta(seconds=90), person=person, credential=card)
     anomalies.check_event(third)
     row.refresh_from_db()
     assert (AccessAnomaly.objects.count(), row.count, row.last_at) == (1, 3, T0 + timedelta(seconds=90))
-    assert StaffNotification.objects.count() == 2
+    assert Message.objects.count() == 2
 
 
 def test_no_rapid_reuse_outside_the_window_at_the_same_gate_or_at_a_unit_door(world):
@@ -170,7 +170,7 @@ def test_the_fifth_denial_of_a_card_within_ten_minutes_opens_one_anomaly(world):
         _event(east, T0 + timedelta(minutes=10), result="deny", person=person, credential=card)
     )
     by_card.refresh_from_db()
-    assert (by_card.count, StaffNotification.objects.filter(user=guard).count()) == (6, 2)
+    assert (by_card.count, Message.objects.filter(user=guard).count()) == (6, 2)
 
 
 def test_denials_at_one_point_by_different_unknown_cards(world):
@@ -192,7 +192,7 @@ def test_denials_at_one_point_by_different_unknown_cards(world):
         door,
         world.a.building.path,
     )
-    assert StaffNotification.objects.filter(user=world.a.staff[Role.GUARD]).get().body == (
+    assert Message.objects.filter(user=world.a.staff[Role.GUARD]).get().body == (
         "「1号楼单元门」5 分钟内被拒 3 次，可能有人反复尝试，请核查。"
     )
 
@@ -240,7 +240,7 @@ def test_duress_is_critical_silent_and_announced_every_time(world):
     )
     for user in _security_staff(world.a):
         assert _inbox(user) == [("access_duress", "【紧急】胁迫报警：东门")] * 2
-    assert StaffNotification.objects.count() == 4
+    assert Message.objects.count() == 4
 
 
 # --- elderly living alone not seen --------------------------------------------------------------
@@ -275,7 +275,7 @@ def test_an_elderly_resident_not_seen_for_48_hours_alerts_only_the_community_wor
     # and only estate a's community worker is told
     worker = world.a.staff[Role.COMMUNITY_WORKER]
     assert _inbox(worker) == [("access_care", "关爱提醒：独居老人长时间未出入")]
-    assert StaffNotification.objects.exclude(user=worker).count() == 0
+    assert Message.objects.exclude(user=worker).count() == 0
     # a second scan changes nothing
     assert anomalies.not_seen_scan(now + timedelta(minutes=15)) == {"opened": 0, "closed": 0}
 

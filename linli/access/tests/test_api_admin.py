@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from linli.access import anomalies
+from linli.access.insights import anomalies
 from linli.access.models import AccessAnomaly, AccessEvent, AccessPoint, AccessPolicy
 from linli.access.tests import factories as f
 from linli.core.audit import Action
@@ -259,7 +259,7 @@ def test_anomalies_api_routes_care_alerts_to_care_roles_only(world, login):
 
 @pytest.mark.parametrize("path", ["points", "policies", "holidays", "events", "anomalies"])
 def test_list_query_count_does_not_grow(world, login, django_assert_max_num_queries, path):
-    from linli.access import services
+    from linli.access.points import services
 
     services.national_holidays_install(year=2026)
     for i in range(12):

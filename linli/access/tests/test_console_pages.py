@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from linli.access import anomalies
+from linli.access.insights import anomalies
 from linli.access.models import AccessAnomaly, AccessEvent, AccessPoint, AccessPolicy, AccessSettings, Holiday
 from linli.access.tests import factories as f
 from linli.core.audit import Action

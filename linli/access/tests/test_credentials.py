@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from linli.access import credentials, keys, qr
+from linli.access.credentials import keys, qr
+from linli.access.credentials import services as credentials
 from linli.access.models import Credential
 from linli.core.models import AuditEvent
 from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -278,9 +279,9 @@ def test_resident_requests_a_card_and_staff_fulfil_it(world, login, admin, me):
         200,
         req["id"],
     )
-    note = StaffNotification.objects.get(user=admin)
-    assert (note.kind, note.link) == ("access_request", "/console/access/credentials/?status=requested")
-    assert not StaffNotification.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
+    note = Message.objects.get(user=admin)
+    assert (note.category, note.link) == ("access_request", "/console/access/credentials/?status=requested")
+    assert not Message.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
     s = login(admin)
     pending = s.get(f"{API}?status=requested").json()["items"]
     assert [(i["id"], i["person_id"], i["label"]) for i in pending] == [(req["id"], me.pk, "不使用人脸")]

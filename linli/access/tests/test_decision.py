@@ -11,7 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 
-from linli.access import credentials, decision, keys, qr
+from linli.access.credentials import keys, qr
+from linli.access.credentials import services as credentials
+from linli.access.gate import decision
 from linli.access.models import (
     AccessEvent,
     AccessPoint,

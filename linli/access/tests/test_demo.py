@@ -19,7 +19,7 @@ from linli.access.models import (
     Holiday,
     VisitorPass,
 )
-from linli.devices import simulator
+from linli.demo import simulator
 from linli.devices.models import Device, estate_code_of
 from linli.people.models import CareKind
 from linli.people.tests import factories as people_f

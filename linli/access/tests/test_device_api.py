@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from linli.access import credentials, decision, device_auth, events, keys, qr
-from linli.access.canonical import VendorAccessEvent
+from linli.access.credentials import keys, qr
+from linli.access.credentials import services as credentials
+from linli.access.gate import decision, device_auth, vendor_events
 from linli.access.models import AccessEvent, AccessSubject, CodeUse, VisitorPass
 from linli.access.tests import factories as f
 from linli.core.scoping import build_actor
 from linli.devices import services as device_services
+from linli.devices.canonical import VendorAccessEvent
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
 
@@ -392,7 +394,7 @@ def test_keys_let_a_gate_verify_offline_and_name_the_refused_subjects(world, cli
 
 
 def test_vendor_events_are_stored_once_with_their_subject(world, gate, monkeypatch):
-    from linli.access import anomalies
+    from linli.access.insights import anomalies
 
     alarms = []
     monkeypatch.setattr(anomalies, "report_device_alarm", lambda **kw: alarms.append(kw))
@@ -435,8 +437,8 @@ def test_vendor_events_are_stored_once_with_their_subject(world, gate, monkeypat
         VendorAccessEvent(kind="alarm", occurred_at=at, seq=103, door_no=1, alarm="tailgating"),
         VendorAccessEvent(kind="door", occurred_at=at, seq=104, door_no=1, door_state="open"),
     ]
-    first = events.record_vendor_events(device=gate["device"], events=batch)
-    second = events.record_vendor_events(device=gate["device"], events=batch[:3])
+    first = vendor_events.record_vendor_events(device=gate["device"], events=batch)
+    second = vendor_events.record_vendor_events(device=gate["device"], events=batch[:3])
     rows = {e.device_seq: e for e in AccessEvent.objects.filter(device=gate["device"])}
     assert (first, second) == (
         {"stored": 3, "duplicates": 0, "alarms": 1, "ignored": 1},
@@ -476,7 +478,7 @@ def test_vendor_qr_entry_of_a_visitor_takes_one_entry(world, gate):
         direction="in",
         qr_code=code,
     )
-    events.record_vendor_events(device=gate["device"], events=[e, e])
+    vendor_events.record_vendor_events(device=gate["device"], events=[e, e])
     visit.refresh_from_db()
     row = AccessEvent.objects.get(device=gate["device"])
     assert (visit.entries_used, row.visitor_pass_id, row.subject_kind, row.code_nonce) == (

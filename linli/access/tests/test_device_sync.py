@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import biometrics, device_auth, device_sync
+from linli.access.biometrics import device_sync
+from linli.access.gate import device_auth
 from linli.access.models import AccessSubject
 from linli.access.tests.test_biometrics import (  # helpers only
     door_device,
@@ -22,7 +23,7 @@ from linli.access.tests.test_biometrics import (  # helpers only
 from linli.alarms.models import Alarm
 from linli.core.models import AuditEvent
 from linli.devices.models import CommandKind, CommandStatus, DeviceCommand, DeviceStatus
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_fetch_returns_commands_in_order_with_the_sample_and_marks_them_sent(wor
         ("push_face", f"face:{pseudonym}", 1),
     ]
     assert rows[0]["sample_b64"] is None and rows[0]["isapi"] is None
-    assert b64decode(rows[1]["sample_b64"]) == biometrics.sample_bytes(template_of(a.persons[0]))
+    assert b64decode(rows[1]["sample_b64"]) == device_sync.sample_bytes(template_of(a.persons[0]))
     assert {c.status for c in DeviceCommand.objects.all()} == {CommandStatus.SENT}
     assert fetch(device).json() == []  # nothing new until the redelivery delay has passed
     delivered = AuditEvent.objects.get(action="privacy.sensitive_read")
@@ -209,7 +210,7 @@ def test_hikvision_devices_get_isapi_requests_and_answer_with_isapi_status(world
     assert (retry["status"], retry["last_error"]) == ("pending", "employeeNoAlreadyExist")
     later = timezone.now()
     (again,) = [d for d in device_sync.fetch(device, now=later) if d.command.kind == CommandKind.PUSH_PERSON]
-    from linli.devices.adapters.hikvision.adapter import render_command
+    from linli.adapters.hikvision.adapter import render_command
 
     assert render_command(again.command)["path"] == "/ISAPI/AccessControl/UserInfo/Modify?format=json"
     ok = {"statusCode": 1, "statusString": "OK", "subStatusCode": "ok"}
@@ -255,12 +256,12 @@ def test_an_unacknowledged_delete_after_24_hours_alarms_once(world):
         None,
     )
     assert {c.pk for c in DeviceCommand.objects.filter(overdue_alarmed=True)} == {c.pk for c in overdue}
-    notes = StaffNotification.objects.filter(kind="alarm")
+    notes = Message.objects.filter(category="alarm")
     assert [n.user_id for n in notes] == [a.staff[Role.PROPERTY_ADMIN].pk]
     assert notes[0].link == f"/console/alarms/{alarm.pk}/"
 
     assert device_sync.overdue_deletes() == 0  # once per command
-    assert (Alarm.objects.count(), StaffNotification.objects.count()) == (1, 1)
+    assert (Alarm.objects.count(), Message.objects.count()) == (1, 1)
 
     later = timezone.now() + timedelta(hours=2)  # the 23 h one is now due: same open alarm, counted
     assert device_sync.overdue_deletes(later) == 1

@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import keys, qr, visitors
+from linli.access.credentials import keys, qr
 from linli.access.models import AccessEvent, Credential, VisitorPass
 from linli.access.tests import factories as access_f
+from linli.access.visitors import selectors, services
 from linli.core.models import AuditEvent
 from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
@@ -21,9 +22,9 @@ from linli.orgs.roles import Role
 pytestmark = pytest.mark.django_db
 
 
-def invite(side, *, start=None, hours: int = 4, **kw) -> visitors.IssuedPass:
+def invite(side, *, start=None, hours: int = 4, **kw) -> services.IssuedPass:
     start = start or timezone.now()
-    return visitors.visitor_pass_create(
+    return services.visitor_pass_create(
         actor=build_actor(side.resident),
         visitor_name=kw.pop("visitor_name", "欧阳娜娜"),
         valid_from=start,
@@ -89,7 +90,7 @@ def test_new_visitor_form_asks_for_r63_fields_only(world, login):
     names = set(re.findall(r'<(?:input|select|textarea)[^>]*\sname="([a-z_]+)"', r.content.decode())) - {
         "csrfmiddlewaretoken"
     }
-    assert names == set(visitors.FORM_FIELDS)  # one room: no room picker
+    assert names == set(services.FORM_FIELDS)  # one room: no room picker
 
 
 def test_invite_then_share_page_shows_the_link_once(world, login):
@@ -112,7 +113,7 @@ def test_invite_then_share_page_shows_the_link_once(world, login):
     html = c.get(r.url).content.decode()
     link = re.search(r'id="visitor-link"[^>]*value="([^"]+)"', html).group(1)
     token = link.rstrip("/").rsplit("/", 1)[1]
-    assert link == f"http://testserver/v/{token}/" and visitors.pass_for_link(token) == p
+    assert link == f"http://testserver/v/{token}/" and selectors.pass_for_link(token) == p
     assert html.count("<svg") == 1 and "复制链接" in html
     again = c.get(r.url).content.decode()
     assert token not in again and "只在创建后显示一次" in again
@@ -181,11 +182,11 @@ def test_public_page_of_an_unusable_pass_says_why_and_shows_no_code(world, clien
     issued = invite(world.a, start=now + timedelta(days=1) if state == "not_yet_valid" else now)
     p = issued.visitor_pass
     if state == "used_up":
-        visitors.consume_entry(p.pk)
+        services.consume_entry(p.pk)
     elif state == "expired":
         move_window(p, start=now - timedelta(hours=3), end=now - timedelta(minutes=1))
     elif state == "revoked":
-        visitors.visitor_pass_revoke(actor=build_actor(world.a.resident), visitor_pass=p)
+        services.visitor_pass_revoke(actor=build_actor(world.a.resident), visitor_pass=p)
     r = client.get(f"/v/{issued.link_token}/")
     assert r.status_code == 200
     html = r.content.decode()
@@ -203,7 +204,7 @@ def test_public_page_is_404_once_the_pass_is_purged(world, client):
     issued = invite(world.a)
     now = timezone.now()
     move_window(issued.visitor_pass, start=now - timedelta(days=40), end=now - timedelta(days=39))
-    visitors.purge_expired_visitors(now=now)
+    services.purge_expired_visitors(now=now)
     assert client.get(f"/v/{issued.link_token}/").status_code == 404
 
 
@@ -297,13 +298,13 @@ def test_guard_issues_delivery_pass_and_revokes_it(world, login):
 
 
 def test_printable_code_verifies_offline_until_the_end_of_the_window(world):
-    issued = visitors.visitor_staff_pass_issue(
+    issued = services.visitor_staff_pass_issue(
         actor=build_actor(world.a.staff[Role.GUARD]),
         estate_id=world.a.estate.pk,
         kind="service",
         visitor_name="维修 张",
         minutes=90,
     )
-    code, _exp = visitors.visitor_printable_code(issued.visitor_pass)
+    code, _exp = selectors.visitor_printable_code(issued.visitor_pass)
     later = (timezone.now() + timedelta(minutes=80)).timestamp()
     assert qr.verify(code, keys.public_keys(world.a.estate.pk), later).subject == issued.visitor_pass.token

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from linli.access import policy
 from linli.access.models import AccessPolicy, Audience, Holiday, HolidayMode
+from linli.access.points import policy
 from linli.access.tests import factories as f
 from linli.orgs.roles import Role
 from linli.places.tests import factories as places_f

@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from linli.access import keys, qr
+from linli.access.credentials import keys, qr
 
 T0 = 1_750_000_000
 SUBJECT = "0123456789abcdef0123456789abcdef"

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from linli.access import selectors, services
+from linli.access.insights import selectors as insights_selectors
 from linli.access.models import AccessAnomaly, AccessEvent, Holiday
+from linli.access.points import selectors, services
 from linli.access.tests import factories as f
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied
@@ -86,7 +87,7 @@ def test_staff_of_estate_b_never_find_estate_a_rows(world, estate_a_rows, role):
         (Perm.ACCESS_VIEW, selectors.access_point_get, "point"),
         (Perm.ACCESS_VIEW, selectors.policy_get, "policy"),
         (Perm.ACCESS_VIEW, selectors.holiday_get, "holiday"),
-        (Perm.ACCESS_EVENTS_VIEW, selectors.event_get, "event"),
+        (Perm.ACCESS_EVENTS_VIEW, insights_selectors.event_get, "event"),
     ]
     for perm, getter, name in probes:
         expected = NotFound if perm in perms else PermissionDenied
@@ -94,7 +95,7 @@ def test_staff_of_estate_b_never_find_estate_a_rows(world, estate_a_rows, role):
             getter(actor=actor, pk=estate_a_rows[name].pk)
     for name in ("anomaly", "care"):
         with pytest.raises((NotFound, PermissionDenied)):
-            selectors.anomaly_get(actor=actor, pk=estate_a_rows[name].pk)
+            insights_selectors.anomaly_get(actor=actor, pk=estate_a_rows[name].pk)
     if Perm.ACCESS_VIEW in perms:
         assert list(selectors.access_point_list(actor=actor)) == []
         assert list(selectors.policy_list(actor=actor)) == []
@@ -102,8 +103,8 @@ def test_staff_of_estate_b_never_find_estate_a_rows(world, estate_a_rows, role):
         with pytest.raises(NotFound):
             selectors.access_settings_get(actor=actor, estate_id=world.a.estate.pk)
     if Perm.ACCESS_EVENTS_VIEW in perms:
-        assert list(selectors.event_list(actor=actor)) == []
-        assert list(selectors.event_list(actor=actor, estate_id=world.a.estate.pk)) == []
+        assert list(insights_selectors.event_list(actor=actor)) == []
+        assert list(insights_selectors.event_list(actor=actor, estate_id=world.a.estate.pk)) == []
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -113,17 +114,17 @@ def test_staff_of_estate_a_see_what_their_role_allows(world, estate_a_rows, role
     if Perm.ACCESS_VIEW in perms:
         assert selectors.access_point_get(actor=actor, pk=estate_a_rows["point"].pk) == estate_a_rows["point"]
     if Perm.ACCESS_EVENTS_VIEW in perms:
-        assert list(selectors.event_list(actor=actor)) == [estate_a_rows["event"]]
+        assert list(insights_selectors.event_list(actor=actor)) == [estate_a_rows["event"]]
     else:
         with pytest.raises(PermissionDenied):
-            selectors.event_list(actor=actor)
+            insights_selectors.event_list(actor=actor)
     security = bool(perms & {Perm.ACCESS_GUARD, Perm.ACCESS_ANALYSIS, Perm.ACCESS_MANAGE})
     care = Perm.PEOPLE_SPECIAL_VIEW in perms and Perm.ACCESS_ANALYSIS in perms
     if not security:
         with pytest.raises(PermissionDenied):
-            selectors.anomaly_list(actor=actor)
+            insights_selectors.anomaly_list(actor=actor)
         return
-    visible = {a.pk for a in selectors.anomaly_list(actor=actor)}
+    visible = {a.pk for a in insights_selectors.anomaly_list(actor=actor)}
     expected = {estate_a_rows["anomaly"].pk} | ({estate_a_rows["care"].pk} if care else set())
     assert visible == expected
 
@@ -133,7 +134,7 @@ def test_reading_events_writes_one_audit_record_per_read(world, estate_a_rows):
     for _i in range(3):
         _event(estate_a_rows["point"], person=world.a.persons[2])
     before = AuditEvent.objects.filter(action=Action.SENSITIVE_READ).count()
-    rows = list(selectors.event_list(actor=guard, person_id=world.a.persons[2].pk, result="allow"))
+    rows = list(insights_selectors.event_list(actor=guard, person_id=world.a.persons[2].pk, result="allow"))
     assert len(rows) == 3
     audits = list(AuditEvent.objects.filter(action=Action.SENSITIVE_READ).order_by("id"))[before:]
     assert len(audits) == 1
@@ -143,7 +144,7 @@ def test_reading_events_writes_one_audit_record_per_read(world, estate_a_rows):
         world.a.persons[2].pk,
     )
     assert audits[0].detail == {"view": "list", "result": "allow", "person": world.a.persons[2].pk}
-    event = selectors.event_get(actor=guard, pk=estate_a_rows["event"].pk)
+    event = insights_selectors.event_get(actor=guard, pk=estate_a_rows["event"].pk)
     detail = AuditEvent.objects.filter(action=Action.SENSITIVE_READ).order_by("-id").first()
     assert (detail.object_id, detail.subject_person_id, detail.estate_id, detail.detail) == (
         str(event.pk),
@@ -156,9 +157,11 @@ def test_reading_events_writes_one_audit_record_per_read(world, estate_a_rows):
 def test_a_refused_read_writes_no_audit_record(world, estate_a_rows):
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
-        selectors.event_list(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
+        insights_selectors.event_list(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
     with pytest.raises(NotFound):
-        selectors.event_get(actor=build_actor(world.b.staff[Role.GUARD]), pk=estate_a_rows["event"].pk)
+        insights_selectors.event_get(
+            actor=build_actor(world.b.staff[Role.GUARD]), pk=estate_a_rows["event"].pk
+        )
     assert AuditEvent.objects.count() == before
 
 
@@ -183,7 +186,7 @@ def test_a_sub_district_wide_scope_sees_every_estate_under_it(world, estate_a_ro
     f.access_point(estate=world.b.estate)
     actor = build_actor(officer)
     assert {e.pk for e in selectors.estate_list(actor=actor)} == {world.a.estate.pk, world.b.estate.pk}
-    assert {a.pk for a in selectors.anomaly_list(actor=actor)} == {
+    assert {a.pk for a in insights_selectors.anomaly_list(actor=actor)} == {
         estate_a_rows["anomaly"].pk,
         estate_a_rows["care"].pk,
     }

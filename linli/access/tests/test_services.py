@@ -7,8 +7,9 @@ from datetime import date, time
 
 import pytest
 
-from linli.access import selectors, services
+from linli.access.insights import services as insights_services
 from linli.access.models import AccessAnomaly, AccessPoint, AccessPolicy, AccessSettings, Audience, Holiday
+from linli.access.points import selectors, services
 from linli.access.tests import factories as f
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -373,12 +374,12 @@ def test_a_guard_closes_a_security_anomaly_with_a_note_once(world):
     row = _anomaly(world.a)
     guard = build_actor(world.a.staff[Role.GUARD])
     with pytest.raises(ValidationFailed):
-        services.anomaly_close(actor=guard, anomaly=row, note="  ")
-    services.anomaly_close(actor=guard, anomaly=row, note="已到场，系快递员跟随住户进入")
+        insights_services.anomaly_close(actor=guard, anomaly=row, note="  ")
+    insights_services.anomaly_close(actor=guard, anomaly=row, note="已到场，系快递员跟随住户进入")
     row.refresh_from_db()
     assert (row.status, row.note, row.handled_by) == ("closed", "已到场，系快递员跟随住户进入", guard.user)
     with pytest.raises(Conflict):
-        services.anomaly_close(actor=guard, anomaly=row, note="again")
+        insights_services.anomaly_close(actor=guard, anomaly=row, note="again")
     audit = AuditEvent.objects.filter(object_type="access.accessanomaly").get()
     assert (audit.action, audit.reason, audit.detail) == (
         Action.UPDATE,
@@ -391,9 +392,11 @@ def test_only_care_roles_close_a_care_anomaly(world):
     row = _anomaly(world.a, kind="not_seen", health=True, person=world.a.persons[1])
     for role in (Role.GUARD, Role.PROPERTY_ADMIN):
         with pytest.raises(PermissionDenied):
-            services.anomaly_close(actor=build_actor(world.a.staff[role]), anomaly=row, note="看过了")
+            insights_services.anomaly_close(
+                actor=build_actor(world.a.staff[role]), anomaly=row, note="看过了"
+            )
     worker = build_actor(world.a.staff[Role.COMMUNITY_WORKER])
-    services.anomaly_close(actor=worker, anomaly=row, note="已电话联系，老人在女儿家")
+    insights_services.anomaly_close(actor=worker, anomaly=row, note="已电话联系，老人在女儿家")
     row.refresh_from_db()
     assert row.status == "closed"
     assert (

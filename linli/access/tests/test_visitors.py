@@ -11,8 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from linli.access import keys, qr, visitors
-from linli.access.api_visitors import StaffPassIn, VisitorPassIn, WalkInIn
+from linli.access.credentials import keys, qr
 from linli.access.models import (
     AccessEvent,
     AccessPoint,
@@ -23,6 +22,9 @@ from linli.access.models import (
     VisitorPassStatus,
 )
 from linli.access.tests import factories as access_f
+from linli.access.visitors import entry as staff_entry
+from linli.access.visitors import selectors, services
+from linli.access.visitors.api import StaffPassIn, VisitorPassIn, WalkInIn
 from linli.core import crypto
 from linli.core.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from linli.core.models import AuditEvent
@@ -44,9 +46,9 @@ def guard(side):
     return build_actor(side.staff[Role.GUARD])
 
 
-def invite(side, *, hours: int = 4, start=None, **kw) -> visitors.IssuedPass:
+def invite(side, *, hours: int = 4, start=None, **kw) -> services.IssuedPass:
     start = start or timezone.now()
-    return visitors.visitor_pass_create(
+    return services.visitor_pass_create(
         actor=resident(side),
         visitor_name=kw.pop("visitor_name", "王"),
         valid_from=start,
@@ -148,7 +150,7 @@ def test_r63_form_and_schema_ask_for_minimal_fields_only():
         "plate",
         "purpose",
     }
-    assert set(visitors.FORM_FIELDS) == minimal
+    assert set(services.FORM_FIELDS) == minimal
     assert set(VisitorPassIn.model_fields) == minimal | {"room_id"}
     assert set(WalkInIn.model_fields) == {
         "room_id",
@@ -183,7 +185,7 @@ def test_only_current_residents_invite_and_only_to_their_rooms(world):
     assert exc.value.fields == {"room_id": ["只能为本人入住的房屋邀请访客"]}
     # staff are not residents
     with pytest.raises(PermissionDenied):
-        visitors.visitor_pass_create(
+        services.visitor_pass_create(
             actor=guard(world.a),
             visitor_name="王",
             valid_from=timezone.now(),
@@ -198,7 +200,7 @@ def test_only_current_residents_invite_and_only_to_their_rooms(world):
 
 
 def test_daily_quota_is_20_passes_then_429(world):
-    for _ in range(visitors.RESIDENT_DAILY_QUOTA):
+    for _ in range(services.RESIDENT_DAILY_QUOTA):
         invite(world.a)
     with pytest.raises(RateLimited):
         invite(world.a)
@@ -214,13 +216,13 @@ def test_daily_quota_is_20_passes_then_429(world):
 
 def test_consume_entry_counts_to_used_up_then_refuses(world):
     p = invite(world.a, max_entries=2).visitor_pass
-    assert visitors.consume_entry(p.pk) is True
+    assert services.consume_entry(p.pk) is True
     p.refresh_from_db()
     assert (p.entries_used, p.status) == (1, "active")
-    assert visitors.consume_entry(p.pk) is True
+    assert services.consume_entry(p.pk) is True
     p.refresh_from_db()
     assert (p.entries_used, p.status) == (2, "used_up")
-    assert visitors.consume_entry(p.pk) is False
+    assert services.consume_entry(p.pk) is False
     p.refresh_from_db()
     assert (p.entries_used, p.status) == (2, "used_up")
 
@@ -231,8 +233,8 @@ def test_consume_entry_decides_in_the_database_not_on_a_stale_copy(world):
     stale = VisitorPass.objects.get(pk=p.pk)
     assert stale.entries_used < stale.max_entries
     # when: the first gate takes it, the second gate (still holding its stale copy) tries too
-    first = visitors.consume_entry(p.pk)
-    second = visitors.consume_entry(stale.pk)
+    first = services.consume_entry(p.pk)
+    second = services.consume_entry(stale.pk)
     # then
     assert (first, second) == (True, False)
     assert VisitorPass.objects.get(pk=p.pk).entries_used == 1
@@ -240,8 +242,8 @@ def test_consume_entry_decides_in_the_database_not_on_a_stale_copy(world):
 
 def test_consume_entry_refuses_a_revoked_pass(world):
     p = invite(world.a, max_entries=3).visitor_pass
-    visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
-    assert visitors.consume_entry(p.pk) is False
+    services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
+    assert services.consume_entry(p.pk) is False
     assert VisitorPass.objects.get(pk=p.pk).entries_used == 0
 
 
@@ -255,7 +257,7 @@ def test_consume_entry_concurrent_gates_never_exceed_max_entries(world):
     def gate_thread():
         barrier.wait()
         try:
-            results.append(visitors.consume_entry(p.pk))
+            results.append(services.consume_entry(p.pk))
         finally:
             connection.close()
 
@@ -276,14 +278,14 @@ def test_resident_revokes_own_pass_once_and_nobody_else_can(world):
     p = invite(world.a).visitor_pass
     other = build_actor(_second_resident(world.a))
     with pytest.raises(NotFound):
-        visitors.visitor_pass_revoke(actor=other, visitor_pass=p)
+        services.visitor_pass_revoke(actor=other, visitor_pass=p)
     with pytest.raises(NotFound):
-        visitors.visitor_pass_revoke(actor=guard(world.b), visitor_pass=p)
+        services.visitor_pass_revoke(actor=guard(world.b), visitor_pass=p)
     with pytest.raises(PermissionDenied):
-        visitors.visitor_pass_revoke(actor=build_actor(world.a.staff[Role.TECHNICIAN]), visitor_pass=p)
+        services.visitor_pass_revoke(actor=build_actor(world.a.staff[Role.TECHNICIAN]), visitor_pass=p)
     assert VisitorPass.objects.get(pk=p.pk).status == "active"
     # when
-    visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
+    services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
     # then
     p.refresh_from_db()
     assert p.status == "revoked" and p.revoked_at is not None
@@ -292,12 +294,12 @@ def test_resident_revokes_own_pass_once_and_nobody_else_can(world):
         == 1
     )
     with pytest.raises(Conflict):
-        visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
+        services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
 
 
 def test_a_guard_in_scope_may_revoke(world):
     p = invite(world.a).visitor_pass
-    visitors.visitor_pass_revoke(actor=guard(world.a), visitor_pass=p)
+    services.visitor_pass_revoke(actor=guard(world.a), visitor_pass=p)
     assert VisitorPass.objects.get(pk=p.pk).status == "revoked"
 
 
@@ -306,8 +308,8 @@ def test_expired_or_used_up_pass_cannot_be_revoked(world):
     now = timezone.now()
     move_window(p, start=now - timedelta(hours=3), end=now - timedelta(hours=1))
     with pytest.raises(Conflict):
-        visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
-    assert visitors.effective_status(p) == "expired"
+        services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
+    assert selectors.effective_status(p) == "expired"
 
 
 def _second_resident(side):
@@ -322,23 +324,23 @@ def _second_resident(side):
 
 def test_residents_list_only_their_own_passes(world):
     mine = invite(world.a).visitor_pass
-    theirs = visitors.visitor_pass_create(
+    theirs = services.visitor_pass_create(
         actor=build_actor(_second_resident(world.a)),
         visitor_name="赵",
         valid_from=timezone.now(),
         valid_until=timezone.now() + timedelta(hours=1),
     ).visitor_pass
-    assert list(visitors.visitor_pass_list_mine(actor=resident(world.a))) == [mine]
+    assert list(selectors.visitor_pass_list_mine(actor=resident(world.a))) == [mine]
     with pytest.raises(NotFound):
-        visitors.visitor_pass_get_mine(actor=resident(world.a), pk=theirs.pk)
-    assert list(visitors.visitor_pass_list_mine(actor=guard(world.a))) == []
+        selectors.visitor_pass_get_mine(actor=resident(world.a), pk=theirs.pk)
+    assert list(selectors.visitor_pass_list_mine(actor=guard(world.a))) == []
 
 
 # --- guards ------------------------------------------------------------------------------------
 
 
 def test_guard_registers_walk_in_for_room_in_scope(world):
-    issued = visitors.visitor_walk_in_register(
+    issued = services.visitor_walk_in_register(
         actor=guard(world.a), room_id=world.a.rooms[2].pk, visitor_name="孙", hours=2, max_entries=1
     )
     p = issued.visitor_pass
@@ -350,37 +352,37 @@ def test_guard_registers_walk_in_for_room_in_scope(world):
     )
     assert p.valid_until - p.valid_from == timedelta(hours=2)
     assert p.created_by_id == world.a.staff[Role.GUARD].pk
-    code, expires_at = visitors.visitor_printable_code(p)
+    code, expires_at = selectors.visitor_printable_code(p)
     assert int(expires_at.timestamp()) == int(p.valid_until.timestamp())
     assert qr.verify(code, keys.public_keys(world.a.estate.pk), timezone.now().timestamp()).subject == p.token
 
 
 def test_walk_in_refuses_other_estates_rooms_bad_hours_and_non_guards(world):
     with pytest.raises(NotFound):
-        visitors.visitor_walk_in_register(
+        services.visitor_walk_in_register(
             actor=guard(world.b), room_id=world.a.rooms[0].pk, visitor_name="孙"
         )
     with pytest.raises(ValidationFailed) as exc:
-        visitors.visitor_walk_in_register(
+        services.visitor_walk_in_register(
             actor=guard(world.a), room_id=world.a.rooms[0].pk, visitor_name="孙", hours=25
         )
     assert exc.value.fields == {"hours": ["有效时长须在 1–24 小时之间"]}
     with pytest.raises(PermissionDenied):
-        visitors.visitor_walk_in_register(
+        services.visitor_walk_in_register(
             actor=build_actor(world.a.staff[Role.TECHNICIAN]), room_id=world.a.rooms[0].pk, visitor_name="孙"
         )
     with pytest.raises(PermissionDenied):
-        visitors.visitor_walk_in_register(
+        services.visitor_walk_in_register(
             actor=resident(world.a), room_id=world.a.rooms[0].pk, visitor_name="孙"
         )
     assert VisitorPass.objects.count() == 0
 
 
 def test_guard_issues_short_delivery_and_service_passes(world):
-    delivery = visitors.visitor_staff_pass_issue(
+    delivery = services.visitor_staff_pass_issue(
         actor=guard(world.a), estate_id=world.a.estate.pk, kind="delivery", visitor_name="顺丰 王", minutes=30
     ).visitor_pass
-    service = visitors.visitor_staff_pass_issue(
+    service = services.visitor_staff_pass_issue(
         actor=guard(world.a),
         estate_id=world.a.estate.pk,
         kind="service",
@@ -398,21 +400,21 @@ def test_guard_issues_short_delivery_and_service_passes(world):
     assert delivery.valid_until - delivery.valid_from == timedelta(minutes=30)
     assert (service.kind, service.max_entries, service.host_room_id) == ("service", 4, world.a.rooms[1].pk)
     with pytest.raises(ValidationFailed) as exc:
-        visitors.visitor_staff_pass_issue(
+        services.visitor_staff_pass_issue(
             actor=guard(world.a), estate_id=world.a.estate.pk, kind="delivery", visitor_name="王", minutes=121
         )
     assert exc.value.fields == {"minutes": ["有效时长须在 1–120 分钟之间"]}
     with pytest.raises(ValidationFailed) as exc:
-        visitors.visitor_staff_pass_issue(
+        services.visitor_staff_pass_issue(
             actor=guard(world.a), estate_id=world.a.estate.pk, kind="guest", visitor_name="王"
         )
     assert set(exc.value.fields) == {"kind"}
     with pytest.raises(NotFound):
-        visitors.visitor_staff_pass_issue(
+        services.visitor_staff_pass_issue(
             actor=guard(world.b), estate_id=world.a.estate.pk, kind="delivery", visitor_name="王"
         )
     with pytest.raises(NotFound):
-        visitors.visitor_staff_pass_issue(
+        services.visitor_staff_pass_issue(
             actor=guard(world.a),
             estate_id=world.a.estate.pk,
             kind="service",
@@ -429,15 +431,15 @@ def test_today_lists_passes_overlapping_today_in_scope(world):
         invite(world.a).visitor_pass, start=now - timedelta(days=3), end=now - timedelta(days=2)
     )
     later = invite(world.a, start=now + timedelta(days=2)).visitor_pass
-    other = visitors.visitor_walk_in_register(
+    other = services.visitor_walk_in_register(
         actor=guard(world.b), room_id=world.b.rooms[0].pk, visitor_name="周"
     )
-    listed = list(visitors.visitors_today(actor=guard(world.a), now=now))
+    listed = list(selectors.visitors_today(actor=guard(world.a), now=now))
     assert today in listed and ended not in listed and later not in listed
     assert other.visitor_pass not in listed
-    assert list(visitors.visitors_today(actor=guard(world.b), now=now)) == [other.visitor_pass]
+    assert list(selectors.visitors_today(actor=guard(world.b), now=now)) == [other.visitor_pass]
     with pytest.raises(PermissionDenied):
-        visitors.visitors_today(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
+        selectors.visitors_today(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
 
 
 # --- staff-assisted entry ----------------------------------------------------------------------
@@ -446,12 +448,12 @@ def test_today_lists_passes_overlapping_today_in_scope(world):
 def test_staff_entry_records_an_event_and_takes_an_entry(world):
     access_f.visitor_policy(estate=world.a.estate)
     point = gate(world.a)
-    p = visitors.visitor_walk_in_register(
+    p = services.visitor_walk_in_register(
         actor=guard(world.a), room_id=world.a.rooms[0].pk, visitor_name="孙", max_entries=1
     ).visitor_pass
     # when
-    first = visitors.visitor_staff_entry(actor=guard(world.a), visitor_pass=p, access_point_id=point.pk)
-    second = visitors.visitor_staff_entry(actor=guard(world.a), visitor_pass=p, access_point_id=point.pk)
+    first = staff_entry.visitor_staff_entry(actor=guard(world.a), visitor_pass=p, access_point_id=point.pk)
+    second = staff_entry.visitor_staff_entry(actor=guard(world.a), visitor_pass=p, access_point_id=point.pk)
     # then
     assert (first.result, first.reason, second.result, second.reason) == ("allow", "ok", "deny", "used_up")
     ev = AccessEvent.objects.get(pk=first.event_id)
@@ -479,27 +481,27 @@ def test_staff_entry_checks_point_building_window_and_policy(world):
     g = guard(world.a)
     # no visitor policy yet
     assert (
-        visitors.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=point.pk).reason
+        staff_entry.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=point.pk).reason
         == "not_allowed"
     )
     access_f.visitor_policy(estate=world.a.estate)
-    assert visitors.visitor_staff_entry(
+    assert staff_entry.visitor_staff_entry(
         actor=g, visitor_pass=p, access_point_id=other_building.pk
     ).reason == ("not_allowed")
-    assert visitors.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=no_staff.pk).reason == (
+    assert staff_entry.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=no_staff.pk).reason == (
         "method_not_allowed"
     )
     now = timezone.now()
     move_window(p, start=now - timedelta(hours=5), end=now - timedelta(hours=1))
     assert (
-        visitors.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=point.pk).reason
+        staff_entry.visitor_staff_entry(actor=g, visitor_pass=p, access_point_id=point.pk).reason
         == "outside_window"
     )
     assert VisitorPass.objects.get(pk=p.pk).entries_used == 0
     assert AccessEvent.objects.filter(visitor_pass=p, result="deny").count() == 4
     # another estate's guard cannot even find the pass or the point
     with pytest.raises(NotFound):
-        visitors.visitor_staff_entry(actor=guard(world.b), visitor_pass=p, access_point_id=point.pk)
+        staff_entry.visitor_staff_entry(actor=guard(world.b), visitor_pass=p, access_point_id=point.pk)
 
 
 def _other_building(side):
@@ -514,13 +516,13 @@ def _other_building(side):
 def test_code_for_link_is_a_signed_visitor_code_capped_at_the_window(world):
     issued = invite(world.a, hours=4)
     now = timezone.now()
-    text, expires_at, refresh_s, p = visitors.visitor_code_for_link(issued.link_token, now=now)
+    text, expires_at, refresh_s, p = selectors.visitor_code_for_link(issued.link_token, now=now)
     code = qr.verify(text, keys.public_keys(world.a.estate.pk), now.timestamp())
     assert (code.kind, code.subject, p.pk, refresh_s) == ("V", p.token, issued.visitor_pass.pk, 20)
     assert code.expires_at == int(now.timestamp()) + 60 == int(expires_at.timestamp())
     # near the end of the window the code ends with the pass
     move_window(p, start=now - timedelta(hours=1), end=now + timedelta(seconds=30))
-    _text, expires_at, _r, _p = visitors.visitor_code_for_link(issued.link_token, now=now)
+    _text, expires_at, _r, _p = selectors.visitor_code_for_link(issued.link_token, now=now)
     assert int(expires_at.timestamp()) == int((now + timedelta(seconds=30)).timestamp())
 
 
@@ -528,7 +530,7 @@ def test_code_for_link_honours_estate_settings(world):
     AccessSettings.objects.create(estate=world.a.estate, qr_ttl_seconds=30, qr_refresh_seconds=10)
     issued = invite(world.a)
     now = timezone.now()
-    _t, expires_at, refresh_s, _p = visitors.visitor_code_for_link(issued.link_token, now=now)
+    _t, expires_at, refresh_s, _p = selectors.visitor_code_for_link(issued.link_token, now=now)
     assert (int(expires_at.timestamp()) - int(now.timestamp()), refresh_s) == (30, 10)
 
 
@@ -538,13 +540,13 @@ def test_code_for_link_refuses_unusable_passes_with_a_reason(world, state):
     issued = invite(world.a, start=now + timedelta(days=1) if state == "not_yet_valid" else now)
     p = issued.visitor_pass
     if state == "revoked":
-        visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
+        services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
     elif state == "used_up":
-        visitors.consume_entry(p.pk)
+        services.consume_entry(p.pk)
     elif state == "expired":
         move_window(p, start=now - timedelta(hours=3), end=now - timedelta(seconds=1))
-    with pytest.raises(visitors.PassUnavailable) as exc:
-        visitors.visitor_code_for_link(issued.link_token)
+    with pytest.raises(selectors.PassUnavailable) as exc:
+        selectors.visitor_code_for_link(issued.link_token)
     assert (exc.value.reason, exc.value.code, exc.value.status) == (state, f"visitor_pass_{state}", 409)
 
 
@@ -552,17 +554,17 @@ def test_code_for_link_refuses_unusable_passes_with_a_reason(world, state):
 def test_unknown_or_malformed_links_are_not_found(world, token):
     invite(world.a)
     with pytest.raises(NotFound):
-        visitors.visitor_code_for_link(token)
+        selectors.visitor_code_for_link(token)
 
 
 def test_link_rate_limit_per_token(world, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     issued = invite(world.a)
-    for _ in range(visitors.LINK_CODE_REQUESTS_PER_MINUTE):
-        visitors.link_rate_check(issued.link_token)
+    for _ in range(selectors.LINK_CODE_REQUESTS_PER_MINUTE):
+        selectors.link_rate_check(issued.link_token)
     with pytest.raises(RateLimited):
-        visitors.link_rate_check(issued.link_token)
-    visitors.link_rate_check(invite(world.a).link_token)  # another link is unaffected
+        selectors.link_rate_check(issued.link_token)
+    selectors.link_rate_check(invite(world.a).link_token)  # another link is unaffected
 
 
 # --- retention (R63) ---------------------------------------------------------------------------
@@ -573,19 +575,19 @@ def test_purge_deletes_passes_after_retention_and_keeps_events(world):
     point = gate(world.a)
     now = timezone.now()
     old = invite(world.a).visitor_pass
-    entry = visitors.visitor_staff_entry(actor=guard(world.a), visitor_pass=old, access_point_id=point.pk)
+    entry = staff_entry.visitor_staff_entry(actor=guard(world.a), visitor_pass=old, access_point_id=point.pk)
     move_window(old, start=now - timedelta(days=32), end=now - timedelta(days=31))
     recent = move_window(
         invite(world.a).visitor_pass, start=now - timedelta(days=30), end=now - timedelta(days=29)
     )
     current = invite(world.a).visitor_pass
-    b_old = visitors.visitor_walk_in_register(
+    b_old = services.visitor_walk_in_register(
         actor=guard(world.b), room_id=world.b.rooms[0].pk, visitor_name="周"
     )
     move_window(b_old.visitor_pass, start=now - timedelta(days=32), end=now - timedelta(days=31))
     AccessSettings.objects.create(estate=world.b.estate, visitor_retention_days=60)
     # when
-    purged = visitors.purge_expired_visitors(now=now)
+    purged = services.purge_expired_visitors(now=now)
     # then
     assert purged == 1
     assert set(VisitorPass.objects.values_list("pk", flat=True)) == {
@@ -595,7 +597,7 @@ def test_purge_deletes_passes_after_retention_and_keeps_events(world):
     }
     event = AccessEvent.objects.get(pk=entry.event_id)
     assert event.visitor_pass_id is None and event.result == "allow"
-    assert visitors.purge_expired_visitors(now=now + timedelta(days=30)) == 2
+    assert services.purge_expired_visitors(now=now + timedelta(days=30)) == 2
     assert set(VisitorPass.objects.values_list("pk", flat=True)) == {current.pk}
 
 
@@ -648,7 +650,7 @@ def test_api_invite_errors_are_400_and_quota_is_429(world, login):
     assert r.json()["error"]["fields"] == {"valid_until": ["访客通行证最长 7 天"]}
     r = c.post(f"{API}/me", _body(id_number="110101199003070000"), content_type="application/json")
     assert r.status_code == 201  # unknown fields are ignored, never stored
-    for _ in range(visitors.RESIDENT_DAILY_QUOTA - 1):
+    for _ in range(services.RESIDENT_DAILY_QUOTA - 1):
         invite(world.a)
     r = c.post(f"{API}/me", _body(), content_type="application/json")
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
@@ -751,7 +753,7 @@ def test_api_public_link_code(client, world):
     assert data["svg"].startswith("<svg")
     assert client.get(f"{API}/link/{'A' * 32}/code").status_code == 404
     assert client.get(f"{API}/link/{'A' * 65}/code").status_code == 400
-    visitors.visitor_pass_revoke(actor=resident(world.a), visitor_pass=issued.visitor_pass)
+    services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=issued.visitor_pass)
     r = client.get(f"{API}/link/{issued.link_token}/code")
     assert r.status_code == 409 and r.json()["error"]["code"] == "visitor_pass_revoked"
 
@@ -759,7 +761,7 @@ def test_api_public_link_code(client, world):
 def test_api_public_link_code_is_rate_limited(client, world, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     issued = invite(world.a)
-    for _ in range(visitors.LINK_CODE_REQUESTS_PER_MINUTE):
+    for _ in range(selectors.LINK_CODE_REQUESTS_PER_MINUTE):
         client.get(f"{API}/link/{issued.link_token}/code")
     r = client.get(f"{API}/link/{issued.link_token}/code")
     assert r.status_code == 429

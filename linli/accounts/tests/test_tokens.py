@@ -9,8 +9,8 @@ from linli.accounts import services
 from linli.accounts.models import ApiToken
 from linli.core.audit import Action
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 TOKENS = "/api/v1/auth/tokens"
 
@@ -132,7 +132,7 @@ def test_token_page_creates_shows_raw_once_and_revokes(world, login):
     assert revoked.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert build_actor(admin).has("tokens.manage")
+    assert actor_for_user(admin).has("tokens.manage")
 
 
 def test_password_token_is_refused_until_the_initial_password_is_changed(world):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from linli.core.scoping import build_actor
 from linli.devices.ingest import StoredItem
 from linli.devices.models import DeviceProfile, Telemetry
+from linli.orgs.selectors import actor_for_user
 
 _seq = itertools.count(1)
 
@@ -22,7 +22,7 @@ def device(*, admin, estate, profile_key: str, room=None, building=None, name: s
 
     n = next(_seq)
     creds = device_create(
-        actor=build_actor(admin),
+        actor=actor_for_user(admin),
         estate=estate,
         profile=profile(profile_key),
         name=name or f"{profile_key}-{n}",

@@ -20,9 +20,9 @@ from linli.alarms.notify import UrlRefused, check_url
 from linli.alarms.tests import factories as f
 from linli.alarms.tests.conftest import T0
 from linli.core.errors import ValidationFailed
-from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(
     _phone(guard, "13800001111")
     alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
 
-    assert sorted(StaffNotification.objects.values_list("user__username", flat=True)) == sorted(
+    assert sorted(Message.objects.values_list("user__username", flat=True)) == sorted(
         [guard.username, admin.username]
     )
     assert [(s.phone, "1-101" in s.message) for s in MemorySmsSender.outbox] == [("13800001111", False)]
@@ -59,7 +59,7 @@ def test_fire_notifies_guard_and_property_admin_by_console_and_masked_sms(
         ]
     )
     services.alarm_dispatch(alarm_id=alarm.pk)  # a retried task sends nothing twice
-    assert len(MemorySmsSender.outbox) == 1 and StaffNotification.objects.count() == 2
+    assert len(MemorySmsSender.outbox) == 1 and Message.objects.count() == 2
 
 
 def test_health_alarm_goes_to_community_workers_only(dev, world, django_capture_on_commit_callbacks):
@@ -67,7 +67,7 @@ def test_health_alarm_goes_to_community_workers_only(dev, world, django_capture_
     _phone(worker, "13900002222")
     _phone(world.a.staff[Role.PROPERTY_ADMIN], "13900003333")
     _raise(dev.watch, "fall", django_capture_on_commit_callbacks)
-    assert list(StaffNotification.objects.values_list("user__username", flat=True)) == [worker.username]
+    assert list(Message.objects.values_list("user__username", flat=True)) == [worker.username]
     assert [s.phone for s in MemorySmsSender.outbox] == ["13900002222"]
     assert "跌倒" not in MemorySmsSender.outbox[0].message
 
@@ -106,7 +106,7 @@ def test_escalation_notifies_next_level_once(dev, world, django_capture_on_commi
 
 def test_acknowledged_alarm_does_not_escalate(dev, world, django_capture_on_commit_callbacks):
     alarm = _raise(dev.smoke, "smoke_alarm", django_capture_on_commit_callbacks)
-    services.alarm_ack(actor=build_actor(world.a.staff[Role.GUARD]), alarm=alarm)
+    services.alarm_ack(actor=actor_for_user(world.a.staff[Role.GUARD]), alarm=alarm)
     assert services.alarms_escalate(now=T0 + timedelta(hours=1)) == 0
 
 
@@ -124,15 +124,15 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 def test_webhook_is_signed_and_verified_by_a_local_server(
-    dev, world, monkeypatch, django_capture_on_commit_callbacks
+    dev, world, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setenv("LINLI_WEBHOOK_ALLOW_PRIVATE", "1")
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.received = []
     try:
         _hook, secret = services.webhook_create(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
             estate=world.a.estate,
             name="城市平台",
             url=f"http://127.0.0.1:{server.server_port}/hook?x=1",
@@ -161,13 +161,13 @@ def test_webhook_is_signed_and_verified_by_a_local_server(
 def test_webhook_to_private_or_metadata_address_is_refused(world, url):
     with pytest.raises(ValidationFailed):
         services.webhook_create(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="x", url=url
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), estate=world.a.estate, name="x", url=url
         )
     assert AlarmNotification.objects.count() == 0
 
 
-def test_metadata_address_refused_even_when_private_allowed(monkeypatch):
-    monkeypatch.setenv("LINLI_WEBHOOK_ALLOW_PRIVATE", "1")
+def test_metadata_address_refused_even_when_private_allowed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     with pytest.raises(UrlRefused):
         check_url("http://169.254.169.254/")
     assert check_url("http://10.0.0.1/") == ["10.0.0.1"]

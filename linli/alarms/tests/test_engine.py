@@ -78,11 +78,11 @@ def test_duration_state_falls_back_to_recent_telemetry_after_restart(dev):
 
 def test_rate_rule(dev, world):
     from linli.alarms.services import rule_create
-    from linli.core.scoping import build_actor
     from linli.orgs.roles import Role
+    from linli.orgs.selectors import actor_for_user
 
     rule_create(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
         profile=dev.temp.profile,
         device=dev.temp,
         cause="fast_rise",
@@ -186,12 +186,12 @@ def test_health_alarm_is_marked_sensitive(dev):
 def test_device_override_replaces_profile_rule(dev, world):
     from linli.alarms.models import AlarmRule
     from linli.alarms.services import rule_create
-    from linli.core.scoping import build_actor
     from linli.orgs.roles import Role
+    from linli.orgs.selectors import actor_for_user
 
     base = AlarmRule.objects.get(profile=dev.gas.profile, kind="threshold", cause="gas_leak", device=None)
     rule_create(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
         profile=dev.gas.profile,
         device=dev.gas,
         base=base,

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from linli.billing import services
 from linli.billing.models import FeeKind
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.orgs.tests import factories as orgs_f
 
 _seq = itertools.count(1)
@@ -16,12 +16,14 @@ _seq = itertools.count(1)
 
 def manager(estate):
     """A property admin of ``estate`` (billing.manage + billing.approve)."""
-    return build_actor(orgs_f.staff(role=Role.PROPERTY_ADMIN, scope=[estate], username=f"pa{next(_seq)}"))
+    return actor_for_user(orgs_f.staff(role=Role.PROPERTY_ADMIN, scope=[estate], username=f"pa{next(_seq)}"))
 
 
 def clerk(estate):
     """A customer-service clerk of ``estate`` (billing.manage, no approval)."""
-    return build_actor(orgs_f.staff(role=Role.CUSTOMER_SERVICE, scope=[estate], username=f"cs{next(_seq)}"))
+    return actor_for_user(
+        orgs_f.staff(role=Role.CUSTOMER_SERVICE, scope=[estate], username=f"cs{next(_seq)}")
+    )
 
 
 def fee_item(

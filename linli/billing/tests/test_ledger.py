@@ -17,7 +17,7 @@ from linli.billing.models import Bill, Payment, PaymentNotification
 from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.tests import factories as f
 from linli.core.errors import DomainError
-from linli.core.scoping import build_actor
+from linli.orgs.selectors import actor_for_user
 
 _EXAMPLE = itertools.count()  # a fresh fee-item name per Hypothesis example (one DB transaction)
 
@@ -52,7 +52,7 @@ def _check(bills_qs):
 def test_ledger_balances_and_notifications_apply_once(world, ops):
     estate = world.a.estate
     clerk, approver = f.clerk(estate), f.manager(estate)
-    resident = build_actor(world.a.resident)
+    resident = actor_for_user(world.a.resident)
     f.fee_item(estate=estate, late_fee_per_mille="0.5", name=f"物业费-{next(_EXAMPLE)}")
     bills = [f.bill(room=world.a.rooms[0], amount_fen=a) for a in (22375, 15000, 1)]
     Bill.objects.filter(pk__in=[b.pk for b in bills]).update(fee_item=None)
@@ -108,7 +108,7 @@ def test_ledger_balances_and_notifications_apply_once(world, ops):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_concurrent_notifications_apply_once(world):
     bill = f.bill(room=world.a.rooms[0], amount_fen=5000)
-    payment, _order = services.payment_create_online(actor=build_actor(world.a.resident), bills=[bill])
+    payment, _order = services.payment_create_online(actor=actor_for_user(world.a.resident), bills=[bill])
     same = SimulatedProvider().notification_for(out_trade_no=payment.out_trade_no, amount_fen=5000)
     other = SimulatedProvider().notification_for(out_trade_no=payment.out_trade_no, amount_fen=5000)
     payloads = [same, same, same, other, other, same]

@@ -10,8 +10,8 @@ from django.urls import reverse
 from linli.billing import services
 from linli.billing.models import Bill, BillRun, Payment
 from linli.billing.tests import factories as f
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/billing"
@@ -179,4 +179,4 @@ def test_roles_without_billing_view_are_refused(world, login):
         assert c.get(f"{API}/bills").status_code == 403
         assert c.get(f"{API}/bills/{bill.pk}").status_code == 403
         assert c.get(reverse("billing:dashboard")).status_code == 403
-    assert build_actor(world.a.resident).is_resident
+    assert actor_for_user(world.a.resident).is_resident

@@ -217,9 +217,9 @@ def test_counter_payment_refuses_bills_of_two_rooms(world, clerk):
 
 
 def _resident(world):
-    from linli.core.scoping import build_actor
+    from linli.orgs.selectors import actor_for_user
 
-    return build_actor(world.a.resident)
+    return actor_for_user(world.a.resident)
 
 
 def test_online_payment_notification_applies_once(world):

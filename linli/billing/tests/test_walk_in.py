@@ -1,6 +1,6 @@
 """Walk-in charges (no room: temporary parking): who may create and collect them, how they show in
-the API, receipts and reports (never as a room's arrears), and the source listeners that let the
-app that created a bill follow its payment."""
+the API, receipts and reports (never as a room's arrears), and the ledger events that let the app
+that created a bill follow its payment."""
 
 from __future__ import annotations
 
@@ -10,30 +10,37 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from linli.billing import services, sources
+from linli.billing import services
+from linli.billing.events import BillLedgerChanged
 from linli.billing.models import Bill, Channel
 from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.selectors import arrears_list, collection_rate
 from linli.billing.tests import factories as bf
+from linli.core import events
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 API = "/api/v1/billing"
 
 
 @pytest.fixture
 def heard():
-    """A listener for the source type "test.walkin" that records the bills it is given."""
+    """A subscriber that records the bills of source type "test.walkin" whose ledger changed."""
     calls: list[tuple[int, str]] = []
-    sources.listen("test.walkin", lambda bills: calls.extend((b.pk, b.status) for b in bills))
+
+    def on_changed(event: BillLedgerChanged) -> None:
+        if event.source_type == "test.walkin":
+            calls.extend(Bill.objects.filter(pk__in=event.bill_ids).values_list("pk", "status"))
+
+    events.subscribe(BillLedgerChanged, on_changed)
     yield calls
-    sources._LISTENERS.pop("test.walkin", None)
+    events.unsubscribe(BillLedgerChanged, on_changed)
 
 
 def _walk_in(world, amount_fen=900, source_id="1", role=Role.GUARD):
     return services.charge_create_walk_in(
-        actor=build_actor(world.a.staff[role]),
+        actor=actor_for_user(world.a.staff[role]),
         estate=world.a.estate,
         amount_fen=amount_fen,
         title="临时停车费 晋A·***45",
@@ -46,7 +53,7 @@ def test_a_guard_creates_and_collects_a_walk_in_charge(world, heard):
     bill = _walk_in(world)
 
     payment = services.charge_pay_counter(
-        actor=build_actor(world.a.staff[Role.GUARD]), bill=bill, channel=Channel.CASH
+        actor=actor_for_user(world.a.staff[Role.GUARD]), bill=bill, channel=Channel.CASH
     )
 
     bill.refresh_from_db()
@@ -61,7 +68,9 @@ def test_a_guard_creates_and_collects_a_walk_in_charge(world, heard):
     assert payment.receipt_no
     assert heard == [(bill.pk, "paid")]
     with pytest.raises(Conflict):
-        services.charge_pay_counter(actor=build_actor(world.a.staff[Role.GUARD]), bill=bill, channel="cash")
+        services.charge_pay_counter(
+            actor=actor_for_user(world.a.staff[Role.GUARD]), bill=bill, channel="cash"
+        )
 
 
 def test_a_walk_in_charge_is_idempotent_per_source(world):
@@ -77,7 +86,7 @@ def test_who_may_charge(world):
         _walk_in(world, role=Role.TECHNICIAN)
     with pytest.raises(PermissionDenied):
         services.charge_create(
-            actor=build_actor(world.a.staff[Role.GUARD]),
+            actor=actor_for_user(world.a.staff[Role.GUARD]),
             room=world.a.rooms[0],
             amount_fen=100,
             title="维修",
@@ -100,7 +109,7 @@ def test_who_may_charge(world):
 def test_an_online_order_of_a_walk_in_charge_is_paid_by_the_notification(world, heard):
     bill = _walk_in(world)
 
-    payment, order = services.charge_pay_online(actor=build_actor(world.a.staff[Role.GUARD]), bill=bill)
+    payment, order = services.charge_pay_online(actor=actor_for_user(world.a.staff[Role.GUARD]), bill=bill)
     note = SimulatedProvider().notification_for(out_trade_no=payment.out_trade_no, amount_fen=900)
 
     assert (payment.status, payment.room, order.out_trade_no) == ("pending", None, payment.out_trade_no)
@@ -114,7 +123,7 @@ def test_walk_in_charges_are_no_rooms_arrears_and_a_row_of_their_own_in_the_rate
     owed = _walk_in(world, source_id="1")
     Bill.objects.filter(pk=owed.pk).update(due_date=timezone.localdate() - timedelta(days=40))
     paid = _walk_in(world, amount_fen=500, source_id="2")
-    services.charge_pay_counter(actor=build_actor(world.a.staff[Role.GUARD]), bill=paid, channel="cash")
+    services.charge_pay_counter(actor=actor_for_user(world.a.staff[Role.GUARD]), bill=paid, channel="cash")
     manager = bf.manager(world.a.estate)
 
     assert list(arrears_list(actor=manager, estate_id=world.a.estate.pk)) == []
@@ -128,7 +137,7 @@ def test_walk_in_charges_are_no_rooms_arrears_and_a_row_of_their_own_in_the_rate
 def test_the_billing_api_and_receipt_show_walk_in_rows(world, login):
     bill = _walk_in(world)
     payment = services.charge_pay_counter(
-        actor=build_actor(world.a.staff[Role.GUARD]), bill=bill, channel=Channel.CASH
+        actor=actor_for_user(world.a.staff[Role.GUARD]), bill=bill, channel=Channel.CASH
     )
     clerk = login(world.a.staff[Role.PROPERTY_ADMIN])
 

@@ -2,13 +2,13 @@ import pytest
 
 from conftest import ESTATE_ROLES
 from linli.console.selectors import estate_overview
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 
 @pytest.mark.django_db
 def test_overview_counts_the_actors_estate_only(world):
-    rows = estate_overview(actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]))
+    rows = estate_overview(actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]))
 
     assert [r["estate"].pk for r in rows] == [world.a.estate.pk]
     assert rows[0]["rooms"] == 3 and rows[0]["persons"] == 4 and rows[0]["buildings"] == 1
@@ -27,7 +27,7 @@ def test_console_home_never_shows_the_other_estate(world, login, role):
 
 @pytest.mark.django_db
 def test_overview_query_count_does_not_grow_with_estates(world, django_assert_max_num_queries):
-    actor = build_actor(world.platform_admin)
+    actor = actor_for_user(world.platform_admin)
 
     with django_assert_max_num_queries(12):
         rows = estate_overview(actor=actor)
@@ -44,10 +44,10 @@ def test_console_requires_login(client):
 
 @pytest.mark.django_db
 def test_header_shows_unread_staff_notifications(world, login):
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     admin = world.a.staff[Role.PROPERTY_ADMIN]
-    staff_notify(users=[admin], title="巡检漏检", body="1号楼", estate=world.a.estate)
+    message_send(recipients=[admin], title="巡检漏检", body="1号楼", estate=world.a.estate)
 
     body = login(admin).get("/console/").content.decode()
 

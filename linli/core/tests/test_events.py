@@ -117,3 +117,19 @@ def test_the_events_command_lists_types_publishers_and_subscribers(capsys):
     out = capsys.readouterr().out
     for cls in events.event_types():
         assert cls.name() in out
+
+
+def test_publish_hands_back_what_in_transaction_handlers_returned():
+    def counts(e):
+        return e.n * 10
+
+    def nothing(e):
+        return None
+
+    events.subscribe(_Happened, counts)
+    events.subscribe(_Happened, nothing)
+    try:
+        assert events.publish(_Happened(7)) == [70]
+    finally:
+        events.unsubscribe(_Happened, counts)
+        events.unsubscribe(_Happened, nothing)

@@ -13,7 +13,8 @@ from django.test import Client
 
 from linli.accounts.models import User, UserKind
 from linli.core import crypto
-from linli.demo import generator
+from linli.core.pii import parse_credit_code, parse_id_number, parse_mobile, parse_plate
+from linli.demo import estates, generator
 from linli.orgs.models import Membership
 from linli.orgs.roles import Role
 from linli.people.models import (
@@ -28,7 +29,6 @@ from linli.people.models import (
     RentalRegistration,
     Vehicle,
 )
-from linli.people.validators import parse_credit_code, parse_id_number, parse_mobile, parse_plate
 from linli.places.models import Facility, ParkingSpace, Region, RegionLevel, Room, RoomStatus, RoomUse
 
 SCALE = 0.05
@@ -132,17 +132,17 @@ def test_care_tags_vehicles_parking_facilities_and_shops(demo):
     # given the demo community
     # then elderly living alone are tagged and live alone in a household of one
     alone = CareTag.objects.filter(kind=CareKind.ELDERLY_ALONE).select_related("person")
-    assert alone.count() == demo.counts["elderly_alone"] == 2 * generator._n(31, SCALE)
+    assert alone.count() == demo.counts["elderly_alone"] == 2 * estates._n(31, SCALE)
     for tag in alone:
         assert (TODAY - tag.person.birth_date).days >= 68 * 365
         household = Household.objects.get(head=tag.person)
         assert Occupancy.objects.filter(household=household).count() == 1
     assert {CareKind.DISABLED, CareKind.KEY_CARE} <= set(CareTag.objects.values_list("kind", flat=True))
     plates = list(Vehicle.objects.values_list("plate", "kind"))
-    assert len(plates) == demo.counts["vehicles"] == generator._n(900, SCALE)
+    assert len(plates) == demo.counts["vehicles"] == estates._n(900, SCALE)
     assert all(PLATE_RE.match(plate) and parse_plate(plate) == plate for plate, _ in plates)
     assert all(len(plate) == (8 if kind == "ev" else 7) for plate, kind in plates)
-    assert ParkingSpace.objects.count() == 2 * generator._n(300, SCALE)
+    assert ParkingSpace.objects.count() == 2 * estates._n(300, SCALE)
     kinds = set(Facility.objects.values_list("kind", flat=True))
     assert {Facility.Kind.GATE, Facility.Kind.PUMP, Facility.Kind.ELEVATOR, Facility.Kind.HYDRANT} <= kinds
     shops = Establishment.objects.select_related("room")
@@ -240,13 +240,3 @@ def test_accounts_reset_gives_new_working_passwords(demo):
             continue
         assert account.password != old[account.username]
         assert User.objects.get(username=account.username).check_password(account.password)
-
-
-def test_scale_from_env_rejects_nonsense(monkeypatch):
-    # given a bad scale
-    monkeypatch.setenv("LINLI_DEMO_SCALE", "0")
-    # when it is read, then it is refused
-    with pytest.raises(ValueError):
-        generator.scale_from_env()
-    monkeypatch.setenv("LINLI_DEMO_SCALE", "0.05")
-    assert generator.scale_from_env() == 0.05

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 
-from linli.demo import identities as ident
-from linli.people.validators import (
+from linli.core.pii import (
     InvalidIdentifier,
     parse_credit_code,
     parse_id_number,
     parse_mobile,
     parse_plate,
 )
+from linli.demo import identities as ident
 
 
 def test_id_numbers_are_valid_and_carry_birth_date_and_gender():

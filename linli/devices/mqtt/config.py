@@ -4,18 +4,19 @@
 8883; ``LINLI_MQTT_CA`` names a CA bundle when the broker's certificate is not in the system store).
 
 ``LINLI_MQTT_TOPIC_ROOT`` (default ``linli/v1``) is the root of the device topics; every process of
-one deployment (gateways, simulator, ``linli.devices.canonical``) reads the same variable, so a test
-run can use its own root on a shared broker. Device signatures cover the topic as published.
+one deployment (gateways, simulator, ``linli.devices.canonical``) reads the same variable through
+``linli.config.env.mqtt()``, so a test run can use its own root on a shared broker. Device
+signatures cover the topic as published.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-CANONICAL_ROOT = "linli/v1"
-DEFAULT_URL = "mqtt://127.0.0.1:1883"
+from linli.config import env
+
+CANONICAL_ROOT = env.MQTT_TOPIC_ROOT_DEFAULT
 SHARE_GROUP = "linli"
 
 
@@ -64,11 +65,11 @@ def parse_url(url: str) -> BrokerAddress:
 
 
 def broker_from_env() -> BrokerAddress:
-    return parse_url(os.environ.get("LINLI_MQTT_URL") or DEFAULT_URL)
+    return parse_url(env.mqtt().url)
 
 
 def topic_root() -> str:
-    root = (os.environ.get("LINLI_MQTT_TOPIC_ROOT") or CANONICAL_ROOT).strip("/")
+    root = env.mqtt().topic_root
     if not root or "+" in root or "#" in root:
         raise BadMqttUrl("LINLI_MQTT_TOPIC_ROOT must be a plain topic prefix such as linli/v1")
     return root

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from linli.core.scoping import build_actor
 from linli.devices import services
 from linli.devices.models import Device, DeviceProfile
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 _seq = itertools.count(1)
 
@@ -22,7 +22,7 @@ def device(
     key: str = "",
 ) -> tuple[Device, str]:
     """A device in ``side``'s building (``world.a`` / ``world.b``); returns (device, secret)."""
-    actor = build_actor(side.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(side.staff[Role.PROPERTY_ADMIN])
     creds = services.device_create(
         actor=actor,
         estate=side.estate,

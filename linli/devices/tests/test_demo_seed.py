@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from linli.devices import demo, simulator
+from linli.demo import simulator
+from linli.devices import demo
 from linli.devices.models import Device, estate_code_of
 from linli.people.models import CareKind
 from linli.people.tests import factories as people_f

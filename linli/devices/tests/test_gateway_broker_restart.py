@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from linli.core.scoping import build_actor
 from linli.devices.models import DeviceProfile, Telemetry
 from linli.devices.mqtt import config
 from linli.devices.services import device_create
 from linli.devices.tests import mqtt_support as ms
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 N_DEVICES = 20
 SEQS = 150  # 3,000 messages at ~1,000/s: the kill lands in the middle
@@ -28,7 +28,7 @@ def test_broker_kill_and_restart_during_load_loses_no_qos1_message(world, monkey
     if not __import__("os").path.exists(ms.MOSQUITTO):
         pytest.skip("needs the mosquitto binary")
     # given a private Mosquitto with persistence, 20 devices, a gateway and a steady publisher
-    actor = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     profile = DeviceProfile.objects.get(key="smoke")
     creds = [
         device_create(actor=actor, estate=world.a.estate, profile=profile, name=f"烟感{i}", key=f"rs-{i}")

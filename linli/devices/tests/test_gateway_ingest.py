@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from linli.core.scoping import build_actor
 from linli.devices import canonical
 from linli.devices.models import Device, DeviceProfile, RejectedMessage, Telemetry
 from linli.devices.mqtt import config
@@ -15,12 +14,13 @@ from linli.devices.mqtt.gateway import Gateway
 from linli.devices.services import device_create
 from linli.devices.tests import mqtt_support as ms
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 LOCAL = config.BrokerAddress("127.0.0.1", 1883)
 
 
 def _devices(world, n: int = 2):
-    actor = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     profile = DeviceProfile.objects.get(key="smoke")
     return [
         device_create(actor=actor, estate=world.a.estate, profile=profile, name=f"烟感{i}", key=f"gi-{i}")

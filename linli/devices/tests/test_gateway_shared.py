@@ -13,12 +13,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from linli.core.scoping import build_actor
 from linli.devices.models import Device, DeviceProfile, Telemetry
 from linli.devices.mqtt import config
 from linli.devices.services import device_create
 from linli.devices.tests import mqtt_support as ms
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 N_DEVICES = 50
 SEQS = 100  # 5,000 distinct messages
@@ -63,7 +63,7 @@ def test_two_gateway_processes_store_every_message_exactly_once(world):
         pytest.skip("gateway subprocesses need a database shared between processes (PostgreSQL)")
     ms.require_local_mosquitto()
     # given 50 smoke detectors of estate a and two gateways on one shared subscription
-    actor = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     profile = DeviceProfile.objects.get(key="smoke")
     creds = [
         device_create(actor=actor, estate=world.a.estate, profile=profile, name=f"烟感{i}", key=f"shared-{i}")

@@ -96,12 +96,12 @@ def test_unknown_device_and_garbage_are_sampled_without_device(world):
 
 
 def test_revoked_device_is_rejected(world):
-    from linli.core.scoping import build_actor
     from linli.devices import services
     from linli.orgs.roles import Role
+    from linli.orgs.selectors import actor_for_user
 
     dev, secret = f.device(world.a)
-    services.device_revoke(actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), device=dev)
+    services.device_revoke(actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), device=dev)
     result = ingest([_msg(dev, secret)], via="mqtt")
     assert dict(result.reasons) == {"bad_signature": 1}
     assert Telemetry.objects.count() == 0

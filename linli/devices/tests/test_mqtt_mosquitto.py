@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from linli.core.scoping import build_actor
 from linli.devices.models import DeviceProfile
 from linli.devices.mqtt import mosquitto
 from linli.devices.services import device_create, device_revoke
 from linli.devices.tests import mqtt_support as ms
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 ACL = Path(__file__).resolve().parents[3] / "deploy" / "mosquitto" / "linli.acl"
 
@@ -53,7 +53,7 @@ def test_password_file_and_acl_on_a_real_mosquitto(world, tmp_path):
     if not os.path.exists(ms.MOSQUITTO):
         pytest.skip("needs the mosquitto binary")
     # given devices A and B (B then revoked) and the password file written from the registry
-    actor = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    actor = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     profile = DeviceProfile.objects.get(key="smoke")
     a = device_create(actor=actor, estate=world.a.estate, profile=profile, name="A", key="acl-a")
     device_create(actor=actor, estate=world.a.estate, profile=profile, name="B", key="acl-b")

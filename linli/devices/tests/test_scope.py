@@ -7,11 +7,11 @@ from django.urls import reverse
 
 from conftest import ESTATE_ROLES
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
 from linli.devices import services
 from linli.devices.models import Device, DeviceProfile, DeviceStatus
 from linli.devices.tests import factories as f
 from linli.orgs.roles import ROLE_PERMISSIONS, Perm, Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/devices"
@@ -29,7 +29,7 @@ def b_device(world):
     dev, secret = f.device(world.b, profile="temperature")
     record_rejected(reason="bad_signature", topic="linli/v1/b/x/telemetry", sample=b"{}", device_id=dev.pk)
     services.devices_import(
-        actor=build_actor(world.b.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.b.staff[Role.PROPERTY_ADMIN]),
         estate=world.b.estate,
         file_name="b.csv",
         data="名称,设备类型\nB 导入,smoke\n".encode(),

@@ -6,12 +6,12 @@ import time_machine
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent, ImportJob
-from linli.core.scoping import build_actor
 from linli.devices import canonical, services
 from linli.devices.ingest import ingest
 from linli.devices.models import Device, DeviceProfile, DeviceStatus, RejectedMessage, estate_code_of
 from linli.devices.tests import factories as f
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def _telemetry(dev, secret, seq, values=None, ts_ms=None):
 
 
 def _admin(side):
-    return build_actor(side.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(side.staff[Role.PROPERTY_ADMIN])
 
 
 def _reasons(dev):
@@ -71,7 +71,7 @@ def test_create_refuses_a_duplicate_key_and_another_estates_building(world):
 def test_create_needs_devices_manage(world):
     with pytest.raises(PermissionDenied):
         services.device_create(
-            actor=build_actor(world.a.staff[Role.GUARD]),
+            actor=actor_for_user(world.a.staff[Role.GUARD]),
             estate=world.a.estate,
             profile=DeviceProfile.objects.get(key="smoke"),
             name="x",
@@ -210,7 +210,7 @@ def test_profile_ranges_are_validated_and_applied_to_ingest(world, django_captur
         services.profile_update_ranges(actor=admin, profile=profile, ranges={"nosuch": (0, 1)})
     with pytest.raises(PermissionDenied):
         services.profile_update_ranges(
-            actor=build_actor(world.a.staff[Role.GUARD]), profile=profile, ranges={"pressure": (0, 1)}
+            actor=actor_for_user(world.a.staff[Role.GUARD]), profile=profile, ranges={"pressure": (0, 1)}
         )
     assert ingest([_telemetry(dev, secret, 1, {"pressure": 1.5})], via="mqtt").stored == 1
     with django_capture_on_commit_callbacks(execute=True):

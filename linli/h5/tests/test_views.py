@@ -7,17 +7,17 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from linli.core.scoping import build_actor
+from linli.core.pii import mask_name
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people import services as people
-from linli.people.validators import mask_name
 
 
 @pytest.fixture
 def household(world):
     """persons[0] (the resident) owns rooms[1] and persons[3] joins that household as family;
     persons[1] also lives in rooms[1] but outside the household; persons[0] has a car."""
-    staff = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    staff = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     me, family, outsider = world.a.persons[0], world.a.persons[3], world.a.persons[1]
     people.occupancy_start(
         actor=staff, person=me, room=world.a.rooms[1], relation="owner", start_date=date(2021, 3, 1)
@@ -27,7 +27,7 @@ def household(world):
     )
     people.vehicle_add(actor=staff, owner=me, plate="晋A12345")
     people.vehicle_add(actor=staff, owner=family, plate="晋A54321")
-    b_staff = build_actor(world.b.staff[Role.PROPERTY_ADMIN])
+    b_staff = actor_for_user(world.b.staff[Role.PROPERTY_ADMIN])
     people.vehicle_add(actor=b_staff, owner=world.b.persons[0], plate="晋B99999")
     return {"me": me, "family": family, "outsider": outsider}
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from linli.notices.models import Notice, NoticeReceipt, StaffNotification
-from linli.notices.services import staff_notify
+from linli.messaging.models import Message
+from linli.messaging.services import message_send
+from linli.notices.models import Notice, NoticeReceipt
 from linli.notices.tests.factories import notice
 from linli.orgs.roles import Role
 
@@ -119,24 +120,24 @@ def test_h5_home_unread_badge_and_votes_link(world, login):
 
 def test_inbox_api_and_page(world, login):
     tech = world.a.staff[Role.TECHNICIAN]
-    staff_notify(users=[tech], title="新工单 A", link="/console/notices/inbox/")
-    staff_notify(users=[world.a.staff[Role.GUARD]], title="别人的")
+    message_send(recipients=[tech], title="新工单 A", link="/console/notices/inbox/")
+    message_send(recipients=[world.a.staff[Role.GUARD]], title="别人的")
     c = login(tech)
     items = c.get(f"{API}/inbox").json()["items"]
     assert [i["title"] for i in items] == ["新工单 A"]
     assert c.get(f"{API}/inbox/unread").json() == {"count": 1}
-    other = StaffNotification.objects.get(title="别人的")
+    other = Message.objects.get(title="别人的")
     assert _post(c, f"{API}/inbox/{other.pk}/read", {}).status_code == 404
     assert _post(c, f"{API}/inbox/{items[0]['id']}/read", {}).json()["read_at"] is not None
-    page = c.get("/console/notices/inbox/")
+    page = c.get("/console/messages/")
     assert (
         page.status_code == 200
         and "新工单 A" in page.content.decode()
         and "别人的" not in page.content.decode()
     )
-    r = c.post(f"/console/notices/inbox/{items[0]['id']}/read/", {"go": "1"})
+    r = c.post(f"/console/messages/{items[0]['id']}/read/", {"go": "1"})
     assert (r.status_code, r["Location"]) == (302, "/console/notices/inbox/")
-    assert c.post(f"/console/notices/inbox/{other.pk}/read/").status_code == 404
+    assert c.post(f"/console/messages/{other.pk}/read/").status_code == 404
 
 
 @pytest.fixture

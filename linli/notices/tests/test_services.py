@@ -5,11 +5,11 @@ from django.utils import timezone
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.notices import selectors, services
 from linli.notices.models import NoticeReceipt, NoticeStatus
 from linli.notices.tests.factories import notice
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.tests import factories as people_f
 from linli.places.tests import factories as places_f
 
@@ -21,7 +21,7 @@ def _admin(side):
 
 
 def test_create_publish_withdraw_audited(world):
-    actor = build_actor(_admin(world.a))
+    actor = actor_for_user(_admin(world.a))
     n = services.notice_create(
         actor=actor, estate=world.a.estate, title=" 停电 ", body="周六检修", category="outage"
     )
@@ -48,7 +48,7 @@ def test_create_publish_withdraw_audited(world):
 
 
 def test_create_validates(world):
-    actor = build_actor(_admin(world.a))
+    actor = actor_for_user(_admin(world.a))
     with pytest.raises(ValidationFailed) as exc:
         services.notice_create(actor=actor, estate=world.a.estate, title="", body="", category="bogus")
     assert set(exc.value.fields) == {"title", "body", "category"}
@@ -65,10 +65,12 @@ def test_create_validates(world):
 
 def test_create_needs_scope_and_permission(world):
     with pytest.raises(NotFound):
-        services.notice_create(actor=build_actor(_admin(world.a)), estate=world.b.estate, title="t", body="b")
+        services.notice_create(
+            actor=actor_for_user(_admin(world.a)), estate=world.b.estate, title="t", body="b"
+        )
     with pytest.raises(PermissionDenied):
         services.notice_create(
-            actor=build_actor(world.a.staff[Role.TECHNICIAN]), estate=world.a.estate, title="t", body="b"
+            actor=actor_for_user(world.a.staff[Role.TECHNICIAN]), estate=world.a.estate, title="t", body="b"
         )
 
 
@@ -85,8 +87,8 @@ def test_resident_sees_only_notices_for_their_rooms(world):
     notice(staff=admin, estate=world.a.estate, title="草稿", publish=False)
     notice(staff=_admin(world.b), estate=world.b.estate, title="乙小区")
     withdrawn = notice(staff=admin, estate=world.a.estate, title="撤回")
-    services.notice_withdraw(actor=build_actor(admin), notice=withdrawn)
-    resident = build_actor(world.a.resident)
+    services.notice_withdraw(actor=actor_for_user(admin), notice=withdrawn)
+    resident = actor_for_user(world.a.resident)
     # when
     mine = list(selectors.my_notices(actor=resident))
     # then
@@ -98,7 +100,7 @@ def test_resident_sees_only_notices_for_their_rooms(world):
 
 def test_expired_notice_hidden_from_residents(world):
     n = notice(staff=_admin(world.a), estate=world.a.estate, expires_at=timezone.now() + timedelta(hours=1))
-    resident = build_actor(world.a.resident)
+    resident = actor_for_user(world.a.resident)
     assert [x.pk for x in selectors.my_notices(actor=resident)] == [n.pk]
     n.expires_at = timezone.now() - timedelta(seconds=1)
     n.save()
@@ -109,7 +111,7 @@ def test_mark_read_idempotent_and_unread_first(world):
     admin = _admin(world.a)
     old = notice(staff=admin, estate=world.a.estate, title="旧")
     new = notice(staff=admin, estate=world.a.estate, title="新")
-    resident = build_actor(world.a.resident)
+    resident = actor_for_user(world.a.resident)
     r1 = services.notice_mark_read(actor=resident, notice=new)
     r2 = services.notice_mark_read(actor=resident, notice=new)
     assert r1.pk == r2.pk and r1.read_at == r2.read_at
@@ -122,7 +124,7 @@ def test_mark_read_idempotent_and_unread_first(world):
 def test_mark_read_refuses_staff(world):
     n = notice(staff=_admin(world.a), estate=world.a.estate)
     with pytest.raises(PermissionDenied):
-        services.notice_mark_read(actor=build_actor(_admin(world.a)), notice=n)
+        services.notice_mark_read(actor=actor_for_user(_admin(world.a)), notice=n)
 
 
 def test_receipt_stats(world):
@@ -131,9 +133,9 @@ def test_receipt_stats(world):
     n = notice(staff=admin, estate=world.a.estate, target=world.a.unit)
     gone = people_f.person(estate=world.a.estate, room=world.a.rooms[1])
     gone.occupancies.update(end_date=timezone.localdate())
-    services.notice_mark_read(actor=build_actor(world.a.resident), notice=n)
+    services.notice_mark_read(actor=actor_for_user(world.a.resident), notice=n)
     # when
-    stats = selectors.notice_receipts(actor=build_actor(admin), pk=n.pk)
+    stats = selectors.notice_receipts(actor=actor_for_user(admin), pk=n.pk)
     # then
     assert (stats.recipients, stats.read, str(stats.rate), stats.rate_percent) == (4, 1, "1/4", "25.0%")
     assert [u["person_id"] for u in stats.unread] == [p.pk for p in world.a.persons[1:]]
@@ -144,8 +146,8 @@ def test_receipt_stats(world):
 def test_staff_list_is_scoped(world):
     a = notice(staff=_admin(world.a), estate=world.a.estate)
     notice(staff=_admin(world.b), estate=world.b.estate)
-    assert [n.pk for n in selectors.notice_list(actor=build_actor(_admin(world.a)))] == [a.pk]
+    assert [n.pk for n in selectors.notice_list(actor=actor_for_user(_admin(world.a)))] == [a.pk]
     with pytest.raises(NotFound):
-        selectors.notice_get(actor=build_actor(_admin(world.b)), pk=a.pk)
+        selectors.notice_get(actor=actor_for_user(_admin(world.b)), pk=a.pk)
     with pytest.raises(PermissionDenied):
-        selectors.notice_get(actor=build_actor(world.a.staff[Role.TECHNICIAN]), pk=a.pk)
+        selectors.notice_get(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]), pk=a.pk)

@@ -8,10 +8,10 @@ from linli.accounts import services as accounts
 from linli.accounts.models import ApiToken, User
 from linli.core.audit import Action
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs import services
 from linli.orgs.models import Membership, OrgKind
 from linli.orgs.roles import Perm, Role
+from linli.orgs.selectors import actor_for_user
 from linli.orgs.tests import factories as orgs_f
 from linli.orgs.tests.factories import PASSWORD
 
@@ -103,13 +103,13 @@ def test_platform_admin_cannot_read_the_audit_log(world, login):
     platform = login(world.platform_admin).get("/api/v1/privacy/audit")
     auditor = login(world.audit_admin).get("/api/v1/privacy/audit")
 
-    assert build_actor(world.platform_admin).has(Perm.AUDIT_VIEW) is False
+    assert actor_for_user(world.platform_admin).has(Perm.AUDIT_VIEW) is False
     assert platform.status_code == 403
     assert auditor.status_code == 200
 
 
 def test_one_person_cannot_be_both_system_and_audit_admin(world, orgs):
-    actor = build_actor(world.platform_admin)
+    actor = actor_for_user(world.platform_admin)
     other_admin = orgs_f.staff(role=Role.PLATFORM_ADMIN, scope=[], org=orgs["platform"])
 
     with pytest.raises(services.Conflict):
@@ -181,7 +181,7 @@ def test_grant_takes_effect_on_the_next_request(world, orgs, login):
     before = client.get(ORGS).status_code
 
     services.membership_grant(
-        actor=build_actor(world.platform_admin),
+        actor=actor_for_user(world.platform_admin),
         user_id=target.pk,
         organization_id=orgs["a"].pk,
         role=Role.PROPERTY_ADMIN,

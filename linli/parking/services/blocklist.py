@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -17,21 +18,19 @@ from linli.parking.models import (
     BlockedPlate,
 )
 from linli.parking.services.common import (
-    _check_estate,
     _plate,
-    _text,
 )
 from linli.places.models import Region
+from linli.places.selectors import require_estate
 
 
 @transaction.atomic
 def blocked_plate_add(
     *, actor: Actor, estate: Region, plate: str, reason: str, until: datetime | None = None
 ) -> BlockedPlate:
-    actor.require(Perm.PARKING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PARKING_MANAGE, write=True)
     plate = _plate(plate)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if until is not None and until <= timezone.now():
         raise ValidationFailed(fields={"until": [_("截止时间须晚于现在")]})
     if BlockedPlate.objects.filter(estate=estate, plate=plate, active=True).exists():
@@ -51,7 +50,7 @@ def blocked_plate_add(
 def blocked_plate_lift(*, actor: Actor, blocked: BlockedPlate) -> BlockedPlate:
     actor.require(Perm.PARKING_MANAGE, write=True)
     blocked = BlockedPlate.objects.select_for_update(of=("self",)).select_related("estate").get(pk=blocked.pk)
-    _check_estate(actor, blocked.estate)
+    require_estate(actor=actor, estate=blocked.estate)
     if not blocked.active:
         raise Conflict(_("该禁入记录已解除"))
     blocked.active = False

@@ -11,6 +11,7 @@ from linli.billing import services as billing
 from linli.billing.models import Bill, BillStatus, Channel, Payment
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -27,11 +28,10 @@ from linli.parking.models import (
 )
 from linli.parking.services.common import (
     SESSION_SOURCE,
-    _check_estate,
     _open_barrier,
-    _text,
 )
 from linli.parking.services.gate import _close
+from linli.places.selectors import require_estate
 
 
 def _lock_session(actor: Actor, session: ParkingSession) -> ParkingSession:
@@ -40,7 +40,7 @@ def _lock_session(actor: Actor, session: ParkingSession) -> ParkingSession:
         .select_related("estate", "vehicle")
         .get(pk=session.pk)
     )
-    _check_estate(actor, session.estate)
+    require_estate(actor=actor, estate=session.estate)
     return session
 
 
@@ -114,7 +114,7 @@ def session_waive(*, actor: Actor, session: ParkingSession, reason: str) -> Park
     """A manager waives an unpaid fee (a dispute, an emergency vehicle, a camera error)."""
     actor.require(Perm.PARKING_MANAGE, write=True)
     session = _lock_session(actor, session)
-    reason = _text(reason, field="reason", max_length=200)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if session.status != SessionStatus.UNPAID:
         raise Conflict(_("只能免收待缴费的停车记录"))
     if session.bill_id and Bill.objects.filter(pk=session.bill_id, paid_fen__gt=0).exists():
@@ -142,7 +142,7 @@ def _waiting_exit(session: ParkingSession):
 
 
 def on_session_bills(bills: list[Bill]) -> None:
-    """Billing's callback (``linli.billing.sources``): a session's bill changed. Paid → the session is
+    """A session's bill changed (``billing.events.BillLedgerChanged``). Paid → the session is
     paid and the barrier where the vehicle waits opens; waived in billing → waived. A refund approved
     later stays in billing's ledger: the vehicle has left and the session stays settled."""
     for bill in bills:
@@ -188,9 +188,8 @@ def barrier_release(
     """A guard opens a barrier by hand, with a reason (audited). With the refused ``event`` of that
     barrier: an entry opens a parking session for the plate (when it is valid), an exit lets a
     vehicle with an unpaid fee leave (the fee stays owed: ``released_*`` on the session)."""
-    actor.require(Perm.PARKING_COLLECT, write=True)
-    _check_estate(actor, access_point.estate)
-    reason = _text(reason, field="reason", max_length=200)
+    require_estate(actor=actor, estate=access_point.estate, perm=Perm.PARKING_COLLECT, write=True)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     session = None
     if event is not None:
         event = PlateEvent.objects.select_for_update().get(pk=event.pk)

@@ -7,16 +7,13 @@ from datetime import date, datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core.errors import NotFound, ValidationFailed
-from linli.core.scoping import Actor
-from linli.orgs.roles import Role
+from linli.core.errors import ValidationFailed
 from linli.parking import fees, plates
 from linli.parking.models import (
     Category,
     ParkingFeeRule,
     ParkingSession,
 )
-from linli.places.models import Region, RegionLevel
 
 SESSION_SOURCE = "parking.session"
 PERMIT_SOURCE = "parking.permit"
@@ -31,20 +28,6 @@ BATCH = 2000
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _check_estate(actor: Actor, estate: Region) -> None:
-    if estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
-
-
-def _text(value, *, field: str, max_length: int, required: bool = True) -> str:
-    value = str(value or "").strip()
-    if required and not value:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(value) > max_length:
-        raise ValidationFailed(fields={field: [_("最多 %(n)d 个字符") % {"n": max_length}]})
-    return value
 
 
 def _int(value, *, field: str, low: int, high: int) -> int:
@@ -103,26 +86,4 @@ def _open_barrier(access_point, *, reason: str) -> None:
         ref=f"barrier:{access_point.pk}",
         payload={"door_no": access_point.door_no, "reason": reason},
         created_at=timezone.now(),
-    )
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    ids = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
-
-
-def _guards_of(estate: Region) -> list:
-    """Active guards whose scope covers the estate (the gate staff who must see a blocked vehicle)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Role.GUARD,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=_ancestor_paths(estate.path),
-        )
-        .distinct()
-        .order_by("pk")
     )

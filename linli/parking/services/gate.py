@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.devices.canonical import PlateRead
+from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
 from linli.parking import plates
-from linli.parking.canonical import PlateRead
 from linli.parking.models import (
     BlockedPlate,
     Category,
@@ -29,7 +31,6 @@ from linli.parking.services.common import (
     BLOCKED_NOTIFY_MINUTES,
     EXIT_REREAD_MINUTES,
     REREAD_MINUTES,
-    _guards_of,
     _local_tz,
     active_rule,
     session_fee,
@@ -142,16 +143,16 @@ def _notify_blocked(event: PlateEvent, estate: Region) -> None:
     )
     if recent:
         return
-    from linli.notices.services import staff_notify
+    from linli.messaging.services import message_send
 
     point = event.access_point.name if event.access_point_id else _("未知出入口")
-    staff_notify(
-        users=_guards_of(estate),
+    message_send(
+        recipients=list(staff_over(estate, roles=[Role.GUARD])),
         title=_("禁入车辆 %(plate)s 到达%(point)s") % {"plate": event.plate, "point": point},
         body=_("车辆在禁入名单中，道闸未开启。请到岗处理。"),
         link=reverse("parking:booth") + (f"?point={event.access_point_id}" if event.access_point_id else ""),
         estate=estate,
-        kind="parking_blocked",
+        category="parking_blocked",
     )
 
 

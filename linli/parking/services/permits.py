@@ -12,6 +12,7 @@ from linli.billing import services as billing
 from linli.billing.models import Bill
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -27,12 +28,11 @@ from linli.parking.services.common import (
     LONG_TERM_UNTIL,
     MAX_TERM_MONTHS,
     PERMIT_SOURCE,
-    _check_estate,
     _int,
-    _text,
     active_rule,
 )
 from linli.places.models import ParkingSpace, Region
+from linli.places.selectors import require_estate
 
 
 def _holder_room(vehicle):
@@ -99,7 +99,7 @@ def permit_create(
     scoped selectors."""
     actor.require(Perm.PARKING_MANAGE, write=True)
     estate = Region.objects.get(pk=vehicle.estate_id)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate)
     if kind not in PermitKind.values:
         raise ValidationFailed(fields={"kind": [", ".join(PermitKind.values)]})
     if not isinstance(valid_from, date):
@@ -171,7 +171,7 @@ def permit_renew(*, actor: Actor, permit: Permit, months: int = 1) -> Permit:
         .select_related("estate", "vehicle", "room")
         .get(pk=permit.pk)
     )
-    _check_estate(actor, permit.estate)
+    require_estate(actor=actor, estate=permit.estate)
     months = _int(months, field="months", low=1, high=MAX_TERM_MONTHS)
     if permit.kind == PermitKind.OWNED_SPACE:
         raise Conflict(_("产权车位无需续期"))
@@ -216,8 +216,8 @@ def permit_cancel(*, actor: Actor, permit: Permit, reason: str) -> Permit:
     permit = (
         Permit.objects.select_for_update(of=("self",)).select_related("estate", "vehicle").get(pk=permit.pk)
     )
-    _check_estate(actor, permit.estate)
-    reason = _text(reason, field="reason", max_length=200)
+    require_estate(actor=actor, estate=permit.estate)
+    reason = clean_text(reason, field="reason", max_length=200, required=True)
     if permit.status == PermitStatus.CANCELLED:
         raise Conflict(_("该许可已注销"))
     permit.status = PermitStatus.CANCELLED

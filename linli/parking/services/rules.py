@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import clean_text
 from linli.core.errors import ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
@@ -17,11 +18,10 @@ from linli.parking.models import (
 from linli.parking.services.common import (
     FEE_LIMIT_FEN,
     MINUTES_LIMIT,
-    _check_estate,
     _int,
-    _text,
 )
 from linli.places.models import Region
+from linli.places.selectors import require_estate
 
 RULE_FIELDS = (
     "free_minutes",
@@ -58,8 +58,7 @@ def fee_rule_create(
     activate: bool = True,
 ) -> ParkingFeeRule:
     """A new version of the estate's fee rule (rules are never edited), active at once by default."""
-    actor.require(Perm.PARKING_MANAGE, write=True)
-    _check_estate(actor, estate)
+    require_estate(actor=actor, estate=estate, perm=Perm.PARKING_MANAGE, write=True)
     values = {
         "free_minutes": _int(free_minutes, field="free_minutes", low=0, high=MINUTES_LIMIT),
         "first_period_minutes": _int(first_period_minutes, field="first_period_minutes", low=1, high=1440),
@@ -82,7 +81,7 @@ def fee_rule_create(
         raise ValidationFailed(fields={"night_fen": [_("未设夜间时段时夜间收费须为 0")]})
     rule = ParkingFeeRule.objects.create(
         estate=estate,
-        name=_text(name, field="name", max_length=100),
+        name=clean_text(name, field="name", max_length=100, required=True),
         night_start=night_start,
         night_end=night_end,
         created_by=actor.user,
@@ -107,8 +106,7 @@ def _activate(actor: Actor, rule: ParkingFeeRule) -> None:
 
 @transaction.atomic
 def fee_rule_activate(*, actor: Actor, rule: ParkingFeeRule) -> ParkingFeeRule:
-    actor.require(Perm.PARKING_MANAGE, write=True)
-    _check_estate(actor, rule.estate)
+    require_estate(actor=actor, estate=rule.estate, perm=Perm.PARKING_MANAGE, write=True)
     if not rule.active:
         _activate(actor, rule)
     return rule

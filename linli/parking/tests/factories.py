@@ -9,22 +9,22 @@ from django.utils import timezone
 
 from linli.access.models import AccessPointKind, Direction
 from linli.access.tests import factories as access_f
-from linli.core.scoping import build_actor
+from linli.devices.canonical import PlateRead
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.parking import services
-from linli.parking.canonical import PlateRead
 from linli.places.models import ParkingSpace
 
 _seq = itertools.count(1)
 
 
 def admin(side):
-    return build_actor(side.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(side.staff[Role.PROPERTY_ADMIN])
 
 
 def guard(side):
-    return build_actor(side.staff[Role.GUARD])
+    return actor_for_user(side.staff[Role.GUARD])
 
 
 def barrier(side, *, direction: str = Direction.IN, device=None, status: str = "active", methods=None):

@@ -15,10 +15,10 @@ from linli.billing.providers.simulated import SimulatedProvider
 from linli.billing.services import payment_notify_apply
 from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.devices.models import DeviceCommand
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.parking import selectors, services
 from linli.parking.models import (
     Category,
@@ -364,7 +364,7 @@ def test_settling_twice_or_without_permission_is_refused(world, lot):
         services.session_settle(actor=f.guard(world.a), session=session, channel=Channel.CASH)
     with pytest.raises(PermissionDenied):
         services.session_settle(
-            actor=build_actor(world.a.staff[Role.CUSTOMER_SERVICE]), session=session, channel=Channel.CASH
+            actor=actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE]), session=session, channel=Channel.CASH
         )
     with pytest.raises(ValidationFailed):
         services.session_settle(actor=f.guard(world.a), session=session, channel="bitcoin")
@@ -443,7 +443,7 @@ def test_a_blocked_plate_is_refused_and_the_guards_are_told_once(world, lot):
         Reason.BLOCKED,
         None,
     )
-    note = StaffNotification.objects.get()
+    note = Message.objects.get()
     assert note.user == world.a.staff[Role.GUARD]
     assert note.title == f"禁入车辆 {PLATE} 到达{entry.name}"
     assert "逃费" not in note.title + note.body
@@ -537,7 +537,7 @@ def test_a_hikvision_anpr_push_flows_from_the_adapter_codec_into_parking(lot):
     import json
     from pathlib import Path
 
-    from linli.devices.adapters.hikvision import codec
+    from linli.adapters.hikvision import codec
 
     entry, _exit, _rule = lot
     fixture = Path(codec.__file__).parent / "fixtures" / "isapi-anpr-push-multipart.json"

@@ -5,8 +5,8 @@ from datetime import time, timedelta
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services
 from linli.patrols.tests import factories as f
 from linli.patrols.tests.conftest import DAY, at
@@ -230,7 +230,7 @@ def test_finding_upload_too_large_is_413_and_bad_type_400(patrol, login, setting
 
 
 def test_runs_list_filters_and_detail(patrol, login):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     services.checkin(actor=guard, code=patrol.cps[0].code, now=at(9, 5))
     other = f.run(schedule=patrol.schedule, day=DAY + timedelta(days=1))
     c = login(patrol.admin)
@@ -252,7 +252,7 @@ def test_runs_list_filters_and_detail(patrol, login):
 
 
 def test_stats(patrol, login):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     second = f.schedule(route=patrol.route, start=time(14, 0))
     services.runs_plan(day=DAY)
     for cp in patrol.cps:

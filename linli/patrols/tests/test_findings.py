@@ -8,7 +8,7 @@ from PIL import Image
 
 from linli.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from linli.core.images import clean_image
-from linli.core.scoping import build_actor
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services
 from linli.patrols.models import Finding, FindingPhoto
 from linli.patrols.tests import factories as f
@@ -80,7 +80,7 @@ def test_truncated_jpeg_is_400():
 def test_finding_creates_a_common_area_repair_work_order_with_the_photos(patrol):
     from linli.workorders.models import WorkOrder
 
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
 
     finding = services.finding_report(
         actor=guard,
@@ -110,13 +110,13 @@ def test_finding_with_a_bad_photo_creates_nothing(patrol):
 
     with pytest.raises(ValidationFailed):
         services.finding_report(
-            actor=build_actor(patrol.guard), run=patrol.run, description="x", photos=[upload(b"junk")]
+            actor=actor_for_user(patrol.guard), run=patrol.run, description="x", photos=[upload(b"junk")]
         )
     assert (Finding.objects.count(), WorkOrder.objects.count()) == (0, 0)
 
 
 def test_finding_on_a_run_of_another_estate_is_404_and_checkpoint_must_be_on_the_route(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     with pytest.raises(NotFound):
         services.finding_report(actor=guard, run=patrol.b_run, description="x")
     with pytest.raises(ValidationFailed):
@@ -127,5 +127,5 @@ def test_too_many_photos_is_400(patrol):
     photos = [upload(f.image_bytes()) for _ in range(7)]
     with pytest.raises(ValidationFailed):
         services.finding_report(
-            actor=build_actor(patrol.guard), run=patrol.run, description="x", photos=photos
+            actor=actor_for_user(patrol.guard), run=patrol.run, description="x", photos=photos
         )

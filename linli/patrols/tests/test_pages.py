@@ -6,8 +6,8 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services
 from linli.patrols.models import Checkpoint, Finding, PatrolRoute
 from linli.patrols.tests import factories as f
@@ -132,7 +132,7 @@ def test_m_home_lists_my_runs_today_with_progress(world, login):
         minutes=120,
     )
     run = f.run(schedule=schedule, day=timezone.localdate())
-    services.checkin(actor=build_actor(guard), code=f.checkpoints(route)[0].code)
+    services.checkin(actor=actor_for_user(guard), code=f.checkpoints(route)[0].code)
 
     r = login(guard).get("/m/patrols/")
 

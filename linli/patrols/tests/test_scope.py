@@ -5,8 +5,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import ROLE_PERMISSIONS, Perm, Role
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services
 from linli.patrols.models import CheckIn
 from linli.patrols.tests import factories as f
@@ -28,7 +28,7 @@ ESTATE_ROLES = [
 @pytest.fixture
 def b(patrol):
     finding = services.finding_report(
-        actor=build_actor(patrol.b_guard),
+        actor=actor_for_user(patrol.b_guard),
         run=patrol.b_run,
         checkpoint=patrol.b_cps[0],
         description="乙的问题",

@@ -8,8 +8,8 @@ import time_machine
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.patrols import services, tasks
 from linli.patrols.models import CheckIn, PatrolRun, RunStatus
 from linli.patrols.tests import factories as f
@@ -17,7 +17,7 @@ from linli.patrols.tests.conftest import DAY, at
 
 
 def test_route_create_needs_manage_and_is_audited(world):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
 
     route = services.route_create(actor=admin, estate=world.a.estate, name=" 夜间巡逻 ")
 
@@ -29,7 +29,9 @@ def test_route_create_needs_manage_and_is_audited(world):
         == 1
     )
     with pytest.raises(PermissionDenied):
-        services.route_create(actor=build_actor(world.a.staff[Role.GUARD]), estate=world.a.estate, name="x")
+        services.route_create(
+            actor=actor_for_user(world.a.staff[Role.GUARD]), estate=world.a.estate, name="x"
+        )
     with pytest.raises(NotFound):
         services.route_create(actor=admin, estate=world.b.estate, name="x")
     with pytest.raises(ValidationFailed) as exc:
@@ -46,7 +48,7 @@ def test_checkpoints_get_distinct_unguessable_codes_and_regenerate_replaces_the_
     assert all(len(c.code) >= 22 for c in cps)
     old = cps[0].code
     services.checkpoint_regenerate_code(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), checkpoint=cps[0]
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), checkpoint=cps[0]
     )
     cps[0].refresh_from_db()
     assert cps[0].code != old
@@ -56,7 +58,7 @@ def test_checkpoint_rejects_a_building_or_facility_of_another_estate(world):
     from linli.places.tests import factories as places_f
 
     route = f.route(estate=world.a.estate, checkpoints=0)
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     b_facility = places_f.facility(estate=world.b.estate)
 
     with pytest.raises(ValidationFailed) as exc:
@@ -68,7 +70,7 @@ def test_checkpoint_rejects_a_building_or_facility_of_another_estate(world):
 
 def test_schedule_validates_weekdays_window_and_guards(world):
     route = f.route(estate=world.a.estate)
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
 
     s = services.schedule_create(
         actor=admin,
@@ -112,7 +114,7 @@ def test_runs_plan_is_idempotent_and_follows_weekdays(world):
 def test_runs_plan_skips_inactive_routes_and_schedules(world):
     route = f.route(estate=world.a.estate)
     s = f.schedule(route=route)
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     services.schedule_update(actor=admin, schedule=s, active=False)
 
     assert services.runs_plan(day=DAY) == 0
@@ -130,7 +132,7 @@ def test_plan_runs_job_plans_today_and_tomorrow(world):
 
 
 def test_checkin_starts_the_run_and_completes_it_with_the_last_checkpoint(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
 
     first = services.checkin(actor=guard, code=patrol.cps[0].code, now=at(9, 5))
     patrol.run.refresh_from_db()
@@ -149,7 +151,7 @@ def test_checkin_starts_the_run_and_completes_it_with_the_last_checkpoint(patrol
 
 
 def test_duplicate_scan_returns_the_same_checkin(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     first = services.checkin(actor=guard, code=patrol.cps[0].code, now=at(9, 5))
 
     again = services.checkin(actor=guard, code=patrol.cps[0].code, now=at(9, 7))
@@ -159,7 +161,7 @@ def test_duplicate_scan_returns_the_same_checkin(patrol):
 
 
 def test_duplicate_scan_after_completion_is_still_idempotent(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     for i, cp in enumerate(patrol.cps):
         services.checkin(actor=guard, code=cp.code, now=at(9, 5 + i))
 
@@ -170,7 +172,7 @@ def test_duplicate_scan_after_completion_is_still_idempotent(patrol):
 
 
 def test_checkin_outside_the_window_is_409(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
 
     for moment in (at(8, 59), at(10, 1)):
         with pytest.raises(Conflict):
@@ -179,9 +181,9 @@ def test_checkin_outside_the_window_is_409(patrol):
 
 
 def test_checkin_with_unknown_or_revoked_code_is_404(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     old = patrol.cps[0].code
-    services.checkpoint_regenerate_code(actor=build_actor(patrol.admin), checkpoint=patrol.cps[0])
+    services.checkpoint_regenerate_code(actor=actor_for_user(patrol.admin), checkpoint=patrol.cps[0])
 
     for code in ("nope", old, "", "x" * 500):
         with pytest.raises(NotFound):
@@ -190,13 +192,13 @@ def test_checkin_with_unknown_or_revoked_code_is_404(patrol):
 
 def test_a_guard_of_estate_a_cannot_check_in_at_a_checkpoint_of_estate_b(patrol):
     with pytest.raises(NotFound):
-        services.checkin(actor=build_actor(patrol.guard), code=patrol.b_cps[0].code, now=at(9, 5))
+        services.checkin(actor=actor_for_user(patrol.guard), code=patrol.b_cps[0].code, now=at(9, 5))
     assert CheckIn.objects.count() == 0
 
 
 def test_checkin_needs_the_checkin_permission(patrol):
     with pytest.raises(PermissionDenied):
-        services.checkin(actor=build_actor(patrol.admin), code=patrol.cps[0].code, now=at(9, 5))
+        services.checkin(actor=actor_for_user(patrol.admin), code=patrol.cps[0].code, now=at(9, 5))
 
 
 def test_a_schedule_with_assigned_guards_refuses_other_guards(world):
@@ -208,14 +210,14 @@ def test_a_schedule_with_assigned_guards_refuses_other_guards(world):
     services.runs_plan(day=DAY)
 
     with pytest.raises(Conflict):
-        services.checkin(actor=build_actor(other), code=f.checkpoints(route)[0].code, now=at(9, 5))
+        services.checkin(actor=actor_for_user(other), code=f.checkpoints(route)[0].code, now=at(9, 5))
     assert services.checkin(
-        actor=build_actor(world.a.staff[Role.GUARD]), code=f.checkpoints(route)[0].code, now=at(9, 5)
+        actor=actor_for_user(world.a.staff[Role.GUARD]), code=f.checkpoints(route)[0].code, now=at(9, 5)
     ).created
 
 
 def test_manual_checkin_needs_a_note_and_is_marked_manual(patrol):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
 
     with pytest.raises(ValidationFailed):
         services.checkin_manual(actor=guard, run=patrol.run, checkpoint=patrol.cps[0], note=" ", now=at(9, 5))
@@ -227,13 +229,13 @@ def test_manual_checkin_needs_a_note_and_is_marked_manual(patrol):
 
 
 def _notices():
-    from linli.notices.models import StaffNotification
+    from linli.messaging.models import Message
 
-    return list(StaffNotification.objects.order_by("pk").values_list("user__username", "kind", "title"))
+    return list(Message.objects.order_by("pk").values_list("user__username", "category", "title"))
 
 
 def test_detect_missed_marks_missed_and_partial_and_notifies_supervisors_once(patrol, world):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     second = f.schedule(route=patrol.route, start=time(14, 0))
     services.runs_plan(day=DAY)
     services.checkin(actor=guard, code=patrol.cps[0].code, now=at(9, 5))  # morning run: 1 of 3
@@ -268,7 +270,7 @@ def test_detect_missed_leaves_runs_whose_window_is_still_open(patrol):
 
 
 def test_a_completed_run_sends_no_notice(patrol, world):
-    guard = build_actor(patrol.guard)
+    guard = actor_for_user(patrol.guard)
     for i, cp in enumerate(patrol.cps):
         services.checkin(actor=guard, code=cp.code, now=at(9, 5 + i))
 

@@ -8,9 +8,9 @@ import re
 import pytest
 from openpyxl import Workbook
 
-from linli.core.scoping import build_actor
+from linli.core.pii import id_check_digit
+from linli.orgs.selectors import actor_for_user
 from linli.people.imports import COLUMNS
-from linli.people.validators import id_check_digit
 
 HEADER = list(COLUMNS.values())
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
@@ -19,7 +19,7 @@ _MOBILE_RE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 
 @pytest.fixture
 def actor_of():
-    return build_actor
+    return actor_for_user
 
 
 def row(**values) -> list[str]:

@@ -6,8 +6,8 @@ import itertools
 from datetime import date, timedelta
 
 from linli.core import crypto
+from linli.core.pii import id_check_digit
 from linli.people.models import CareTag, Household, Occupancy, Person, Relation, Vehicle
-from linli.people.validators import id_check_digit
 
 _seq = itertools.count(1)
 

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people import services
 from linli.people.models import Person
 from linli.people.tests import factories as people_f
@@ -29,8 +29,8 @@ ESTATE_ROLES = [
 @pytest.fixture
 def b_objects(world):
     """One object of every kind in estate b, made by b's own staff."""
-    admin = build_actor(world.b.staff[Role.PROPERTY_ADMIN])
-    worker = build_actor(world.b.staff[Role.COMMUNITY_WORKER])
+    admin = actor_for_user(world.b.staff[Role.PROPERTY_ADMIN])
+    worker = actor_for_user(world.b.staff[Role.COMMUNITY_WORKER])
     person = world.b.persons[1]
     tenant = services.person_create(
         actor=admin, estate=world.b.estate, name="乙租户", id_number=people_f.id_number(seq=700)

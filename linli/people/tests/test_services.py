@@ -270,7 +270,7 @@ def test_vehicle_add_validates_and_normalises_plate(world, admin):
 
 @pytest.mark.django_db
 def test_establishment_create_checks_credit_code_and_phone(world, admin):
-    from linli.people.validators import credit_check_char
+    from linli.core.pii import credit_check_char
 
     code = "91140100MA0K12345" + credit_check_char("91140100MA0K12345")
 

@@ -6,8 +6,8 @@ import pytest
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PayloadTooLarge, PermissionDenied
 from linli.core.models import AuditEvent, ImportJob
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.places import imports, services
 from linli.places.models import Region, RegionLevel, Room, RoomStatus, RoomUse
 from linli.places.tests import factories as f
@@ -21,7 +21,7 @@ GOOD_ROWS = [
 
 
 def _admin(world):
-    return build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
 
 
 def _snapshot():
@@ -237,7 +237,7 @@ def test_oversized_file_raises_payload_too_large_and_writes_nothing(world, setti
     ],
 )
 def test_import_needs_the_import_permission(world, role):
-    actor = build_actor(world.a.staff[role])
+    actor = actor_for_user(world.a.staff[role])
 
     with pytest.raises(PermissionDenied):
         services.rooms_import(
@@ -269,7 +269,7 @@ def test_three_thousand_rooms_import_in_one_upload(world):
     ]
     data = f.rooms_xlsx(rows)
     estate = f.estate(name="大型小区")
-    actor = build_actor(world.platform_admin)
+    actor = actor_for_user(world.platform_admin)
 
     started = time.monotonic()
     job = services.rooms_import(actor=actor, estate=estate, file_name="big.xlsx", data=data)

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from linli.core.models import ImportJob
-from linli.core.scoping import build_actor
 from linli.orgs.roles import ROLE_PERMISSIONS, Perm, Role
+from linli.orgs.selectors import actor_for_user
 from linli.places import services
 from linli.places.models import Facility, Room
 from linli.places.tests import factories as f
@@ -38,7 +38,7 @@ def b_objects(world):
         f.parking_space(estate=side.estate, room=side.rooms[0])
         f.facility(estate=side.estate, building=side.building)
         job = services.rooms_import(
-            actor=build_actor(side.staff[Role.PROPERTY_ADMIN]),
+            actor=actor_for_user(side.staff[Role.PROPERTY_ADMIN]),
             estate=side.estate,
             file_name="x.csv",
             data=b"bad,header\n1,2\n",

@@ -5,15 +5,15 @@ import pytest
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.places import selectors, services
 from linli.places.models import Facility, ParkingSpace, RoomStatus, RoomUse
 from linli.places.tests import factories as f
 
 
 def _admin(world):
-    return build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
 
 
 @pytest.mark.django_db
@@ -87,7 +87,7 @@ def test_room_update_needs_manage_permission(world, role):
     room = world.a.rooms[0]
 
     with pytest.raises(PermissionDenied):
-        services.room_update(actor=build_actor(world.a.staff[role]), room=room, status=RoomStatus.VACANT)
+        services.room_update(actor=actor_for_user(world.a.staff[role]), room=room, status=RoomStatus.VACANT)
 
     room.refresh_from_db()
     assert room.status == RoomStatus.SELF_OCCUPIED
@@ -140,7 +140,7 @@ def test_parking_space_create_is_audited_and_unique_per_estate(world):
 
 @pytest.mark.django_db
 def test_parking_space_room_must_be_in_the_estate(world):
-    actor = build_actor(world.platform_admin)
+    actor = actor_for_user(world.platform_admin)
 
     with pytest.raises(ValidationFailed) as exc:
         services.parking_space_create(actor=actor, estate=world.a.estate, code="X1", room=world.b.rooms[0])
@@ -202,7 +202,7 @@ def test_facility_create_rejects_bad_values(world, kwargs, field):
 def test_facility_building_must_belong_to_the_estate(world):
     with pytest.raises(ValidationFailed) as exc:
         services.facility_create(
-            actor=build_actor(world.platform_admin),
+            actor=actor_for_user(world.platform_admin),
             estate=world.a.estate,
             building=world.b.building,
             kind="pump",
@@ -247,7 +247,7 @@ def test_region_tree_shows_scope_with_ancestors_and_room_counts(world):
 
 @pytest.mark.django_db
 def test_region_tree_of_platform_admin_has_both_estates(world):
-    tree = selectors.region_tree(actor=build_actor(world.platform_admin))
+    tree = selectors.region_tree(actor=actor_for_user(world.platform_admin))
 
     community = tree[0].children[0].children[0].children[0].children[0]
     assert [(e.name, e.in_scope, e.room_count) for e in community.children] == [
@@ -259,4 +259,4 @@ def test_region_tree_of_platform_admin_has_both_estates(world):
 @pytest.mark.django_db
 def test_audit_admin_cannot_read_places(world):
     with pytest.raises(PermissionDenied):
-        selectors.room_list(actor=build_actor(world.audit_admin))
+        selectors.room_list(actor=actor_for_user(world.audit_admin))

@@ -3,8 +3,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from linli.core.models import ImportJob
+from linli.core.pii import mask_name
 from linli.orgs.roles import Role
-from linli.people.validators import mask_name
 from linli.places.models import Room
 from linli.places.tests import factories as f
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from datetime import date
 
-from linli.core.scoping import build_actor
+from linli.orgs.selectors import actor_for_user
 from linli.people.models import Person, Relation
 from linli.people.tests import factories as people_f
 from linli.privacy import services
@@ -28,7 +28,7 @@ def purpose(code: str = "notifications") -> Purpose:
 def consent(*, person: Person, code: str = "notifications", channel: str = "h5") -> Consent:
     """A consent given by the person's own resident account."""
     return services.consent_grant(
-        actor=build_actor(person.user), person=person, purpose=purpose(code), channel=channel
+        actor=actor_for_user(person.user), person=person, purpose=purpose(code), channel=channel
     )
 
 
@@ -63,7 +63,7 @@ def tenancy(*, tenant: Person, room, landlord: Person | None = None, start: date
 
     clerk = orgs_f.staff(role=Role.CUSTOMER_SERVICE, scope=[room.estate])
     return people_services.occupancy_start(
-        actor=build_actor(clerk),
+        actor=actor_for_user(clerk),
         person=tenant,
         room=room,
         relation=Relation.TENANT,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from linli.people.validators import InvalidIdentifier, parse_id_number
+from linli.core.pii import InvalidIdentifier, parse_id_number
 
 _ID = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{16}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")

@@ -7,8 +7,8 @@ from django.apps import apps as django_apps
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.tests import factories as people_f
 from linli.privacy import selectors, services
 from linli.privacy.models import Consent, Purpose
@@ -68,7 +68,7 @@ def test_the_data_migration_is_rerunnable_and_keeps_newer_versions():
 @pytest.mark.django_db
 def test_resident_grants_and_withdraws_consent(world):
     person = world.a.persons[0]
-    actor = build_actor(world.a.resident)
+    actor = actor_for_user(world.a.resident)
     purpose = privacy_f.purpose("face_access")
 
     consent = services.consent_grant(actor=actor, person=person, purpose=purpose, channel="h5")
@@ -107,7 +107,7 @@ def test_granting_twice_is_idempotent(world):
 def test_withdrawing_without_consent_is_not_found(world):
     with pytest.raises(NotFound):
         services.consent_withdraw(
-            actor=build_actor(world.a.resident),
+            actor=actor_for_user(world.a.resident),
             person=world.a.persons[0],
             purpose=privacy_f.purpose("notifications"),
         )
@@ -121,7 +121,7 @@ def test_bumping_the_notice_requires_re_consent(world):
     new_text = purpose.notice + "\n处理方式补充：关爱服务记录将同步给签约家庭医生。"
 
     bumped = services.purpose_bump_version(
-        actor=build_actor(world.platform_admin), purpose=purpose, notice=new_text
+        actor=actor_for_user(world.platform_admin), purpose=purpose, notice=new_text
     )
 
     assert bumped.version == 2
@@ -147,7 +147,9 @@ def test_a_notice_missing_required_sections_is_rejected(world):
 
     with pytest.raises(ValidationFailed) as exc:
         services.purpose_bump_version(
-            actor=build_actor(world.platform_admin), purpose=purpose, notice="处理者：物业。处理目的：通行。"
+            actor=actor_for_user(world.platform_admin),
+            purpose=purpose,
+            notice="处理者：物业。处理目的：通行。",
         )
 
     assert exc.value.fields["notice"] == [
@@ -167,7 +169,9 @@ def test_only_platform_admins_publish_notices(world, who):
     purpose = privacy_f.purpose("notifications")
 
     with pytest.raises(PermissionDenied):
-        services.purpose_bump_version(actor=build_actor(user), purpose=purpose, notice=purpose.notice + "。")
+        services.purpose_bump_version(
+            actor=actor_for_user(user), purpose=purpose, notice=purpose.notice + "。"
+        )
 
     assert Purpose.objects.get(pk=purpose.pk).version == 1
 
@@ -189,7 +193,7 @@ def test_a_child_under_14_needs_a_guardian(world):
 
     with pytest.raises(ValidationFailed) as exc:
         services.consent_grant(
-            actor=build_actor(kid_user), person=kid, purpose=privacy_f.purpose("face_access"), channel="h5"
+            actor=actor_for_user(kid_user), person=kid, purpose=privacy_f.purpose("face_access"), channel="h5"
         )
 
     assert exc.value.status == 400
@@ -203,7 +207,7 @@ def test_an_adult_of_the_same_household_consents_for_the_child(world):
     parent = world.a.persons[0]
 
     consent = services.consent_grant(
-        actor=build_actor(world.a.resident),
+        actor=actor_for_user(world.a.resident),
         person=kid,
         guardian=parent,
         purpose=privacy_f.purpose("face_access"),
@@ -222,7 +226,7 @@ def test_a_guardian_from_another_household_is_rejected(world):
 
     with pytest.raises(ValidationFailed) as exc:
         services.consent_grant(
-            actor=build_actor(stranger_user),
+            actor=actor_for_user(stranger_user),
             person=kid,
             guardian=stranger,
             purpose=privacy_f.purpose("face_access"),
@@ -240,7 +244,7 @@ def test_a_minor_cannot_be_the_guardian(world):
 
     with pytest.raises(ValidationFailed) as exc:
         services.consent_grant(
-            actor=build_actor(sibling_user),
+            actor=actor_for_user(sibling_user),
             person=kid,
             guardian=sibling,
             purpose=privacy_f.purpose("face_access"),
@@ -254,7 +258,7 @@ def test_a_minor_cannot_be_the_guardian(world):
 def test_a_resident_cannot_act_for_someone_else(world):
     with pytest.raises(NotFound):
         services.consent_grant(
-            actor=build_actor(world.a.resident),
+            actor=actor_for_user(world.a.resident),
             person=world.a.persons[1],
             purpose=privacy_f.purpose("notifications"),
             channel="h5",
@@ -265,7 +269,7 @@ def test_a_resident_cannot_act_for_someone_else(world):
 
 @pytest.mark.django_db
 def test_staff_record_consent_at_the_counter_within_scope_only(world):
-    staff = build_actor(world.a.staff[Role.CUSTOMER_SERVICE])
+    staff = actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE])
     purpose = privacy_f.purpose("notifications")
 
     consent = services.consent_grant(
@@ -275,7 +279,7 @@ def test_staff_record_consent_at_the_counter_within_scope_only(world):
         services.consent_grant(actor=staff, person=world.b.persons[2], purpose=purpose, channel="counter")
     with pytest.raises(PermissionDenied):
         services.consent_grant(
-            actor=build_actor(world.a.staff[Role.GUARD]),
+            actor=actor_for_user(world.a.staff[Role.GUARD]),
             person=world.a.persons[1],
             purpose=purpose,
             channel="counter",

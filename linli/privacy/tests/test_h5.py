@@ -4,8 +4,8 @@ from django.urls import reverse
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.privacy import selectors
 from linli.privacy.models import Consent
 from linli.privacy.tests import factories as privacy_f
@@ -18,7 +18,7 @@ def test_privacy_centre_shows_my_data_consents_and_who_viewed_me(world, login):
     privacy_f.consent(person=me, code="notifications")
     audit.record(
         Action.REVEAL,
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
         object_type="people.person",
         object_id=me.pk,
         subject_person_id=me.pk,

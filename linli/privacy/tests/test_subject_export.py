@@ -9,11 +9,11 @@ import pytest
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
+from linli.core.pii import mask_name
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.models import CareKind
 from linli.people.tests import factories as people_f
-from linli.people.validators import mask_name
 from linli.privacy.tests import factories as privacy_f
 from linli.privacy.tests.pii import find_pii
 
@@ -26,7 +26,7 @@ def _household_of_a(world):
     privacy_f.consent(person=me, code="notifications")
     audit.record(
         Action.REVEAL,
-        actor=build_actor(world.a.staff[Role.COMMUNITY_WORKER]),
+        actor=actor_for_user(world.a.staff[Role.COMMUNITY_WORKER]),
         object_type="people.person",
         object_id=me.pk,
         subject_person_id=me.pk,

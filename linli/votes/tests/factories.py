@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from linli.accounts.models import UserKind
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.orgs.tests import factories as orgs_f
 from linli.people import services as people_services
 from linli.people.models import Relation
@@ -17,7 +17,7 @@ from linli.votes.models import Vote
 
 
 def admin_actor(side):
-    return build_actor(side.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(side.staff[Role.PROPERTY_ADMIN])
 
 
 def vote(

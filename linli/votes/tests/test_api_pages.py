@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.votes import services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Ballot, Result, Vote
@@ -67,7 +67,7 @@ def test_api_lifecycle_and_verification(world, login):
 def test_closed_result_unchanged_after_refused_writes(world, login):
     a = world.a
     v = vote(side=a)
-    services.ballot_cast(actor=build_actor(a.resident), vote=v, choice="agree")
+    services.ballot_cast(actor=actor_for_user(a.resident), vote=v, choice="agree")
     services.vote_close(actor=admin_actor(a), vote=v)
     before = Result.objects.filter(vote=v).values().get()
     staff = login(a.staff[Role.PROPERTY_ADMIN])

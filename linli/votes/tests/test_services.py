@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.tests import factories as people_f
 from linli.places.tests import factories as places_f
 from linli.votes import selectors, services, tasks
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _cast(person, v, choice):
-    return services.ballot_cast(actor=build_actor(resident_for(person)), vote=v, choice=choice)
+    return services.ballot_cast(actor=actor_for_user(resident_for(person)), vote=v, choice=choice)
 
 
 def test_open_freezes_electorate_grouping_co_owners_and_multi_room_owners(world):
@@ -65,7 +65,7 @@ def test_create_validates_and_needs_scope_and_permission(world):
         )
     with pytest.raises(PermissionDenied):
         services.vote_create(
-            actor=build_actor(world.a.staff[Role.CUSTOMER_SERVICE]),
+            actor=actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE]),
             estate=world.a.estate,
             title="t",
             closes_at=timezone.now() + timedelta(1),
@@ -214,17 +214,17 @@ def test_verify_for_owners_of_the_estate_only(world):
     mine = _cast(a.persons[0], v, "agree").receipt
     _cast(a.persons[1], v, "against")
     with pytest.raises(NotFound):  # not closed yet
-        selectors.vote_verify(actor=build_actor(a.resident), pk=v.pk)
+        selectors.vote_verify(actor=actor_for_user(a.resident), pk=v.pk)
     services.vote_close(actor=admin_actor(a), vote=v)
-    ver = selectors.vote_verify(actor=build_actor(a.resident), pk=v.pk)
+    ver = selectors.vote_verify(actor=actor_for_user(a.resident), pk=v.pk)
     assert (ver.my_receipt, ver.found) == (mine, True)
     assert ballot_digest((r[0], r[1]) for r in ver.result.published) == ver.result.digest
-    co = selectors.vote_verify(actor=build_actor(resident_for(a.persons[3])), pk=v.pk)
+    co = selectors.vote_verify(actor=actor_for_user(resident_for(a.persons[3])), pk=v.pk)
     assert co.my_receipt == mine  # the co-owner sees the entry's receipt
-    abstainer = selectors.vote_verify(actor=build_actor(resident_for(a.persons[2])), pk=v.pk)
+    abstainer = selectors.vote_verify(actor=actor_for_user(resident_for(a.persons[2])), pk=v.pk)
     assert (abstainer.my_receipt, abstainer.found) == (None, None)
     with pytest.raises(NotFound):
-        selectors.vote_verify(actor=build_actor(world.b.resident), pk=v.pk)
+        selectors.vote_verify(actor=actor_for_user(world.b.resident), pk=v.pk)
     with pytest.raises(NotFound):
         selectors.vote_verify(actor=admin_actor(world.b), pk=v.pk)
     assert selectors.vote_verify(actor=admin_actor(a), pk=v.pk).result.digest == ver.result.digest
@@ -237,7 +237,7 @@ def test_my_votes_and_progress(world):
     services.vote_close(actor=admin_actor(a), vote=closed)
     vote(side=a, open_=False, title="草稿")
     vote(side=world.b, title="乙")
-    me = build_actor(a.resident)
+    me = actor_for_user(a.resident)
     assert [(x.pk, x.voted) for x in selectors.my_votes(actor=me)] == [(v.pk, False), (closed.pk, False)]
     assert selectors.open_vote_count(actor=me) == 1
     _cast(a.persons[3], v, "agree")  # co-owner voted for our room

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.orgs.tests import factories as orgs_f
 
 
@@ -25,7 +25,7 @@ def media_in_tmp(settings, tmp_path):
 
 @pytest.fixture
 def actor_of():
-    return build_actor
+    return actor_for_user
 
 
 @pytest.fixture

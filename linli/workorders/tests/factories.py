@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.workorders import services
 
 
@@ -21,7 +21,7 @@ def roster(
     buildings=(),
 ):
     """A shift in ``side``'s estate made by its property admin; by default all day, every day given."""
-    admin = build_actor(side.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(side.staff[Role.PROPERTY_ADMIN])
     return services.roster_create(
         actor=admin,
         estate=side.estate,
@@ -37,14 +37,14 @@ def roster(
 
 def order(side, *, kind="repair_common", title="楼道灯不亮", room=None, actor_user=None, **kwargs):
     """An order in ``side``'s estate created by customer service (auto-dispatch runs)."""
-    actor = build_actor(actor_user or side.staff[Role.CUSTOMER_SERVICE])
+    actor = actor_for_user(actor_user or side.staff[Role.CUSTOMER_SERVICE])
     return services.workorder_create(
         actor=actor, estate=side.estate, kind=kind, title=title, room=room, **kwargs
     )
 
 
 def resident_order(side, *, kind="repair_private", title="厨房水管漏水", **kwargs):
-    actor = build_actor(side.resident)
+    actor = actor_for_user(side.resident)
     return services.workorder_create(
         actor=actor,
         estate=side.estate,

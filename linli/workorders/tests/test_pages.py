@@ -205,13 +205,13 @@ def test_h5_report_with_photo_then_rate(world, login):
     tech = world.a.staff[Role.TECHNICIAN]
     tech.display_name = "李明"
     tech.save()
-    from linli.core.scoping import build_actor
+    from linli.orgs.selectors import actor_for_user
     from linli.workorders import services
 
     services.workorder_assign(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), order=order, assignee=tech
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), order=order, assignee=tech
     )
-    t = build_actor(tech)
+    t = actor_for_user(tech)
     services.workorder_accept(actor=t, order=order)
     services.workorder_start(actor=t, order=order)
     services.workorder_finish(actor=t, order=order)

@@ -7,9 +7,9 @@ import pytest
 import time_machine
 
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.workorders import services
 from linli.workorders.models import EventKind, State, WorkOrder
 from linli.workorders.tests import factories as f
@@ -55,9 +55,9 @@ LEGAL = {
 
 def do(world, action, order, tech=None):
     a = world.a
-    admin = build_actor(a.staff[Role.PROPERTY_ADMIN])
-    technician = build_actor(a.staff[Role.TECHNICIAN])
-    resident = build_actor(a.resident)
+    admin = actor_for_user(a.staff[Role.PROPERTY_ADMIN])
+    technician = actor_for_user(a.staff[Role.TECHNICIAN])
+    resident = actor_for_user(a.resident)
     if action == "assign":
         return services.workorder_assign(actor=admin, order=order, assignee=tech or a.staff[Role.TECHNICIAN])
     if action == "accept":
@@ -114,14 +114,14 @@ def test_state_machine_table(world, tech2, state, action):
 def test_technician_acts_only_on_orders_assigned_to_them(world, tech2):
     order = order_in(world, State.ASSIGNED)
     with pytest.raises(PermissionDenied):
-        services.workorder_accept(actor=build_actor(tech2), order=order)
+        services.workorder_accept(actor=actor_for_user(tech2), order=order)
     assert WorkOrder.objects.get(pk=order.pk).state == State.ASSIGNED
 
 
 @pytest.mark.parametrize("role", [Role.TECHNICIAN, Role.GUARD, Role.COMMUNITY_WORKER])
 def test_only_manage_dispatches_and_cancels(world, role):
     order = order_in(world, State.NEW)
-    actor = build_actor(world.a.staff[role])
+    actor = actor_for_user(world.a.staff[role])
     with pytest.raises(PermissionDenied):
         services.workorder_assign(actor=actor, order=order, assignee=world.a.staff[Role.TECHNICIAN])
     with pytest.raises(PermissionDenied):
@@ -132,7 +132,7 @@ def test_only_manage_dispatches_and_cancels(world, role):
 def test_resident_cancels_own_but_not_others(world):
     mine = f.resident_order(world.a)
     other = f.order(world.a)
-    resident = build_actor(world.a.resident)
+    resident = actor_for_user(world.a.resident)
     with pytest.raises(NotFound):
         services.workorder_cancel(actor=resident, order=other)
     services.workorder_cancel(actor=resident, order=mine, reason="已自行修好")
@@ -142,15 +142,17 @@ def test_resident_cancels_own_but_not_others(world):
 def test_only_the_reporter_rates(world):
     order = order_in(world, State.DONE)
     with pytest.raises(PermissionDenied):
-        services.workorder_rate(actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), order=order, rating=5)
+        services.workorder_rate(
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), order=order, rating=5
+        )
     with pytest.raises(ValidationFailed):
-        services.workorder_rate(actor=build_actor(world.a.resident), order=order, rating=6)
+        services.workorder_rate(actor=actor_for_user(world.a.resident), order=order, rating=6)
     assert WorkOrder.objects.get(pk=order.pk).state == State.DONE
 
 
 def test_reporter_reopens_within_seven_days_only(world):
     order = order_in(world, State.RATED)
-    resident = build_actor(world.a.resident)
+    resident = actor_for_user(world.a.resident)
     with time_machine.travel(timezone_now() + timedelta(days=8)), pytest.raises(Conflict):
         services.workorder_reopen(actor=resident, order=order, reason="又坏了")
     with time_machine.travel(timezone_now() + timedelta(days=6)):
@@ -186,9 +188,9 @@ def test_off_duty_stays_new_and_notifies_supervisor(world):
     f.roster(world.a, weekday=2, start=time(8), end=time(18))
     order = f.order(world.a)
     assert (order.state, order.assignee) == (State.NEW, None)
-    notes = StaffNotification.objects.filter(user=world.a.staff[Role.PROPERTY_ADMIN])
+    notes = Message.objects.filter(user=world.a.staff[Role.PROPERTY_ADMIN])
     assert [n.title for n in notes] == ["新工单待派单：楼道灯不亮"]
-    assert not StaffNotification.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
+    assert not Message.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
 
 
 @time_machine.travel(datetime(2026, 3, 5, 1, 0, tzinfo=SH))  # Thursday 01:00
@@ -251,7 +253,7 @@ def test_source_ref_makes_creation_idempotent(world):
 
 
 def test_resident_reports_only_for_own_rooms(world):
-    actor = build_actor(world.a.resident)
+    actor = actor_for_user(world.a.resident)
     with pytest.raises(NotFound):
         services.workorder_create(
             actor=actor,
@@ -280,13 +282,13 @@ def test_resident_reports_only_for_own_rooms(world):
 
 
 def test_staff_cannot_create_in_other_estate(world):
-    actor = build_actor(world.a.staff[Role.CUSTOMER_SERVICE])
+    actor = actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE])
     with pytest.raises(NotFound):
         services.workorder_create(actor=actor, estate=world.b.estate, kind="complaint", title="噪音")
 
 
 def test_guard_reports_patrol_finding(world):
-    guard = build_actor(world.a.staff[Role.GUARD])
+    guard = actor_for_user(world.a.staff[Role.GUARD])
     order = services.workorder_create(
         actor=guard,
         estate=world.a.estate,
@@ -308,7 +310,7 @@ def test_sla_defaults_and_policy(world):
     assert order.response_due_at - order.created_at < timedelta(minutes=10, seconds=1)
     assert order.completion_due_at - order.response_due_at == timedelta(minutes=230)
     services.sla_policy_set(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
         estate=world.a.estate,
         kind="incident",
         response_minutes=5,
@@ -322,7 +324,7 @@ def test_sla_defaults_and_policy(world):
 
 
 def test_charges_only_on_private_repairs_before_completion(world):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     common = f.order(world.a)
     with pytest.raises(Conflict):
         services.workorder_add_charge(
@@ -334,7 +336,7 @@ def test_charges_only_on_private_repairs_before_completion(world):
             actor=admin, order=private, kind="parts", description="阀门", unit_price_fen=0
         )
     charge = services.workorder_add_charge(
-        actor=build_actor(world.a.staff[Role.TECHNICIAN]),
+        actor=actor_for_user(world.a.staff[Role.TECHNICIAN]),
         order=private,
         kind="parts",
         description="角阀",
@@ -344,7 +346,7 @@ def test_charges_only_on_private_repairs_before_completion(world):
     assert charge.amount_fen == 3700
     with pytest.raises(PermissionDenied):
         services.workorder_add_charge(
-            actor=build_actor(world.a.staff[Role.GUARD]),
+            actor=actor_for_user(world.a.staff[Role.GUARD]),
             order=private,
             kind="labour",
             description="x",

@@ -10,12 +10,12 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from linli.billing.models import Bill
-from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from linli.core.images import clean_image
 from linli.core.periodic import REGISTRY, autodiscover
-from linli.core.scoping import build_actor
-from linli.notices.models import StaffNotification
+from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.workorders import services
 from linli.workorders.models import EventKind, State, WorkOrder
 from linli.workorders.tests import factories as f
@@ -38,7 +38,7 @@ def test_sla_breaches_marked_once_and_escalated(world):
     admin = world.a.staff[Role.PROPERTY_ADMIN]
     with time_machine.travel(T0):
         order = f.order(world.a, kind="incident", title="电梯困人")  # 10 min / 4 h, no roster: stays new
-    StaffNotification.objects.all().delete()
+    Message.objects.all().delete()
     job = sla_job().func
     # before the response deadline nothing happens
     assert job(T0 + timedelta(minutes=9)) == "response=0 completion=0"
@@ -47,26 +47,26 @@ def test_sla_breaches_marked_once_and_escalated(world):
     assert job(T0 + timedelta(minutes=12)) == "response=0 completion=0"
     order.refresh_from_db()
     assert order.response_breached_at == T0 + timedelta(minutes=11)
-    assert [n.title for n in StaffNotification.objects.filter(user=admin)] == ["工单响应超时：电梯困人"]
+    assert [n.title for n in Message.objects.filter(user=admin)] == ["工单响应超时：电梯困人"]
     # after the completion deadline: one completion breach
     assert job(T0 + timedelta(hours=5)) == "response=0 completion=1"
     assert job(T0 + timedelta(hours=6)) == "response=0 completion=0"
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds.count(EventKind.RESPONSE_BREACH) == 1
     assert kinds.count(EventKind.COMPLETION_BREACH) == 1
-    assert StaffNotification.objects.filter(user=admin).count() == 2
-    assert not StaffNotification.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
+    assert Message.objects.filter(user=admin).count() == 2
+    assert not Message.objects.filter(user=world.b.staff[Role.PROPERTY_ADMIN]).exists()
 
 
 def test_accepted_order_has_no_response_breach(world):
     with time_machine.travel(T0):
         order = f.resident_order(world.a)
         services.workorder_assign(
-            actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]),
+            actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]),
             order=order,
             assignee=world.a.staff[Role.TECHNICIAN],
         )
-        services.workorder_accept(actor=build_actor(world.a.staff[Role.TECHNICIAN]), order=order)
+        services.workorder_accept(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]), order=order)
     assert sla_job().func(T0 + timedelta(hours=1)) == "response=0 completion=0"
     assert sla_job().func(T0 + timedelta(hours=25)) == "response=0 completion=1"
 
@@ -74,7 +74,7 @@ def test_accepted_order_has_no_response_breach(world):
 def test_done_order_never_breaches(world):
     with time_machine.travel(T0):
         order = f.resident_order(world.a)
-        services.workorder_cancel(actor=build_actor(world.a.resident), order=order)
+        services.workorder_cancel(actor=actor_for_user(world.a.resident), order=order)
     assert sla_job().func(T0 + timedelta(days=3)) == "response=0 completion=0"
     assert WorkOrder.objects.get(pk=order.pk).response_breached_at is None
 
@@ -139,8 +139,8 @@ def test_bad_photo_rolls_back_the_order(world):
 
 
 def _private_in_progress(world):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
-    tech = build_actor(world.a.staff[Role.TECHNICIAN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
+    tech = actor_for_user(world.a.staff[Role.TECHNICIAN])
     order = f.resident_order(world.a)
     services.workorder_assign(actor=admin, order=order, assignee=world.a.staff[Role.TECHNICIAN])
     services.workorder_accept(actor=tech, order=order)
@@ -163,7 +163,7 @@ def test_charges_become_one_bill_on_completion(world):
     assert order.events.filter(kind=EventKind.BILLED).count() == 1
     # reopened and finished again: no second bill, and no new charges after billing
     services.workorder_reopen(actor=admin, order=order, reason="仍然漏水")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.workorder_add_charge(
             actor=tech, order=order, kind="parts", description="x", unit_price_fen=100
         )

@@ -13,7 +13,6 @@ threads), prints the URL once the site answers, and runs until Ctrl-C or SIGTERM
 from __future__ import annotations
 
 import json
-import os
 import unicodedata
 from pathlib import Path
 
@@ -23,8 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from linli.demo import generator, property_services, server
-from linli.devices import simulator
+from linli.demo import generator, property_services, server, simulator
 from linli.devices.mqtt import embedded
 
 WORKERS = 2
@@ -149,13 +147,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         path = data_dir / ACCOUNTS_FILE
         if not generator.demo_exists():
-            scale = generator.scale_from_env()
+            scale = settings.DEMO_SCALE
             self.stdout.write(_("正在生成演示数据（规模 %s）…") % scale)
             self.stdout.flush()
             result = generator.generate(
-                seed=seed
-                if seed is not None
-                else int(os.environ.get("LINLI_DEMO_SEED", generator.DEFAULT_SEED)),
+                seed=seed if seed is not None else settings.DEMO_SEED,
                 scale=scale,
                 log=self._log,
             )

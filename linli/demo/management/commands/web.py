@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from linli.config import env
 from linli.demo import server
 
 log = logging.getLogger("linli.web")
@@ -51,9 +51,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        binds = options["bind"] or env.env_list("LINLI_BIND", ["127.0.0.1:8000"])
-        workers = options["workers"] or env.env_int("LINLI_WORKERS", 2)
-        threads = options["threads"] or env.env_int("LINLI_THREADS", 4)
+        binds = options["bind"] or settings.WEB_BIND
+        workers = options["workers"] or settings.WEB_WORKERS
+        threads = options["threads"] or settings.WEB_THREADS
         if workers < 1 or threads < 1:
             raise CommandError("LINLI_WORKERS and LINLI_THREADS must be at least 1")
         self._log_checks()

@@ -1,0 +1,1 @@
+"""The gate: access decisions, device authentication, offline uploads and vendor access events."""

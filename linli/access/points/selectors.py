@@ -1,0 +1,220 @@
+"""Reads of the access console and the admin API, always through the actor's scope: estates and
+buildings, controlling devices, access points, policies, holidays and settings (``access.view`` over
+the estate; an id outside the actor's scope is a 404). Events and anomalies are read in
+``access.insights.selectors``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from linli.access.models import (
+    AccessPoint,
+    AccessPointKind,
+    AccessPolicy,
+    AccessSettings,
+    Audience,
+    Holiday,
+)
+from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.querying import apply_ordering
+from linli.core.scoping import Actor
+from linli.orgs.roles import Perm
+from linli.places.models import Region, RegionLevel
+
+MAX_ID = 2**63 - 1
+
+POINT_ORDERING = {"path": "path", "name": "name", "code": "code", "kind": "kind", "id": "id"}
+POLICY_ORDERING = {"path": "path", "name": "name", "audience": "audience", "id": "id"}
+
+
+def _pk(value) -> int | None:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= MAX_ID else None
+
+
+def _require_any(actor: Actor, *perms: str) -> None:
+    if not any(actor.has(p) for p in perms):
+        raise PermissionDenied()
+
+
+# --- estates and buildings ----------------------------------------------------------------------
+
+
+def estate_list(*, actor: Actor) -> QuerySet[Region]:
+    """Estates in the actor's scope (for filters and forms)."""
+    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
+
+
+def estate_get(*, actor: Actor, pk) -> Region:
+    estate = estate_list(actor=actor).filter(pk=_pk(pk) or 0).first()
+    if estate is None:
+        raise NotFound()
+    return estate
+
+
+def building_list(*, actor: Actor, estate_id: int | None = None) -> QuerySet[Region]:
+    qs = actor.scoped(Region.objects.filter(level=RegionLevel.BUILDING), "path")
+    if estate_id:
+        qs = qs.filter(parent_id=estate_id)
+    return qs.select_related("parent").order_by("path")
+
+
+def building_get(*, actor: Actor, pk) -> Region:
+    building = building_list(actor=actor).filter(pk=_pk(pk) or 0).first()
+    if building is None:
+        raise NotFound()
+    return building
+
+
+def device_get(*, actor: Actor, pk):
+    """A device the actor may link to an access point (in scope; other estates' ids are a 404)."""
+    from linli.devices.models import Device
+
+    device = actor.scoped(Device.objects.select_related("estate"), "path").filter(pk=_pk(pk) or 0).first()
+    if device is None:
+        raise NotFound()
+    return device
+
+
+def device_choices(*, actor: Actor, estate_id: int | None = None) -> QuerySet:
+    """Active devices of the estates in scope (the access point form's choice list)."""
+    from linli.devices.models import Device, DeviceStatus
+
+    qs = actor.scoped(Device.objects.exclude(status=DeviceStatus.REVOKED), "path")
+    if estate_id:
+        qs = qs.filter(estate_id=estate_id)
+    return qs.select_related("estate").order_by("estate__path", "name", "pk")
+
+
+# --- access points ------------------------------------------------------------------------------
+
+
+def access_point_list(
+    *,
+    actor: Actor,
+    estate_id: int | None = None,
+    building_id: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[AccessPoint]:
+    actor.require(Perm.ACCESS_VIEW)
+    if kind and kind not in AccessPointKind.values:
+        raise ValidationFailed(fields={"kind": [_("无效的选项")]})
+    if status and status not in AccessPoint.Status.values:
+        raise ValidationFailed(fields={"status": [_("无效的选项")]})
+    qs = actor.scoped(AccessPoint.objects.all(), "path")
+    if estate_id:
+        qs = qs.filter(estate_id=estate_id)
+    if building_id:
+        qs = qs.filter(building_id=building_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    qs = qs.select_related("estate", "building", "device")
+    return apply_ordering(qs, ordering, POINT_ORDERING, "path")
+
+
+def access_point_get(*, actor: Actor, pk) -> AccessPoint:
+    actor.require(Perm.ACCESS_VIEW)
+    point = (
+        actor.scoped(AccessPoint.objects.select_related("estate", "building", "device"), "path")
+        .filter(pk=_pk(pk) or 0)
+        .first()
+    )
+    if point is None:
+        raise NotFound()
+    return point
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+def policy_list(
+    *,
+    actor: Actor,
+    estate_id: int | None = None,
+    audience: str | None = None,
+    active: bool | None = None,
+    ordering: str | None = None,
+) -> QuerySet[AccessPolicy]:
+    actor.require(Perm.ACCESS_VIEW)
+    if audience and audience not in Audience.values:
+        raise ValidationFailed(fields={"audience": [_("无效的选项")]})
+    qs = actor.scoped(AccessPolicy.objects.all(), "path")
+    if estate_id:
+        qs = qs.filter(estate_id=estate_id)
+    if audience:
+        qs = qs.filter(audience=audience)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    qs = qs.select_related("estate").prefetch_related("access_points")
+    return apply_ordering(qs, ordering, POLICY_ORDERING, "path")
+
+
+def policy_get(*, actor: Actor, pk) -> AccessPolicy:
+    actor.require(Perm.ACCESS_VIEW)
+    policy = (
+        actor.scoped(AccessPolicy.objects.select_related("estate"), "path")
+        .prefetch_related("access_points")
+        .filter(pk=_pk(pk) or 0)
+        .first()
+    )
+    if policy is None:
+        raise NotFound()
+    return policy
+
+
+# --- holidays -----------------------------------------------------------------------------------
+
+
+def holiday_list(*, actor: Actor, estate_id: int | None = None, year: int | None = None) -> QuerySet[Holiday]:
+    """National (estate empty) and estate holidays of the estates in scope."""
+    actor.require(Perm.ACCESS_VIEW)
+    estates = estate_list(actor=actor)
+    if estate_id:
+        estates = estates.filter(pk=estate_id)
+    qs = Holiday.objects.filter(Q(estate__isnull=True) | Q(estate__in=estates))
+    if year:
+        qs = qs.filter(date__gte=date(year, 1, 1), date__lte=date(year, 12, 31))
+    return qs.select_related("estate").order_by("date", "estate_id", "pk")
+
+
+def holiday_get(*, actor: Actor, pk) -> Holiday:
+    """An estate holiday in scope (national rows are maintained by the platform, not from here)."""
+    actor.require(Perm.ACCESS_VIEW)
+    holiday = (
+        Holiday.objects.filter(estate__in=estate_list(actor=actor), pk=_pk(pk) or 0)
+        .select_related("estate")
+        .first()
+    )
+    if holiday is None:
+        raise NotFound()
+    return holiday
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def settings_for(estate_id: int) -> AccessSettings:
+    """The estate's access settings (created with the defaults on first use). System use only."""
+    row, _created = AccessSettings.objects.get_or_create(estate_id=estate_id)
+    return row
+
+
+def access_settings_get(*, actor: Actor, estate_id) -> AccessSettings:
+    actor.require(Perm.ACCESS_VIEW)
+    estate = estate_get(actor=actor, pk=estate_id)
+    row = settings_for(estate.pk)
+    row.estate = estate
+    return row
