@@ -107,6 +107,6 @@ def clean_image(upload: bytes | Upload, *, field: str = "photo") -> CleanImage:
         raise invalid(_("照片文件已损坏，无法读取")) from exc
     if fmt not in FORMATS:
         raise invalid(_("只支持 JPEG、PNG、WebP 格式的照片"))
-    image = ImageOps.exif_transpose(image) or image
+    upright = ImageOps.exif_transpose(image) or image
     content_type, extension = FORMATS[fmt]
-    return CleanImage(_encode(image, fmt), content_type, extension, image.width, image.height)
+    return CleanImage(_encode(upright, fmt), content_type, extension, upright.width, upright.height)

@@ -30,9 +30,12 @@ from typing import Any, Generic, Literal, TypeVar
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from linli.core.errors import PayloadTooLarge
+
+Label = str | Promise  # a text of the template or a message: plain or ``gettext_lazy``
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Refuse XLSX files that inflate beyond this many times the upload limit (zip bombs).
@@ -106,10 +109,10 @@ class Column:
     header: str
     aliases: tuple[str, ...] = ()
     required: bool = False  # the column must be in the file
-    needed: bool | str = False  # a cell must not be blank
+    needed: bool | Label = False  # a cell must not be blank
     parse: Callable[[Any], Any] = text
     default: Any = None
-    note: str = ""  # the template's explanation of the column
+    note: Label = ""  # the template's explanation of the column
     width: int = 12
 
     def accepts(self) -> set[str]:
@@ -164,12 +167,12 @@ class ImportSpec:
     ``wording`` replaces the default text of a file-level message (``missing_column``,
     ``too_many_rows``) where an import has always said it differently."""
 
-    title: str  # the template's sheet name, and the noun of "no ... data"
+    title: Label  # the template's sheet name, and the noun of "no ... data"
     columns: tuple[Column, ...]
     examples: tuple[tuple[Any, ...], ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Label, ...] = ()
     extra_columns: Literal["reject", "ignore"] = "reject"
-    wording: dict[str, str] = field(default_factory=dict)
+    wording: dict[str, Label] = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -250,7 +253,7 @@ class ImportSpec:
                 index[column.key] = i
         for column in self.columns:
             if column.required and column.key not in index:
-                message = self.wording.get("missing_column") or _("缺少必填列“%(name)s”")
+                message = str(self.wording.get("missing_column") or _("缺少必填列“%(name)s”"))
                 errors.append(RowError(number, column.header, message % {"name": column.header}))
         return index, errors
 

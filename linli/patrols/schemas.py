@@ -267,7 +267,7 @@ class RunFilters(ListFilters):
     renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "route": "route_id", "guard": "guard_id"}
     date_from: Day | None = None
     date_to: Day | None = None
-    status: RunStatusCode | None = None
+    status: RunStatusCode | None = None  # type: ignore[valid-type]
     route: Id | None = None
     guard: Id | None = None
     estate: Id | None = None

@@ -23,6 +23,7 @@ from linli.core.tabular import (
     Column,
     FileRejected,
     ImportSpec,
+    Label,
     Parsed,
     Row,
     RowError,
@@ -105,7 +106,7 @@ def _area(value: Any) -> Decimal:
     return area.quantize(Decimal("0.01"))
 
 
-def _choice(choices, unknown: str) -> Any:
+def _choice(choices, unknown: Label) -> Any:
     labels = {**{str(label): value for value, label in choices.choices}, **{v: v for v in choices.values}}
 
     def parse(value: Any) -> str:
