@@ -6,15 +6,14 @@ from typing import Literal
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.accounts import services
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.core.middleware import client_ip
 
 router = Router()
-MAX_ID = 2**63 - 1
 
 
 class TokenIn(Schema):
@@ -103,7 +102,7 @@ def create_token(request: HttpRequest, body: ApiTokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
-def revoke_token(request: HttpRequest, token_id: int = Path(..., ge=1, le=MAX_ID)):
+def revoke_token(request: HttpRequest, token_id: PkPath):
     """Revoke one of the caller's tokens."""
     services.token_revoke(actor=actor_of(request), token_id=token_id)
     return Status(204, None)

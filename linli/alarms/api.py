@@ -2,14 +2,13 @@
 the live feed, statistics, the fire-safety overview, rules (profile level and per-device overrides) and
 webhook targets. Health-sensitive alarms (R65) exist only for users with ``alarms.health_view``."""
 
-from typing import Literal
-
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
 from linli.alarms.schemas import (
     AlarmDetailOut,
+    AlarmFilters,
     AlarmOut,
     AssignIn,
     CommentIn,
@@ -21,19 +20,15 @@ from linli.alarms.schemas import (
     RuleFields,
     RuleIn,
     RuleOut,
-    SeverityCode,
     StatsOut,
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
 )
-from linli.core.api import ErrorOut, Page, PkPath, QueryDateTime, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, MappedPage, PkPath, QueryDateTime, actor_of
 from linli.places.selectors import estate_get
 
 router = Router()
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def _user(u):
@@ -108,56 +103,10 @@ def rule_out(r) -> dict:
     }
 
 
-class AlarmFilters(Schema):
-    estate: Id | None = None
-    state: Literal["open", "needs_ack", "cleared", "all"] = "all"
-    severity: SeverityCode | None = None
-    cause: str | None = Field(None, max_length=48)
-    device: Id | None = None
-    building: Id | None = None
-    since: QueryDateTime | None = None
-    until: QueryDateTime | None = None
-    ordering: str | None = Field(None, max_length=20)
-
-
-class _MappedPage(Page):
-    """``Page`` over a queryset, each item turned into a dict by ``mapper``."""
-
-    mapper = staticmethod(lambda x: x)
-
-    def paginate_queryset(self, queryset, pagination, **params):
-        out = super().paginate_queryset(queryset, pagination, **params)
-        out["items"] = [self.mapper(a) for a in out["items"]]
-        return out
-
-
-class ItemsPage(_MappedPage):
-    mapper = staticmethod(lambda a: alarm_out(a))
-
-
-class RulesPage(_MappedPage):
-    mapper = staticmethod(lambda r: rule_out(r))
-
-
-class HooksPage(_MappedPage):
-    mapper = staticmethod(lambda h: hook_out(h))
-
-
 @router.get("", response={200: list[AlarmOut], **ERRORS}, summary="告警列表")
-@paginate(ItemsPage)
+@paginate(MappedPage.of(alarm_out))
 def alarm_list(request, filters: Query[AlarmFilters]):
-    return selectors.alarm_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        state=filters.state,
-        severity=filters.severity,
-        cause=filters.cause,
-        device_id=filters.device,
-        building_id=filters.building,
-        since=filters.since,
-        until=filters.until,
-        ordering=filters.ordering,
-    )
+    return selectors.alarm_list(actor=actor_of(request), **filters.selector_args())
 
 
 class LiveFilters(Schema):
@@ -203,7 +152,7 @@ class RuleFilters(Schema):
 
 
 @router.get("/rules", response={200: list[RuleOut], **ERRORS}, summary="告警规则列表")
-@paginate(RulesPage)
+@paginate(MappedPage.of(rule_out))
 def rule_list(request, filters: Query[RuleFilters]):
     return selectors.rule_list(actor=actor_of(request), profile_id=filters.profile, device_id=filters.device)
 
@@ -259,7 +208,7 @@ def hook_out(h) -> dict:
 
 
 @router.get("/webhooks", response={200: list[WebhookOut], **ERRORS}, summary="告警推送地址")
-@paginate(HooksPage)
+@paginate(MappedPage.of(hook_out))
 def webhook_list(request, filters: Query[EstateFilter]):
     return selectors.webhook_list(actor=actor_of(request), estate_id=filters.estate)
 

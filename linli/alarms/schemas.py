@@ -1,11 +1,12 @@
 """API schemas of the alarms app."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 
-from linli.core.api import Id
+from linli.core.api import Id, ListFilters, QueryDateTime
+from linli.core.listing import DayEnd, DayStart
 
 SeverityCode = Literal["critical", "major", "minor", "warning"]
 KindCode = Literal["threshold", "duration", "rate", "offline", "event", "combination"]
@@ -217,3 +218,27 @@ class WebhookOut(Schema):
 
 class WebhookCreatedOut(WebhookOut):
     secret: str
+
+
+class AlarmFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {
+        "estate": "estate_id",
+        "device": "device_id",
+        "building": "building_id",
+    }
+    estate: Id | None = None
+    state: Literal["open", "needs_ack", "cleared", "all"] = "all"
+    severity: SeverityCode | None = None
+    cause: str | None = Field(None, max_length=48)
+    device: Id | None = None
+    building: Id | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
+    ordering: str | None = Field(None, max_length=20)
+
+
+class AlarmPageFilters(AlarmFilters):
+    """The history page's filters: the API's, with days for the date inputs."""
+
+    since: DayStart | None = None  # type: ignore[assignment]  # a day in, its first moment out
+    until: DayEnd | None = None  # type: ignore[assignment]

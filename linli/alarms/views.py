@@ -3,40 +3,23 @@ history with statistics, rules, and the fire-safety overview per estate."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.alarms import selectors, services
 from linli.alarms.models import Severity
+from linli.alarms.schemas import AlarmPageFilters
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.views import positive_int, staff_page
+from linli.core.listing import list_page
+from linli.core.views import error_text, positive_int, staff_page
 from linli.orgs.roles import Perm, Role
 from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
-
-
-def _day(value, *, end=False) -> datetime | None:
-    try:
-        d = datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    moment = timezone.make_aware(datetime.combine(d, time.min))
-    return moment + timedelta(days=1) if end else moment
-
-
-def _error(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 @staff_page
@@ -91,7 +74,7 @@ def act(request, actor, pk: int, op: str):
     except DomainError as exc:
         if isinstance(exc, PermissionDenied | NotFound):
             raise
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("已保存"))
     if request.headers.get("HX-Request"):
@@ -104,40 +87,26 @@ def act(request, actor, pk: int, op: str):
 
 @staff_page
 def history(request, actor):
-    g = request.GET
-    state = g.get("state") if g.get("state") in selectors.STATES else "all"
-    severity = g.get("severity") if g.get("severity") in Severity.values else None
-    since, until = _day(g.get("since")), _day(g.get("until"), end=True)
-    qs = selectors.alarm_list(
-        actor=actor,
-        estate_id=positive_int(g.get("estate")),
-        state=state,
-        severity=severity,
-        cause=(g.get("cause") or "").strip()[:48] or None,
-        building_id=positive_int(g.get("building")),
-        device_id=positive_int(g.get("device")),
-        since=since,
-        until=until,
-    )
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    def alarms(f: AlarmPageFilters):  # the history page keeps the selector's own order
+        return selectors.alarm_list(actor=actor, **f.selector_args(exclude={"ordering"}))
+
+    listing = list_page(request, alarms, AlarmPageFilters, page_size=PAGE_SIZE)
+    f = listing.filters
     try:
-        stats = selectors.alarm_stats(
-            actor=actor, since=since, until=until, estate_id=positive_int(g.get("estate"))
-        )
+        stats = selectors.alarm_stats(actor=actor, since=f.since, until=f.until, estate_id=f.estate)
     except DomainError:
         stats = None
-    query = "&".join(f"{k}={v}" for k, v in g.items() if k != "page")
     return render(
         request,
         "alarms/history.html",
         {
-            "page": pg,
+            "page": listing.page,
             "stats": stats,
-            "state": state,
-            "severity": severity,
+            "state": f.state,
+            "severity": f.severity,
             "severities": Severity.choices,
-            "query": query,
-            "f": g,
+            "query": listing.query,
+            "f": request.GET,
         },
     )
 
@@ -163,7 +132,7 @@ def rule_toggle(request, actor, pk: int):
     except (PermissionDenied, NotFound):
         raise
     except DomainError as exc:
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     return redirect("alarms:rules")
 
 

@@ -22,6 +22,7 @@ from linli.billing import imports, receipts, selectors, services
 from linli.billing.models import Adjustment, ApprovalStatus, BillStatus, Channel, FeeKind
 from linli.billing.money import month_of, months_back, parse_period, yuan
 from linli.billing.providers import get_provider
+from linli.billing.schemas import BillFilters
 from linli.core.errors import (
     Conflict,
     DomainError,
@@ -30,11 +31,12 @@ from linli.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from linli.core.listing import known_ordering, list_page, page_of
 from linli.core.models import ImportJob
-from linli.core.views import positive_int, resident_page, staff_page
+from linli.core.tabular import check_size, template_download
+from linli.core.views import error_text, positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places import selectors as places_selectors
-from linli.places.imports import XLSX_CONTENT_TYPE
 from linli.places.selectors import estate_choice, estate_get, estate_list
 
 PAGE_SIZE = 20
@@ -54,19 +56,13 @@ def _fen_from_yuan(text: str) -> int | None:
     return int(d * 100)
 
 
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(msg for msgs in exc.fields.values() for msg in msgs)
-    return exc.message
-
-
 def _estate_choice(request, actor):
     chosen = positive_int(request.GET.get("estate") or request.POST.get("estate"))
     return estate_choice(actor=actor, pk=chosen)
 
 
 def _paged(request, qs):
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_of(request, qs, page_size=PAGE_SIZE)
 
 
 # --- console -------------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def run_start(request, actor):
     try:
         run = services.bill_run_start(actor=actor, estate=estate, period=request.POST.get("period", "")[:10])
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}")
     return redirect(f"{reverse('billing:dashboard')}?estate={estate.pk}&run={run.pk}")
 
@@ -139,7 +135,7 @@ def fee_items(request, actor):
         except DomainError as exc:
             if isinstance(exc, PermissionDenied):
                 raise
-            error = _error_text(exc)
+            error = error_text(exc)
         else:
             messages.success(request, _("收费项目已创建"))
             return redirect(f"{reverse('billing:fee_items')}?estate={estate.pk}")
@@ -235,10 +231,7 @@ def _reading_import(request, actor, f: dict):
     if upload is None or f["estate"] is None:
         return None, _("请选择要上传的文件"), 400
     try:
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise PayloadTooLarge(
-                _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-            )
+        check_size(upload.size)
         job = services.meter_readings_import(
             actor=actor, estate=f["estate"], file_name=upload.name or "", data=upload.read()
         )
@@ -309,31 +302,24 @@ def readings(request, actor):
 def readings_template(request, actor):
     """The import spreadsheet template, with the headers ``imports.parse_readings`` expects."""
     actor.require(Perm.BILLING_MANAGE)
-    response = HttpResponse(imports.template_xlsx(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="meter-readings-template.xlsx"'
-    return response
+    return template_download(imports.template_xlsx(), "meter-readings-template.xlsx")
 
 
 @staff_page
 def bills(request, actor):
     actor.require(Perm.BILLING_VIEW)
-    g = request.GET
-    status = g.get("status") if g.get("status") in BillStatus.values else None
-    filters = {
-        "estate_id": positive_int(g.get("estate")),
-        "building_id": positive_int(g.get("building")),
-        "room_id": positive_int(g.get("room")),
-        "period": (g.get("period") or "")[:7] or None,
-        "status": status,
-    }
-    ordering = g.get("ordering") if (g.get("ordering") or "").lstrip("-") in selectors.BILL_ORDERING else None
-    qs = selectors.bill_list(actor=actor, ordering=ordering, **filters)
+
+    def bill_rows(f: BillFilters):  # an unknown sort key falls back to the selector's order
+        ordering = known_ordering(f.ordering, selectors.BILL_ORDERING, None)
+        return selectors.bill_list(actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering)
+
+    listing = list_page(request, bill_rows, BillFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "billing/bills.html",
         {
-            "page": _paged(request, qs),
-            "filters": filters,
+            "page": listing.page,
+            "filters": listing.filters,
             "estates": list(estate_list(actor=actor).order_by("name", "pk")),
             "statuses": BillStatus.choices,
         },
@@ -359,7 +345,7 @@ def bill_detail(request, actor, pk: int):
         except PermissionDenied:
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("减免申请已提交，等待其他有审批权限的人员审批"))
         return redirect("billing:bill_detail", pk=bill.pk)
@@ -403,7 +389,7 @@ def adjustments(request, actor):
         try:
             decide(actor=actor, adjustment=adj, note=request.POST.get("note", "")[:300])
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已处理"))
         return redirect("billing:adjustments")
@@ -446,7 +432,7 @@ def counter(request, actor):
         except PermissionDenied:
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已收款，收据编号 %(no)s") % {"no": payment.receipt_no})
             return redirect("billing:payments")
@@ -508,7 +494,7 @@ def refunds(request, actor):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("已提交"))
         return redirect("billing:refunds")
@@ -563,7 +549,7 @@ def h5_pay(request, actor):
         messages.error(request, _("请选择要缴纳的账单"))
         return redirect("h5billing:home")
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("h5billing:home")
     return redirect(order.pay_url)
 

@@ -1,4 +1,5 @@
-"""API building blocks shared by every router: the error envelope, pagination, sorting.
+"""API building blocks shared by every router: the error envelope, documented error responses, path and id
+types, pagination (plain and mapped), query datetimes.
 
 Authentication (tokens, the session) is ``accounts.auth``: it needs users and memberships, above the kernel.
 """
@@ -6,8 +7,9 @@ Authentication (tokens, the session) is ``accounts.auth``: it needs users and me
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -19,6 +21,7 @@ from pydantic import AfterValidator
 
 from linli.core.errors import DomainError, ValidationFailed
 from linli.core.scoping import MAX_ID, Actor
+from linli.core.tabular import XLSX_CONTENT_TYPE
 
 log = logging.getLogger("linli.api")
 
@@ -36,6 +39,24 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+
+
+Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]  # "field" or "-field"
+
+# The documented error responses of an endpoint: ``response={200: Out, **ERRORS}``.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
+UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
+DELETED = {204: None, **WRITE_ERRORS}
+# ``openapi_extra`` of an endpoint answering with a spreadsheet (an import template).
+XLSX_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "XLSX",
+            "content": {XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+}
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -107,6 +128,37 @@ class Page(PaginationBase):
             "page_size": pagination.page_size,
             "items": list(queryset[offset : offset + pagination.page_size]),
         }
+
+
+class ListFilters(Schema):
+    """The filters of a list, shared by its API endpoint (``Query[...]``) and its console page
+    (``core.listing.list_page``). ``selector_args()`` turns them into the selector's keyword
+    arguments; ``renamed`` names the few whose keyword differs (``{"estate": "estate_id"}``)."""
+
+    renamed: ClassVar[dict[str, str]] = {}
+
+    def selector_args(self, *, exclude: Collection[str] = ()) -> dict[str, Any]:
+        return {self.renamed.get(name, name): value for name, value in self if name not in exclude}
+
+
+class MappedPage(Page):
+    """``Page`` whose items are turned into plain values by ``mapper`` (for lists whose output is built
+    by a function rather than read from model attributes)::
+
+        @paginate(MappedPage.of(alarm_out))
+    """
+
+    mapper: ClassVar[Callable[[Any], Any]] = staticmethod(lambda item: item)
+
+    def paginate_queryset(self, queryset, pagination, **params):
+        out = super().paginate_queryset(queryset, pagination, **params)
+        out["items"] = [self.mapper(item) for item in out["items"]]
+        return out
+
+    @classmethod
+    def of(cls, mapper: Callable[[Any], Any]) -> type[MappedPage]:
+        """A ``MappedPage`` subclass that maps each item with ``mapper``."""
+        return type(f"{cls.__name__}[{mapper.__name__}]", (cls,), {"mapper": staticmethod(mapper)})
 
 
 def _query_datetime(value: datetime) -> datetime:

@@ -66,3 +66,10 @@ def positive_int(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 1 <= number <= 2**63 - 1 else None
+
+
+def error_text(exc: DomainError) -> str:
+    """A domain error as one line for a page message: its field messages, or its message."""
+    if exc.fields:
+        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
+    return exc.message

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from linli.alarms.views import may_trigger_demo
 from linli.core.errors import DomainError, NotFound, PermissionDenied
-from linli.core.views import staff_page
+from linli.core.views import error_text, staff_page
 from linli.demo.simulator import fire_scenario_trigger
 from linli.places.selectors import estate_get
 
@@ -26,7 +26,7 @@ def fire_scenario(request, actor, estate_id: int):
     except (PermissionDenied, NotFound):
         raise
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("已触发演示火警场景，告警将在数秒内出现"))
     return redirect("alarms:fire_overview")

@@ -11,25 +11,23 @@ and are mounted from their manifests (``linli.adapters.routes``, ADR 0009).
 
 from datetime import datetime
 
-from django.conf import settings
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
-from linli.core.errors import PayloadTooLarge
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
+from linli.core.tabular import check_size, template_download
 from linli.devices import selectors, services
-from linli.devices.models import DeviceStatus, DeviceType
+from linli.devices.models import DeviceType
 from linli.devices.schemas import (
     CredentialsOut,
     DeviceDetailOut,
+    DeviceFilters,
     DeviceIn,
     DeviceOut,
     EventOut,
-    FloorNo,
     Id,
     ImportAppliedOut,
     ImportRejectedOut,
@@ -38,7 +36,6 @@ from linli.devices.schemas import (
     RejectedOut,
     RevokeIn,
     SeriesOut,
-    Text,
 )
 from linli.orgs.roles import Perm
 from linli.places.selectors import estate_get
@@ -48,8 +45,6 @@ router = Router()
 
 # --- registry ------------------------------------------------------------------------------------
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 CSV_RESPONSE = {
     "responses": {
         200: {
@@ -58,23 +53,6 @@ CSV_RESPONSE = {
         }
     },
 }
-
-
-class DeviceFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    floor: FloorNo | None = None
-    device_type: DeviceType | None = None
-    profile: Id | None = None
-    online: bool | None = None
-    status: DeviceStatus | None = None
-    q: Text | None = Field(None, description="名称、设备标识或位置包含的文字")
-    ordering: str | None = Field(
-        None,
-        max_length=40,
-        pattern=r"^-?[a-z_]+$",
-        description=", ".join(sorted(selectors.ORDERING)) + "；前加 - 为倒序",
-    )
 
 
 class SeriesQuery(Schema):
@@ -105,7 +83,7 @@ def _credentials(creds: services.Credentials) -> dict:
 @router.get("", response={200: list[DeviceOut], **ERRORS}, summary="设备列表（分页、筛选、排序）")
 @paginate(Page)
 def device_list(request, filters: Query[DeviceFilters]):
-    return selectors.device_list(actor=actor_of(request), **filters.dict())
+    return selectors.device_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post(
@@ -174,8 +152,7 @@ def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     actor.require(Perm.DEVICES_MANAGE, write=True)
     estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge()
+    check_size(file.size)
     outcome = services.devices_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     job = outcome.job
     if job.status == ImportJob.Status.REJECTED:
@@ -196,9 +173,7 @@ def devices_import(request, estate_id: Form[Id], file: File[UploadedFile]):
 )
 def import_template(request):
     actor_of(request).require(Perm.DEVICES_MANAGE)
-    response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="devices-template.csv"'
-    return response
+    return template_download(services.import_template_csv(), "devices-template.csv")
 
 
 class RejectedFilters(Schema):

@@ -7,6 +7,8 @@ retried cloud push hits the unique constraint and is counted as a duplicate (see
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +90,9 @@ class DeviceProfile(TimeStampedModel):
             if p.get("key") == key:
                 return p
         return None
+
+
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")  # a device key: the MQTT topic segment
 
 
 class Device(TimeStampedModel):

@@ -9,7 +9,9 @@ from typing import Annotated
 
 from ninja import Field, Schema
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, ListFilters
+from linli.devices.models import DeviceStatus, DeviceType
+from linli.devices.selectors import ORDERING
 
 FloorNo = Annotated[int, Field(ge=-20, le=300)]
 Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
@@ -217,3 +219,20 @@ class ImportRejectedOut(Schema):
 
     error: ErrorBody
     job: ImportJobOut
+
+
+class DeviceFilters(ListFilters):
+    estate: Id | None = None
+    building: Id | None = None
+    floor: FloorNo | None = None
+    device_type: DeviceType | None = None
+    profile: Id | None = None
+    online: bool | None = None
+    status: DeviceStatus | None = None
+    q: Text | None = Field(None, description="名称、设备标识或位置包含的文字")
+    ordering: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^-?[a-z_]+$",
+        description=", ".join(sorted(ORDERING)) + "；前加 - 为倒序",
+    )

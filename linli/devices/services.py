@@ -7,8 +7,6 @@ A device's secret is generated here (32 random bytes, URL-safe text) and returne
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 import time
@@ -23,17 +21,24 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit, events
 from linli.core.audit import Action
-from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
-from linli.devices import ingest, vendors
+from linli.core.tabular import FileRejected, check_size, safe_file_name
+from linli.devices import imports, ingest, vendors
 from linli.devices.events import ConnectivityChanged
-from linli.devices.models import DEVICES_IMPORT_KIND, Device, DeviceProfile, DeviceStatus, RejectedMessage
+from linli.devices.models import (
+    DEVICES_IMPORT_KIND,
+    KEY_RE,
+    Device,
+    DeviceProfile,
+    DeviceStatus,
+    RejectedMessage,
+)
 from linli.orgs.roles import Perm
 from linli.places.models import Facility, Region, RegionLevel, Room
 from linli.places.selectors import require_estate
 
-KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 REJECTED_KEEP_DAYS = 7
 REJECTED_KEEP_ROWS = 100_000
 
@@ -319,20 +324,6 @@ class ImportOutcome:
     credentials: list[Credentials]
 
 
-IMPORT_COLUMNS = {
-    "name": ("名称", "设备名称", "name"),
-    "profile": ("设备类型", "类型", "profile", "type"),
-    "key": ("设备标识", "key"),
-    "building": ("楼栋", "building"),
-    "floor": ("楼层", "floor"),
-    "room": ("房号", "room"),
-    "location": ("位置", "安装位置", "location"),
-    "adapter": ("接入方式", "适配器", "adapter"),
-    "vendor_id": ("厂商设备号", "imei", "vendor_id", "序列号"),
-}
-_HEADER = {alias.lower(): k for k, aliases in IMPORT_COLUMNS.items() for alias in aliases}
-
-
 def _import_reject(actor, estate, file_name, errors, total, started) -> ImportOutcome:
     job = ImportJob.objects.create(
         kind=DEVICES_IMPORT_KIND,
@@ -355,149 +346,39 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
     接入方式 (adapter, default generic), 厂商设备号. Returns the job and each device's credentials
     (shown once).
     """
-    from linli.places.imports import FileRejected, read_table
-
     actor.require(Perm.DEVICES_MANAGE, write=True)
     require_estate(actor=actor, estate=estate)
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
-    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    file_name = file_name or "upload"
+    file_name = safe_file_name(file_name)
     try:
-        table = [
-            tuple("" if c is None else str(c).strip() for c in row) for row in read_table(file_name, data)
-        ]
+        parsed = imports.parse_devices(file_name, data, estate=estate, max_rows=settings.IMPORT_MAX_ROWS)
     except FileRejected as exc:
         return _import_reject(
             actor, estate, file_name, [{"row": 0, "column": exc.column, "message": exc.message}], 0, started
         )
-    table = [r for r in table if any(r)]
-    if len(table) < 2:
-        return _import_reject(
-            actor, estate, file_name, [{"row": 0, "column": "", "message": _("文件没有设备数据")}], 0, started
-        )
-    header = {}
-    errors: list[dict] = []
-    for i, cell in enumerate(table[0]):
-        k = _HEADER.get(cell.lstrip("*＊").strip().lower())
-        if k is None and cell:
-            errors.append({"row": 1, "column": cell, "message": _("未知的列“%(c)s”") % {"c": cell}})
-        elif k:
-            header[k] = i
-    for required in ("name", "profile"):
-        if required not in header:
-            errors.append(
-                {
-                    "row": 1,
-                    "column": IMPORT_COLUMNS[required][0],
-                    "message": _("缺少必填列“%(c)s”") % {"c": IMPORT_COLUMNS[required][0]},
-                }
-            )
-    if errors:
-        return _import_reject(actor, estate, file_name, errors, 0, started)
-    if len(table) - 1 > settings.IMPORT_MAX_ROWS:
-        return _import_reject(
-            actor,
-            estate,
-            file_name,
-            [{"row": 0, "column": "", "message": _("文件行数超过上限")}],
-            len(table) - 1,
-            started,
-        )
-
-    profiles = {}
-    for p in DeviceProfile.objects.all():
-        profiles[p.key] = p
-        profiles[p.name] = p
-    buildings = {b.name: b for b in Region.objects.filter(parent=estate, level=RegionLevel.BUILDING)}
-    rooms = {(r.building_id, r.number): r for r in Room.objects.filter(estate=estate)}
-    existing_keys = set(Device.objects.values_list("key", flat=True))
-    existing_vendor = set(Device.objects.exclude(vendor_id="").values_list("adapter", "vendor_id"))
-    adapters = set(vendors.adapter_keys())
-    rows = []
-    seen_keys: dict[str, int] = {}
-    seen_vendor: dict[tuple[str, str], int] = {}
-    for n, cells in enumerate(table[1:], start=2):
-
-        def cell(k: str, cells=cells) -> str:
-            i = header.get(k)
-            return cells[i] if i is not None and i < len(cells) else ""
-
-        def err(k: str, msg: str, n=n) -> None:
-            errors.append({"row": n, "column": IMPORT_COLUMNS[k][0], "message": msg})
-
-        name = cell("name")
-        if not name or len(name) > 100:
-            err("name", _("名称不能为空，且不超过 100 个字"))
-        profile = profiles.get(cell("profile"))
-        if profile is None:
-            err("profile", _("未知的设备类型“%(v)s”") % {"v": cell("profile")})
-        key = cell("key").lower()
-        if key:
-            if not KEY_RE.match(key):
-                err("key", _("设备标识只能包含小写字母、数字、- 和 _，2–64 位"))
-            elif key in existing_keys:
-                err("key", _("设备标识已存在"))
-            elif key in seen_keys:
-                err("key", _("与第 %(n)d 行重复") % {"n": seen_keys[key]})
-            seen_keys.setdefault(key, n)
-        building = None
-        if cell("building"):
-            b_name = cell("building")
-            building = buildings.get(b_name) or buildings.get(f"{b_name}号楼")
-            if building is None:
-                err("building", _("小区中没有楼栋“%(v)s”") % {"v": b_name})
-        floor = None
-        if cell("floor"):
-            try:
-                floor = int(float(cell("floor")))
-                if not -20 <= floor <= 300:
-                    raise ValueError
-            except ValueError:
-                err("floor", _("楼层必须是 -20 到 300 之间的整数"))
-        room = None
-        if cell("room"):
-            if building is None:
-                err("room", _("填写房号时须填写楼栋"))
-            else:
-                room = rooms.get((building.pk, cell("room")))
-                if room is None:
-                    err("room", _("楼栋中没有房号“%(v)s”") % {"v": cell("room")})
-        adapter = cell("adapter") or "generic"
-        if adapter not in adapters:
-            err("adapter", _("未知的接入方式“%(v)s”") % {"v": adapter})
-        vendor_id = cell("vendor_id")
-        if vendor_id:
-            pair = (adapter, vendor_id)
-            if pair in existing_vendor:
-                err("vendor_id", _("该接入方式下已存在相同的厂商设备号"))
-            elif pair in seen_vendor:
-                err("vendor_id", _("与第 %(n)d 行重复") % {"n": seen_vendor[pair]})
-            seen_vendor.setdefault(pair, n)
-        rows.append((name, profile, key, building, floor, room, cell("location"), adapter, vendor_id))
-    if errors:
-        return _import_reject(actor, estate, file_name, errors, len(rows), started)
+    rows = parsed.rows
+    if parsed.errors:
+        errors = [e.as_dict() for e in parsed.errors]
+        return _import_reject(actor, estate, file_name, errors, parsed.total_rows, started)
     try:
         with transaction.atomic():
             creds = []
-            for name, profile, key, building, floor, room, location, adapter, vendor_id in rows:
-                key = key or new_key(profile.device_type)
+            for row in rows:
+                key = row.key or new_key(row.profile.device_type)
                 secret = new_secret()
                 device = Device(
                     estate=estate,
-                    profile=profile,
+                    profile=row.profile,
                     key=key,
-                    name=name,
-                    building=building,
-                    floor=floor,
-                    room=room,
-                    location=location[:200],
-                    path=(building or estate).path,
-                    adapter=adapter,
-                    vendor_id=vendor_id,
+                    name=row.name,
+                    building=row.building,
+                    floor=row.floor,
+                    room=row.room,
+                    location=row.location[:200],
+                    path=(row.building or estate).path,
+                    adapter=row.adapter,
+                    vendor_id=row.vendor_id,
                     secret=secret,
                 )
                 creds.append(Credentials(device=device, secret=secret))
@@ -534,14 +415,7 @@ def devices_import(*, actor: Actor, estate: Region, file_name: str, data: bytes)
 
 
 def import_template_csv() -> bytes:
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["名称", "设备类型", "设备标识", "楼栋", "楼层", "房号", "位置", "接入方式", "厂商设备号"])
-    w.writerow(["1号楼3层烟感", "smoke", "", "1号楼", "3", "", "3层走廊", "generic", ""])
-    w.writerow(
-        ["1号楼消火栓水压", "water_pressure", "", "1号楼", "-1", "", "地下泵房", "ctwing", "860000000000003"]
-    )
-    return ("\ufeff" + out.getvalue()).encode()
+    return imports.SPEC.template_csv()
 
 
 # --- periodic ------------------------------------------------------------------------------------

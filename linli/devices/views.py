@@ -8,23 +8,25 @@ never stored in the session and never shown again: reloading the detail page doe
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linli.core.errors import DomainError, NotFound, PermissionDenied
+from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied
+from linli.core.listing import list_page, page_of
 from linli.core.models import ImportJob
-from linli.devices import selectors, services, vendors
+from linli.core.tabular import check_size, template_download
+from linli.core.views import error_text
+from linli.devices import imports, selectors, services, vendors
 from linli.devices.models import DeviceStatus, DeviceType
+from linli.devices.schemas import DeviceFilters
 from linli.orgs.roles import Perm
 from linli.orgs.selectors import actor_for_user
 from linli.places.selectors import estate_get, estate_list
@@ -57,12 +59,6 @@ def _int(value, lo: int = 1, hi: int = 2**63 - 1) -> int | None:
     return n if lo <= n <= hi else None
 
 
-def _error(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
-
-
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     return response
@@ -70,34 +66,21 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @page
 def device_list(request, actor):
-    g = request.GET
-    online = {"1": True, "0": False}.get(g.get("online", ""))
-    device_type = g.get("device_type") if g.get("device_type") in DeviceType.values else None
-    status = g.get("status") if g.get("status") in DeviceStatus.values else None
-    filters = {
-        "estate": _int(g.get("estate")),
-        "building": _int(g.get("building")),
-        "floor": _int(g.get("floor"), -20, 300),
-        "device_type": device_type,
-        "profile": _int(g.get("profile")),
-        "online": online,
-        "status": status,
-        "q": (g.get("q") or "").strip()[:100].replace("\x00", "") or None,
-    }
-    qs = selectors.device_list(actor=actor, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = urlencode({k: v for k, v in g.items() if k != "page" and v})
+    def devices(f: DeviceFilters):  # grouped by building and floor: the page keeps its own order
+        return selectors.device_list(actor=actor, **f.selector_args(exclude={"ordering"}))
+
+    listing = list_page(request, devices, DeviceFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "devices/list.html",
         {
-            "page": pg,
-            "groups": selectors.devices_by_building(pg.object_list),
-            "counts": selectors.device_counts(selectors.device_list(actor=actor, **filters)),
-            "filters": g,
-            "query": query,
+            "page": listing.page,
+            "groups": selectors.devices_by_building(listing.page.object_list),
+            "counts": selectors.device_counts(devices(listing.filters)),
+            "filters": request.GET,
+            "query": listing.query,
             "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
-            "buildings": selectors.building_list(actor=actor, estate=filters["estate"]),
+            "buildings": selectors.building_list(actor=actor, estate=listing.filters.estate),
             "device_types": DeviceType.choices,
             "statuses": DeviceStatus.choices,
             "can_manage": actor.has(Perm.DEVICES_MANAGE),
@@ -148,7 +131,7 @@ def device_act(request, actor, pk: int, op: str):
     except DomainError as exc:
         if isinstance(exc, PermissionDenied | NotFound):
             raise
-        messages.error(request, _error(exc))
+        messages.error(request, error_text(exc))
     return redirect("devices:detail", pk=pk)
 
 
@@ -193,7 +176,7 @@ def device_create(request, actor):
             except DomainError as exc:
                 if isinstance(exc, PermissionDenied):
                     raise
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
             else:
                 messages.success(request, _("设备已登记"))
                 device = selectors.device_get(actor=actor, pk=creds.device.pk)
@@ -223,22 +206,24 @@ def devices_import(request, actor):
         estate_id = _int(request.POST.get("estate"))
         if upload is None or estate_id is None:
             messages.error(request, _("请选择小区并选择要上传的文件"))
-        elif upload.size > settings.IMPORT_MAX_BYTES:
-            messages.error(
-                request, _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-            )
         else:
-            estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
-            outcome = services.devices_import(
-                actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
-            )
+            try:
+                check_size(upload.size)
+            except PayloadTooLarge as exc:
+                messages.error(request, exc.message)
+            else:
+                estate = estate_get(actor=actor, pk=estate_id, perm=Perm.DEVICES_VIEW)
+                outcome = services.devices_import(
+                    actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
+                )
+        if outcome is not None:
             if outcome.job.status == ImportJob.Status.APPLIED:
                 messages.success(request, _("导入成功：登记 %(n)d 台设备") % {"n": outcome.job.created_count})
             else:
                 messages.error(
                     request, _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(outcome.job.errors)}
                 )
-    jobs = Paginator(selectors.import_job_list(actor=actor), 20).get_page(request.GET.get("page"))
+    jobs = page_of(request, selectors.import_job_list(actor=actor), page_size=20)
     response = render(
         request,
         "devices/import.html",
@@ -248,7 +233,7 @@ def devices_import(request, actor):
             "estates": estate_list(actor=actor, perm=Perm.DEVICES_VIEW),
             "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.IMPORT_MAX_ROWS,
-            "columns": [aliases[0] for aliases in services.IMPORT_COLUMNS.values()],
+            "columns": list(imports.SPEC.headers().values()),
         },
         status=400 if outcome is not None and outcome.job.status == ImportJob.Status.REJECTED else 200,
     )
@@ -258,9 +243,7 @@ def devices_import(request, actor):
 @page
 def import_template(request, actor):
     actor.require(Perm.DEVICES_MANAGE)
-    response = HttpResponse(services.import_template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="devices-template.csv"'
-    return response
+    return template_download(services.import_template_csv(), "devices-template.csv")
 
 
 @page
@@ -291,7 +274,7 @@ def profiles(request, actor):
             except DomainError as exc:
                 if isinstance(exc, PermissionDenied | NotFound):
                     raise
-                messages.error(request, _error(exc))
+                messages.error(request, error_text(exc))
             else:
                 messages.success(request, _("已保存“%(p)s”的量程") % {"p": profile.name})
         return redirect(f"{request.path}#p{profile.pk}")

@@ -13,17 +13,12 @@ from django.views.decorators.http import require_POST
 from linli.accounts import services as accounts
 from linli.core.errors import DomainError, RateLimited
 from linli.core.pii import InvalidIdentifier, mask_phone, parse_mobile
+from linli.core.views import error_text
 from linli.h5.selectors import resident_home
 from linli.orgs.selectors import actor_for_user
 
 PHONE_KEY = "linli_h5_phone"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(msg for msgs in exc.fields.values() for msg in msgs)
-    return exc.message
 
 
 NEXT_KEY = "h5_login_next"
@@ -51,7 +46,7 @@ def login_view(request: HttpRequest):
                 request.session[PHONE_KEY] = phone
                 error, step = exc.message, "code"
             except DomainError as exc:
-                error, step = _error_text(exc), "phone"
+                error, step = error_text(exc), "phone"
             else:
                 request.session[PHONE_KEY] = phone
                 step = "code"
@@ -59,7 +54,7 @@ def login_view(request: HttpRequest):
             try:
                 user = accounts.otp_verify(phone=phone, code=request.POST.get("code", "")[:12])
             except DomainError as exc:
-                error, step = _error_text(exc), "code"
+                error, step = error_text(exc), "code"
             else:
                 login(request, user, backend=BACKEND)  # new session id
                 request.session.pop(PHONE_KEY, None)

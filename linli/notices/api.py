@@ -2,34 +2,29 @@
 (/notices/me, reading one marks it read). /notices/inbox is kept for API v1 clients: it reads the
 caller's messages (``linli.messaging``, ADR 0011); new clients use /messages."""
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.messaging import selectors as messaging_selectors
 from linli.messaging import services as messaging_services
 from linli.notices import selectors, services
 from linli.notices.schemas import (
-    CategoryCode,
     CountOut,
+    InboxFilters,
     MyNoticeOut,
+    NoticeFilters,
     NoticeIn,
     NoticeListOut,
     NoticeOut,
     NoticePatchIn,
     ReceiptsOut,
     StaffNotificationOut,
-    StatusCode,
     WithdrawIn,
 )
-from linli.people.schemas import Id, Text
 from linli.places.selectors import estate_get
 
 router = Router()
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-
 
 # --- residents (registered before /{pk}) ------------------------------------------------------
 
@@ -57,14 +52,10 @@ def my_notice(request, pk: PkPath):
 # --- staff inbox -------------------------------------------------------------------------------
 
 
-class InboxFilters(Schema):
-    unread: bool | None = Field(None, description="true 只看未读，false 只看已读")
-
-
 @router.get("/inbox", response={200: list[StaffNotificationOut], **ERRORS}, summary="工作人员站内通知")
 @paginate(Page)
 def inbox(request, filters: Query[InboxFilters]):
-    return messaging_selectors.message_list(actor=actor_of(request), unread=filters.unread)
+    return messaging_selectors.message_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/inbox/unread", response={200: CountOut, **ERRORS}, summary="未读站内通知数")
@@ -85,20 +76,10 @@ def inbox_read(request, pk: PkPath):
 # --- staff notices -----------------------------------------------------------------------------
 
 
-class NoticeFilters(Schema):
-    estate: Id | None = None
-    status: StatusCode | None = None
-    category: CategoryCode | None = None
-    q: Text(50) | None = Field(None, description="标题包含的文字")
-
-
 @router.get("", response={200: list[NoticeListOut], **ERRORS}, summary="通知列表（置顶在前）")
 @paginate(Page)
 def notice_list(request, filters: Query[NoticeFilters]):
-    f = filters.dict()
-    return selectors.notice_list(
-        actor=actor_of(request), estate_id=f["estate"], status=f["status"], category=f["category"], q=f["q"]
-    )
+    return selectors.notice_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: NoticeOut, **WRITE_ERRORS}, summary="创建通知（可立即发布）")

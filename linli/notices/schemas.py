@@ -1,12 +1,13 @@
 """API shapes for notices, receipts and the staff inbox."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from linli.core.api import ListFilters
 from linli.notices.models import NoticeCategory, NoticeStatus
 from linli.people.schemas import Id, Text
 
@@ -126,3 +127,15 @@ class StaffNotificationOut(Schema):
 
 class CountOut(Schema):
     count: int
+
+
+class InboxFilters(ListFilters):
+    unread: bool | None = Field(None, description="true 只看未读，false 只看已读")
+
+
+class NoticeFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
+    estate: Id | None = None
+    status: StatusCode | None = None
+    category: CategoryCode | None = None
+    q: Text(50) | None = Field(None, description="标题包含的文字")

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
+from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices import selectors, services
 from linli.notices.models import NoticeCategory, NoticeStatus
+from linli.notices.schemas import NoticeFilters
 from linli.places.models import Region, RegionLevel
 from linli.places.selectors import estate_get, estate_list
 
@@ -35,12 +36,6 @@ def parse_local_datetime(value: str | None) -> datetime | None:
     return timezone.make_aware(dt) if timezone.is_naive(dt) else dt
 
 
-def error_text(exc) -> str:
-    if getattr(exc, "fields", None):
-        return "；".join(m for msgs in exc.fields.values() for m in msgs)
-    return exc.message
-
-
 def _targets(actor, estate_id: int | None) -> list[Region]:
     if not estate_id:
         return []
@@ -57,27 +52,20 @@ def _targets(actor, estate_id: int | None) -> list[Region]:
 
 @staff_page
 def notice_list(request, actor):
-    g = request.GET
-    filters = {
-        "estate_id": positive_int(g.get("estate")),
-        "status": g.get("status") if g.get("status") in NoticeStatus.values else None,
-        "category": g.get("category") if g.get("category") in NoticeCategory.values else None,
-        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
-    }
-    qs = selectors.notice_list(actor=actor, **filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    def notices(f: NoticeFilters):
+        return selectors.notice_list(actor=actor, **f.selector_args())
+
+    listing = list_page(request, notices, NoticeFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "notices/list.html",
         {
-            "page": page,
-            "filters": filters,
+            "page": listing.page,
+            "filters": listing.filters,
             "estates": list(estate_list(actor=actor)),
             "statuses": NoticeStatus.choices,
             "categories": NoticeCategory.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -189,7 +177,7 @@ def notice_detail(request, actor, pk: int):
 def h5_home(request, actor):
     from linli.votes.selectors import open_vote_count
 
-    page = Paginator(selectors.my_notices(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.my_notices(actor=actor), page_size=PAGE_SIZE)
     return render(
         request,
         "notices/h5_home.html",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Page, PkPath, actor_of
 from linli.orgs import selectors, services
 from linli.orgs.schemas import (
     MAX_ID,
@@ -35,7 +35,7 @@ def list_organizations(
 
 
 @router.get("/organizations/{org_id}", response={200: OrganizationOut, 404: ErrorOut, **_DENIED})
-def get_organization(request: HttpRequest, org_id: int = Path(..., ge=1, le=MAX_ID)):
+def get_organization(request: HttpRequest, org_id: PkPath):
     return selectors.organization_get(actor=actor_of(request), org_id=org_id)
 
 
@@ -70,7 +70,7 @@ def grant_membership(request: HttpRequest, body: MembershipIn):
 
 
 @router.delete("/memberships/{membership_id}", response={204: None, 404: ErrorOut, 409: ErrorOut, **_DENIED})
-def revoke_membership(request: HttpRequest, membership_id: int = Path(..., ge=1, le=MAX_ID)):
+def revoke_membership(request: HttpRequest, membership_id: PkPath):
     """End a membership (platform administrators only; audited)."""
     services.membership_revoke(actor=actor_of(request), membership_id=membership_id)
     return Status(204, None)
@@ -88,6 +88,6 @@ def create_staff(request: HttpRequest, body: StaffCreateIn):
 @router.post(
     "/users/{user_id}/disable", response={200: UserStateOut, 404: ErrorOut, 409: ErrorOut, **_DENIED}
 )
-def disable_user(request: HttpRequest, body: DisableIn, user_id: int = Path(..., ge=1, le=MAX_ID)):
+def disable_user(request: HttpRequest, body: DisableIn, user_id: PkPath):
     """Disable an account: sessions end and tokens are revoked."""
     return services.account_disable(actor=actor_of(request), user_id=user_id, reason=body.reason)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-MAX_ID = 2**63 - 1
+from linli.core.api import MAX_ID
 
 
 class RegionRef(Schema):

@@ -7,16 +7,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, QueryDateTime, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, QueryDateTime, actor_of
 from linli.core.errors import ValidationFailed
 from linli.parking import selectors, services
 from linli.parking.fees import compute
 from linli.parking.schemas import (
     BlockedIn,
     BlockedOut,
-    CategoryCode,
-    DecisionCode,
-    DirectionCode,
     EventOut,
     EventPage,
     FeeRuleIn,
@@ -25,11 +22,11 @@ from linli.parking.schemas import (
     MySessionOut,
     OccupancyOut,
     OnlineOrderOut,
+    ParkingSessionFilters,
+    PermitFilters,
     PermitIn,
-    PermitKindCode,
     PermitOut,
-    PermitStatusCode,
-    PlateQuery,
+    PlateEventFilters,
     QuoteOut,
     ReasonIn,
     ReleaseIn,
@@ -37,7 +34,6 @@ from linli.parking.schemas import (
     RenewIn,
     SessionOut,
     SessionPage,
-    SessionStatusCode,
     SettleIn,
 )
 from linli.people.schemas import Id
@@ -45,13 +41,13 @@ from linli.places.selectors import estate_get
 
 router = Router()
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-
 
 class PageIn(Schema):
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(20, ge=1, le=100)
+
+
+PAGE_FIELDS = tuple(PageIn.model_fields)
 
 
 def _aware(value):
@@ -141,23 +137,10 @@ def fee_rule_quote(request, pk: PkPath, q: Query[QuoteQuery]):
 # --- permits -----------------------------------------------------------------------------------
 
 
-class PermitFilters(Schema):
-    estate: Id | None = None
-    status: PermitStatusCode | None = None
-    kind: PermitKindCode | None = None
-    plate: PlateQuery | None = None
-
-
 @router.get("/permits", response={200: list[PermitOut], **ERRORS}, summary="停车许可列表")
 @paginate(Page)
 def permit_list(request, filters: Query[PermitFilters]):
-    return selectors.permit_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        status=filters.status,
-        kind=filters.kind,
-        plate=filters.plate,
-    )
+    return selectors.permit_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post(
@@ -230,29 +213,15 @@ def blocked_lift(request, pk: PkPath):
 # --- plate events ------------------------------------------------------------------------------
 
 
-class EventFilters(PageIn):
-    estate: Id | None = None
-    plate: PlateQuery | None = None
-    category: CategoryCode | None = None
-    decision: DecisionCode | None = None
-    direction: DirectionCode | None = None
-    access_point: Id | None = None
-    since: QueryDateTime | None = None
-    until: QueryDateTime | None = None
+class EventFilters(PlateEventFilters, PageIn):  # the page's fields come first in the query
+    pass
 
 
 @router.get("/events", response={200: EventPage, **ERRORS}, summary="车辆出入记录（涉及住户车辆的读取留痕）")
 def event_list(request, filters: Query[EventFilters]):
+    args = filters.selector_args(exclude=PAGE_FIELDS)
     qs = selectors.event_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        plate=filters.plate,
-        category=filters.category,
-        decision=filters.decision,
-        direction=filters.direction,
-        access_point_id=filters.access_point,
-        since=_aware(filters.since),
-        until=_aware(filters.until),
+        actor=actor_of(request), **{**args, "since": _aware(filters.since), "until": _aware(filters.until)}
     )
     return _audited_page(request, qs, filters, "plateevent")
 
@@ -265,24 +234,13 @@ def event_get(request, pk: PkPath):
 # --- sessions and booth operations -------------------------------------------------------------
 
 
-class SessionFilters(PageIn):
-    estate: Id | None = None
-    status: SessionStatusCode | None = None
-    category: CategoryCode | None = None
-    plate: PlateQuery | None = None
-    released: bool | None = Field(None, description="仅人工放行未缴费的（true）")
+class SessionFilters(ParkingSessionFilters, PageIn):
+    pass
 
 
 @router.get("/sessions", response={200: SessionPage, **ERRORS}, summary="临停记录（涉及住户车辆的读取留痕）")
 def session_list(request, filters: Query[SessionFilters]):
-    qs = selectors.session_list(
-        actor=actor_of(request),
-        estate_id=filters.estate,
-        status=filters.status,
-        category=filters.category,
-        plate=filters.plate,
-        released=filters.released,
-    )
+    qs = selectors.session_list(actor=actor_of(request), **filters.selector_args(exclude=PAGE_FIELDS))
     return _audited_page(request, qs, filters, "parkingsession")
 
 

@@ -2,13 +2,13 @@
 parking roles); owners' names are masked; plate pictures appear only as references."""
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import QueryDateTime
+from linli.core.api import ListFilters, QueryDateTime
 from linli.core.pii import mask_name
 from linli.parking.models import Category, Decision, PermitKind, PermitStatus, PlateDirection, SessionStatus
 from linli.people.schemas import Day, Id, Text
@@ -321,3 +321,32 @@ class MySessionOut(Schema):
     @staticmethod
     def resolve_exit_point(obj) -> str:
         return obj.exit_point.name if obj.exit_point_id else ""
+
+
+class PermitFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
+    estate: Id | None = None
+    status: PermitStatusCode | None = None
+    kind: PermitKindCode | None = None
+    plate: PlateQuery | None = None
+
+
+class PlateEventFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "access_point": "access_point_id"}
+    estate: Id | None = None
+    plate: PlateQuery | None = None
+    category: CategoryCode | None = None
+    decision: DecisionCode | None = None
+    direction: DirectionCode | None = None
+    access_point: Id | None = None
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
+
+
+class ParkingSessionFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
+    estate: Id | None = None
+    status: SessionStatusCode | None = None
+    category: CategoryCode | None = None
+    plate: PlateQuery | None = None
+    released: bool | None = Field(None, description="仅人工放行未缴费的（true）")

@@ -9,16 +9,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from linli.billing.models import Channel
 from linli.core.errors import DomainError, ValidationFailed
+from linli.core.listing import list_page, page_of, querystring
 from linli.core.pii import mask_name
-from linli.core.views import positive_int, staff_page
-from linli.notices.views import error_text, parse_local_datetime
+from linli.core.views import error_text, positive_int, staff_page
+from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
 from linli.parking import plates, selectors, services
 from linli.parking.models import (
@@ -29,6 +29,7 @@ from linli.parking.models import (
     PlateDirection,
     SessionStatus,
 )
+from linli.parking.schemas import ParkingSessionFilters, PermitFilters, PlateEventFilters
 from linli.places.selectors import estate_choice
 
 PAGE_SIZE = 20
@@ -82,18 +83,6 @@ def _run(request, action, success: str) -> bool:
     return True
 
 
-def _query(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _audited_page(request, actor, qs, kind: str):
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    selectors.audit_passage_read(actor=actor, rows=page.object_list, kind=kind)
-    return page
-
-
 # --- overview ----------------------------------------------------------------------------------
 
 
@@ -144,11 +133,14 @@ def permits(request, actor):
                     _("停车许可已注销"),
                 )
         return _back(request, "parking:permits", estate)
-    g = request.GET
-    status = g.get("status") if g.get("status") in PermitStatus.values else None
-    plate = (g.get("plate") or "").replace("\x00", "").strip()[:10] or None
-    qs = selectors.permit_list(actor=actor, estate_id=estate.pk if estate else -1, status=status, plate=plate)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    chosen = estate.pk if estate else -1  # the estate picker, not the API's optional filter
+    listing = list_page(
+        request,
+        lambda f: selectors.permit_list(actor=actor, **f.selector_args(exclude={"estate"}), estate_id=chosen),
+        PermitFilters,
+        page_size=PAGE_SIZE,
+    )
+    page = listing.page
     for permit in page.object_list:
         permit.owner_masked = mask_name(permit.vehicle.owner.name)
     return render(
@@ -158,9 +150,9 @@ def permits(request, actor):
             "estates": estates,
             "estate": estate,
             "page": page,
-            "query": _query(request),
-            "status": status,
-            "plate": plate or "",
+            "query": listing.query,
+            "status": listing.filters.status,
+            "plate": listing.filters.plate or "",
             "statuses": PermitStatus.choices,
             "kinds": PermitKind.choices,
             "can_manage": actor.has(Perm.PARKING_MANAGE),
@@ -294,8 +286,8 @@ def blocked(request, actor):
         {
             "estates": estates,
             "estate": estate,
-            "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
-            "query": _query(request),
+            "page": page_of(request, qs, page_size=PAGE_SIZE),
+            "query": querystring(request.GET),
             "can_manage": actor.has(Perm.PARKING_MANAGE),
         },
     )
@@ -367,23 +359,25 @@ def booth(request, actor):
 @staff_page
 def events(request, actor):
     estates, estate = _estate(request, actor)
-    g = request.GET
-    filters = {
-        "plate": (g.get("plate") or "").replace("\x00", "").strip()[:16] or None,
-        "category": g.get("category") if g.get("category") in Category.values else None,
-        "decision": g.get("decision") if g.get("decision") in Decision.values else None,
-        "direction": g.get("direction") if g.get("direction") in PlateDirection.values else None,
-    }
-    qs = selectors.event_list(actor=actor, estate_id=estate.pk if estate else -1, **filters)
+    chosen = estate.pk if estate else -1
+    listing = list_page(
+        request,
+        lambda f: selectors.event_list(
+            actor=actor, **f.selector_args(exclude={"estate", "since", "until"}), estate_id=chosen
+        ),
+        PlateEventFilters,
+        page_size=PAGE_SIZE,
+    )
+    selectors.audit_passage_read(actor=actor, rows=listing.page.object_list, kind="plateevent")
     return render(
         request,
         "parking/events.html",
         {
             "estates": estates,
             "estate": estate,
-            "filters": filters,
-            "page": _audited_page(request, actor, qs, "plateevent"),
-            "query": _query(request),
+            "filters": listing.filters,
+            "page": listing.page,
+            "query": listing.query,
             "categories": Category.choices,
             "decisions": Decision.choices,
             "directions": PlateDirection.choices,
@@ -403,22 +397,27 @@ def sessions(request, actor):
             _("已免收"),
         )
         return _back(request, "parking:sessions", estate, status=request.GET.get("status"))
-    g = request.GET
-    status = g.get("status") if g.get("status") in SessionStatus.values else None
-    plate = (g.get("plate") or "").replace("\x00", "").strip()[:10] or None
-    estate_id = estate.pk if estate else -1
-    qs = selectors.session_list(actor=actor, estate_id=estate_id, status=status, plate=plate)
+    chosen = estate.pk if estate else -1
+    listing = list_page(
+        request,
+        lambda f: selectors.session_list(
+            actor=actor, **f.selector_args(exclude={"estate"}), estate_id=chosen
+        ),
+        ParkingSessionFilters,
+        page_size=PAGE_SIZE,
+    )
+    selectors.audit_passage_read(actor=actor, rows=listing.page.object_list, kind="parkingsession")
     return render(
         request,
         "parking/sessions.html",
         {
             "estates": estates,
             "estate": estate,
-            "status": status,
-            "plate": plate or "",
+            "status": listing.filters.status,
+            "plate": listing.filters.plate or "",
             "statuses": SessionStatus.choices,
-            "page": _audited_page(request, actor, qs, "parkingsession"),
-            "query": _query(request),
+            "page": listing.page,
+            "query": listing.query,
             "can_manage": actor.has(Perm.PARKING_MANAGE),
         },
     )

@@ -7,7 +7,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
+from linli.core.api import DELETED, ERRORS, UPLOAD_ERRORS, WRITE_ERRORS, ErrorOut, Page, PkPath, actor_of
 from linli.patrols import selectors, services
 from linli.patrols.schemas import (
     CheckInIn,
@@ -22,8 +22,8 @@ from linli.patrols.schemas import (
     RouteOut,
     RoutePatchIn,
     RunDetailOut,
+    RunFilters,
     RunOut,
-    RunStatusCode,
     ScheduleIn,
     ScheduleOut,
     SchedulePatchIn,
@@ -33,10 +33,6 @@ from linli.patrols.schemas import (
 from linli.places.selectors import estate_get
 
 router = Router()
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-DELETED = {204: None, **WRITE_ERRORS}
 
 
 def _checkpoint_out(actor, cp) -> dict:
@@ -249,29 +245,12 @@ def schedule_delete(request, pk: PkPath):
 # --- runs and check-ins --------------------------------------------------------------------------
 
 
-class RunFilters(Schema):
-    date_from: Day | None = None
-    date_to: Day | None = None
-    status: RunStatusCode | None = None
-    route: Id | None = None
-    guard: Id | None = None
-    estate: Id | None = None
-
-
 @router.get(
     "/runs", response={200: list[RunOut], **ERRORS}, summary="巡检记录列表（按日期、状态、路线、保安筛选）"
 )
 @paginate(Page)
 def run_list(request, filters: Query[RunFilters]):
-    return selectors.run_list(
-        actor=actor_of(request),
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        status=filters.status,
-        route_id=filters.route,
-        guard_id=filters.guard,
-        estate_id=filters.estate,
-    )
+    return selectors.run_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/runs/{pk}", response={200: RunDetailOut, **ERRORS}, summary="巡检记录详情（签到与发现的问题）")
@@ -314,7 +293,7 @@ def finding_list(request, filters: Query[FindingFilters]):
 
 @router.post(
     "/findings",
-    response={201: FindingOut, **WRITE_ERRORS, 413: ErrorOut},
+    response={201: FindingOut, **UPLOAD_ERRORS},
     summary="上报巡检发现的问题（可附照片，自动生成公共维修工单）",
 )
 def finding_create(

@@ -1,12 +1,12 @@
 """API shapes for patrols. A checkpoint's ``code`` is present only for ``patrols.manage`` holders."""
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id
+from linli.core.api import Id, ListFilters
 from linli.patrols.models import RunStatus
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -261,3 +261,13 @@ class StatsOut(Schema):
     total: StatRowOut
     routes: list[StatRowOut]
     guards: list[StatRowOut]
+
+
+class RunFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "route": "route_id", "guard": "guard_id"}
+    date_from: Day | None = None
+    date_to: Day | None = None
+    status: RunStatusCode | None = None  # type: ignore[valid-type]
+    route: Id | None = None
+    guard: Id | None = None
+    estate: Id | None = None

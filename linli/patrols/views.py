@@ -4,10 +4,9 @@ page opened by the phone camera from a checkpoint's QR code, and reporting a fin
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,28 +16,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, DomainError, NotFound, PayloadTooLarge, PermissionDenied
-from linli.core.views import positive_int, staff_page
+from linli.core.listing import list_page
+from linli.core.views import error_text, positive_int, staff_page
 from linli.orgs.roles import Perm
 from linli.patrols import qr, selectors, services
 from linli.patrols.models import RunStatus
+from linli.patrols.schemas import RunFilters
 from linli.places import selectors as places_selectors
 from linli.places.selectors import estate_get, estate_list
 
 PAGE_SIZE = 20
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
-
-
-def _date(value) -> date | None:
-    try:
-        d = date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    return d if date(2000, 1, 1) <= d <= date(2100, 12, 31) else None
 
 
 def _time(value) -> time | None:
@@ -98,7 +85,7 @@ def routes(request, actor):
         except DomainError as exc:
             if isinstance(exc, PermissionDenied):
                 raise
-            error = _error_text(exc)
+            error = error_text(exc)
         else:
             messages.success(request, _("已创建路线“%(name)s”") % {"name": route.name})
             return redirect("patrols:route_detail", pk=route.pk)
@@ -176,7 +163,7 @@ def _route_post(request, actor, route) -> str:
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        return _error_text(exc)
+        return error_text(exc)
     return ""
 
 
@@ -231,29 +218,25 @@ def qr_sheet(request, actor, pk: int):
 @staff_page
 def runs(request, actor):
     actor.require(Perm.PATROLS_VIEW)
-    g = request.GET
-    filters = {
-        "date_from": _date(g.get("date_from")),
-        "date_to": _date(g.get("date_to")),
-        "status": g.get("status") if g.get("status") in RunStatus.values else None,
-        "route_id": positive_int(g.get("route")),
-        "guard_id": positive_int(g.get("guard")),
-    }
-    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
-        filters["date_to"] = filters["date_from"]
-    qs = selectors.run_list(actor=actor, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+
+    def clamped(f: RunFilters) -> RunFilters:  # the page reads a reversed range as its first day
+        if f.date_from and f.date_to and f.date_from > f.date_to:
+            return f.model_copy(update={"date_to": f.date_from})
+        return f
+
+    def run_rows(f: RunFilters):
+        return selectors.run_list(actor=actor, **clamped(f).selector_args())
+
+    listing = list_page(request, run_rows, RunFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "patrols/runs.html",
         {
-            "page": pg,
-            "filters": filters,
+            "page": listing.page,
+            "filters": clamped(listing.filters),
             "statuses": RunStatus.choices,
             "routes": list(selectors.route_list(actor=actor)),
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -361,7 +344,7 @@ def m_finding(request, actor, pk: int):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            error, status = _error_text(exc), exc.status
+            error, status = error_text(exc), exc.status
         else:
             messages.success(request, _("问题已上报，已生成工单 #%(n)s") % {"n": finding.workorder_id})
             return redirect("mpatrols:run", pk=run.pk)

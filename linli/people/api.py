@@ -10,9 +10,10 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, XLSX_RESPONSE, ErrorOut, Ordering, Page, PkPath, actor_of
 from linli.core.models import ImportJob
-from linli.people import imports, selectors, services
+from linli.core.tabular import template_download
+from linli.people import selectors, services
 from linli.people.schemas import (
     CareKindCode,
     CareTagEndIn,
@@ -30,12 +31,11 @@ from linli.people.schemas import (
     OccupancyEndIn,
     OccupancyIn,
     OccupancyOut,
+    PersonFilters,
     PersonIn,
     PersonListOut,
     PersonOut,
     PersonPatchIn,
-    PopulationCode,
-    RelationCode,
     RentalOut,
     RentalReportIn,
     RevealIn,
@@ -48,31 +48,8 @@ from linli.places.selectors import estate_get
 
 router = Router()
 
-Ordering = Annotated[str, Field(max_length=40, pattern=r"^-?[a-z_]+$")]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-XLSX_RESPONSE = {
-    "responses": {
-        200: {
-            "description": "XLSX",
-            "content": {imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-}
-
 
 # --- persons -----------------------------------------------------------------------------------
-
-
-class PersonFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    room: Id | None = None
-    relation: RelationCode | None = None
-    population_type: PopulationCode | None = None
-    q: Text(50) | None = Field(None, description="姓名包含的文字，或完整的证件号码、手机号（精确匹配）")
-    care_kind: CareKindCode | None = Field(None, description="关爱标签（需特殊人群查看权限，查询会记入审计）")
-    ordering: Ordering | None = Field(None, description="name, created, birth_date, id；前加 - 为倒序")
 
 
 @router.get(
@@ -80,18 +57,7 @@ class PersonFilters(Schema):
 )
 @paginate(Page)
 def person_list(request, filters: Query[PersonFilters]):
-    f = filters.dict()
-    return selectors.person_list(
-        actor=actor_of(request),
-        estate_id=f["estate"],
-        building_id=f["building"],
-        room_id=f["room"],
-        relation=f["relation"],
-        population_type=f["population_type"],
-        q=f["q"],
-        care_kind=f["care_kind"],
-        ordering=f["ordering"],
-    )
+    return selectors.person_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("/persons", response={201: PersonOut, **WRITE_ERRORS}, summary="登记住户")
@@ -345,10 +311,7 @@ def import_list(request):
     summary="下载住户导入模板",
 )
 def import_template(request):
-    content = selectors.import_template(actor=actor_of(request))
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="residents-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor_of(request)), "residents-template.xlsx")
 
 
 @router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")

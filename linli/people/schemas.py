@@ -2,13 +2,13 @@
 value of a sensitive field only comes from the reveal endpoint."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, ListFilters, Ordering
 from linli.core.pii import mask_id, mask_name, mask_phone
 from linli.people.models import CareKind, Establishment, IdType, PopulationType, Relation
 
@@ -408,3 +408,15 @@ class MeOut(Schema):
 
     person: PersonListOut | None
     households: list[HouseholdOut]
+
+
+class PersonFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "building": "building_id", "room": "room_id"}
+    estate: Id | None = None
+    building: Id | None = None
+    room: Id | None = None
+    relation: RelationCode | None = None
+    population_type: PopulationCode | None = None
+    q: Text(50) | None = Field(None, description="姓名包含的文字，或完整的证件号码、手机号（精确匹配）")
+    care_kind: CareKindCode | None = Field(None, description="关爱标签（需特殊人群查看权限，查询会记入审计）")
+    ordering: Ordering | None = Field(None, description="name, created, birth_date, id；前加 - 为倒序")

@@ -31,6 +31,7 @@ from linli.core.pii import (
     parse_plate,
 )
 from linli.core.scoping import Actor
+from linli.core.tabular import safe_file_name
 from linli.orgs.roles import Perm
 from linli.people import imports
 from linli.people.events import PersonMovedOut
@@ -610,7 +611,7 @@ def residents_import(*, actor: Actor, estate: Region, file_name: str, data: byte
     """
     require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_IMPORT, write=True)
     started = time.monotonic()
-    file_name = (file_name or "")[:200]
+    file_name = safe_file_name(file_name)
     result = imports.validate_residents(
         estate=estate,
         file_name=file_name,

@@ -5,27 +5,24 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import Conflict, ValidationFailed
+from linli.core.listing import known_ordering, list_page, page_of, querystring
 from linli.core.models import ImportJob
 from linli.core.pii import mask_id, mask_name, mask_phone
+from linli.core.tabular import template_download
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.people import imports, selectors, services
+from linli.people import selectors, services
 from linli.people.models import CareKind, PopulationType, Relation
+from linli.people.schemas import PersonFilters
 from linli.places import selectors as places_selectors
 from linli.places.selectors import estate_get
 
 PAGE_SIZE = 20
-
-
-def _choice(value: str | None, choices) -> str | None:
-    return value if value in choices.values else None
 
 
 def _person_row(p) -> dict:
@@ -44,48 +41,33 @@ def _person_row(p) -> dict:
 @staff_page
 def persons(request, actor):
     actor.require(Perm.PEOPLE_VIEW)
-    g = request.GET
     special = actor.has(Perm.PEOPLE_SPECIAL_VIEW)
-    filters = {
-        "estate_id": positive_int(g.get("estate")),
-        "building_id": positive_int(g.get("building")),
-        "room_id": positive_int(g.get("room")),
-        "relation": _choice(g.get("relation"), Relation),
-        "population_type": _choice(g.get("population_type"), PopulationType),
-        "q": (g.get("q") or "").replace("\x00", "").strip()[:50] or None,
-        "care_kind": _choice(g.get("care_kind"), CareKind) if special else None,
-    }
-    ordering = g.get("ordering") or "name"
-    if ordering.lstrip("-") not in selectors.PERSON_ORDERING:
-        ordering = "name"
-    qs = selectors.person_list(actor=actor, ordering=ordering, **filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+
+    def person_rows(f: PersonFilters):  # care tags only for special-group viewers; unknown sort → name
+        args = f.selector_args(exclude={"ordering", "care_kind"})
+        ordering = known_ordering(f.ordering, selectors.PERSON_ORDERING, "name")
+        care_kind = f.care_kind if special else None
+        return selectors.person_list(actor=actor, **args, care_kind=care_kind, ordering=ordering)
+
+    listing = list_page(request, person_rows, PersonFilters, page_size=PAGE_SIZE)
+    f = listing.filters
     estates = list(places_selectors.estate_list(actor=actor))
-    buildings = (
-        list(places_selectors.building_list(actor=actor, estate=filters["estate_id"]))
-        if filters["estate_id"]
-        else []
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = request.GET.copy()
-    sort_query.pop("ordering", None)
-    sort_query.pop("page", None)
+    buildings = list(places_selectors.building_list(actor=actor, estate=f.estate)) if f.estate else []
     return render(
         request,
         "people/persons.html",
         {
-            "page": page,
-            "rows": [_person_row(p) for p in page.object_list],
-            "filters": filters,
-            "ordering": ordering,
+            "page": listing.page,
+            "rows": [_person_row(p) for p in listing.page.object_list],
+            "filters": f,
+            "ordering": known_ordering(f.ordering, selectors.PERSON_ORDERING, "name"),
             "estates": estates,
             "buildings": buildings,
             "relations": Relation.choices,
             "population_types": PopulationType.choices,
             "care_kinds": CareKind.choices if special else [],
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
+            "query": listing.query,
+            "sort_query": querystring(request.GET, drop=("page", "ordering")),
             "can_import": actor.has(Perm.PEOPLE_IMPORT),
         },
     )
@@ -178,7 +160,7 @@ def imports_page(request, actor):
                 return redirect("people:import_detail", pk=job.pk)
     actor.require(Perm.PEOPLE_IMPORT)
     estates = list(places_selectors.estate_list(actor=actor))
-    page = Paginator(selectors.import_list(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.import_list(actor=actor), page_size=PAGE_SIZE)
     return render(request, "people/imports.html", {"page": page, "estates": estates})
 
 
@@ -190,7 +172,4 @@ def import_detail(request, actor, pk: int):
 
 @staff_page
 def import_template(request, actor):
-    content = selectors.import_template(actor=actor)
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="residents-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor), "residents-template.xlsx")

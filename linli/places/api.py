@@ -1,65 +1,36 @@
 """Places API: region tree, rooms, parking spaces, facilities and room spreadsheet imports."""
 
-from typing import Annotated
-
-from django.conf import settings
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
-from linli.core.errors import PayloadTooLarge
+from linli.core.api import ERRORS, XLSX_RESPONSE, ErrorOut, Page, PkPath, actor_of
 from linli.core.models import ImportJob
 from linli.core.permissions import Perm
-from linli.places import imports, selectors, services
+from linli.core.tabular import check_size, template_download
+from linli.places import selectors, services
 from linli.places.schemas import (
+    Choice,
     FacilityIn,
     FacilityOut,
-    Floor,
     Id,
+    ImportFilters,
     ImportJobListOut,
     ImportJobOut,
     ImportRejectedOut,
     ParkingOut,
     RegionNodeOut,
     RegionOut,
+    RoomFilters,
     RoomOut,
     RoomPatchIn,
+    Text,
 )
 
 router = Router()
 
 # Query text: bounded, and never a NUL byte (PostgreSQL refuses those in string literals).
-Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
-Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-XLSX_RESPONSE = {
-    "responses": {
-        200: {
-            "description": "XLSX",
-            "content": {imports.XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-}
-
-
-class RoomFilters(Schema):
-    estate: Id | None = None
-    building: Id | None = None
-    unit: Id | None = None
-    floor: Floor | None = None
-    status: Choice | None = None
-    use: Choice | None = None
-    q: Text | None = Field(None, description="房号或标准地址包含的文字")
-    ordering: str | None = Field(
-        None,
-        max_length=40,
-        pattern=r"^-?[a-z_]+$",
-        description="location, number, floor, area, status, use, address, created_at, id；前加 - 为倒序",
-    )
 
 
 class ParkingFilters(Schema):
@@ -74,10 +45,6 @@ class FacilityFilters(Schema):
     building: Id | None = None
     kind: Choice | None = None
     status: Choice | None = None
-
-
-class ImportFilters(Schema):
-    estate: Id | None = None
 
 
 @router.get(
@@ -95,7 +62,7 @@ def region_get(request, pk: PkPath):
 @router.get("/rooms", response={200: list[RoomOut], **ERRORS}, summary="房屋列表（分页、筛选、排序）")
 @paginate(Page)
 def room_list(request, filters: Query[RoomFilters]):
-    return selectors.room_list(actor=actor_of(request), **filters.dict())
+    return selectors.room_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/rooms/{pk}", response={200: RoomOut, **ERRORS}, summary="房屋详情")
@@ -156,8 +123,7 @@ def facility_create(request, body: FacilityIn):
 def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     actor = actor_of(request)
     estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge()
+    check_size(file.size)
     job = services.rooms_import(actor=actor, estate=estate, file_name=file.name or "", data=file.read())
     if job.status == ImportJob.Status.REJECTED:
         message = _("文件有 %(n)d 处错误，未导入任何数据") % {"n": len(job.errors)}
@@ -168,7 +134,7 @@ def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
 @router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="房屋导入记录")
 @paginate(Page)
 def import_list(request, filters: Query[ImportFilters]):
-    return selectors.import_job_list(actor=actor_of(request), **filters.dict())
+    return selectors.import_job_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get(
@@ -178,10 +144,7 @@ def import_list(request, filters: Query[ImportFilters]):
     summary="下载房屋导入模板",
 )
 def import_template(request):
-    content = selectors.import_template(actor=actor_of(request))
-    response = HttpResponse(content, content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor_of(request)), "rooms-template.xlsx")
 
 
 @router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")

@@ -9,10 +9,12 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from linli.core.api import ErrorBody, Id
+from linli.core.api import ErrorBody, Id, ListFilters
 
 # Database ids are 64-bit; bounding them in the schema turns absurd ids into a 400, not a database error.
 Floor = Annotated[int, Field(ge=-32768, le=32767)]
+Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
+Choice = Annotated[str, Field(max_length=16, pattern=r"^[a-z_]*$")]
 Area = Annotated[Decimal, Field(gt=0, lt=100000, max_digits=7, decimal_places=2)]
 
 
@@ -154,3 +156,23 @@ class ImportRejectedOut(Schema):
 
     error: ErrorBody
     job: ImportJobOut
+
+
+class RoomFilters(ListFilters):
+    estate: Id | None = None
+    building: Id | None = None
+    unit: Id | None = None
+    floor: Floor | None = None
+    status: Choice | None = None
+    use: Choice | None = None
+    q: Text | None = Field(None, description="房号或标准地址包含的文字")
+    ordering: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^-?[a-z_]+$",
+        description="location, number, floor, area, status, use, address, created_at, id；前加 - 为倒序",
+    )
+
+
+class ImportFilters(ListFilters):
+    estate: Id | None = None

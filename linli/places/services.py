@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.errors import ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.permissions import Perm
 from linli.core.scoping import Actor
+from linli.core.tabular import check_size, safe_file_name
 from linli.places import imports
 from linli.places.models import (
     ALLOWED_PARENTS,
@@ -377,13 +378,9 @@ def rooms_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -
     job and an ``data.import`` audit record are written in the same transaction.
     """
     require_estate(actor=actor, estate=estate, perm=Perm.PLACES_IMPORT, write=True)
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
-    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    file_name = file_name or "upload"
+    file_name = safe_file_name(file_name)
     try:
         parsed = imports.parse_rooms(file_name, data, max_rows=settings.IMPORT_MAX_ROWS)
     except imports.FileRejected as exc:

@@ -6,12 +6,8 @@ the selectors and services; a domain NotFound becomes a 404 page, PermissionDeni
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -19,29 +15,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from linli.core.errors import PayloadTooLarge, ValidationFailed
+from linli.core.listing import list_page
 from linli.core.permissions import Perm
 from linli.core.pii import mask_name
-from linli.core.views import staff_page
+from linli.core.tabular import check_size, template_download
+from linli.core.views import positive_int, staff_page
 from linli.people import selectors as people_selectors
 from linli.places import imports, selectors, services
 from linli.places.models import RoomStatus, RoomUse
+from linli.places.schemas import ImportFilters, RoomFilters
 
 PAGE_SIZE = 50
-
-
-def _int(value: str | None) -> int | None:
-    """A query-string id or number; anything else (text, absurd sizes) is treated as not given."""
-    if value is None or not value.strip().lstrip("-").isdigit() or len(value.strip()) > 18:
-        return None
-    return int(value)
-
-
-def _page(request, qs, size: int = PAGE_SIZE):
-    paginator = Paginator(qs, size)
-    try:
-        return paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, PageNotAnInteger):
-        return paginator.page(paginator.num_pages if request.GET.get("page", "").isdigit() else 1)
 
 
 def _person_url(person_id: int) -> str | None:
@@ -77,37 +61,27 @@ ROOM_SORTS = [
 
 @staff_page
 def rooms(request, actor):
-    get = request.GET
-    filters = {
-        "estate": _int(get.get("estate")),
-        "building": _int(get.get("building")),
-        "unit": _int(get.get("unit")),
-        "floor": _int(get.get("floor")),
-        "status": get.get("status") or None,
-        "use": get.get("use") or None,
-        "q": (get.get("q") or "")[:100] or None,
-    }
-    ordering = get.get("ordering") or selectors.ROOM_DEFAULT_ORDERING
-    qs = selectors.room_list(actor=actor, ordering=ordering, **filters)
-    page = _page(request, qs)
-    keep = {k: v for k, v in get.items() if k != "page" and v}
+    def room_rows(f: RoomFilters):
+        ordering = f.ordering or selectors.ROOM_DEFAULT_ORDERING
+        return selectors.room_list(actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering)
+
+    listing = list_page(request, room_rows, RoomFilters, page_size=PAGE_SIZE)
+    f = listing.filters
     estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
-    buildings = (
-        list(selectors.building_list(actor=actor, estate=filters["estate"])) if filters["estate"] else []
-    )
+    buildings = list(selectors.building_list(actor=actor, estate=f.estate)) if f.estate else []
     return render(
         request,
         "places/rooms.html",
         {
-            "page": page,
-            "filters": filters,
-            "ordering": ordering,
+            "page": listing.page,
+            "filters": f,
+            "ordering": f.ordering or selectors.ROOM_DEFAULT_ORDERING,
             "sorts": ROOM_SORTS,
             "estates": estates,
             "buildings": buildings,
             "statuses": RoomStatus.choices,
             "uses": RoomUse.choices,
-            "query": urlencode(keep),
+            "query": listing.query,
         },
     )
 
@@ -162,18 +136,16 @@ def room_detail(request, actor, pk: int):
 @staff_page
 @require_http_methods(["GET", "POST"])
 def imports_page(request, actor):
-    jobs_qs = selectors.import_job_list(actor=actor)
     estates = list(selectors.estate_list(actor=actor, perm=Perm.PLACES_VIEW))
     if request.method == "POST":
         upload = request.FILES.get("file")
-        estate_id = _int(request.POST.get("estate"))
+        estate_id = positive_int(request.POST.get("estate"))
         if upload is None or estate_id is None:
             messages.error(request, _("请选择小区并选择要上传的文件"))
         else:
             try:
                 estate = selectors.estate_get(actor=actor, pk=estate_id, perm=Perm.PLACES_VIEW)
-                if upload.size > settings.IMPORT_MAX_BYTES:
-                    raise PayloadTooLarge()
+                check_size(upload.size)
                 job = services.rooms_import(
                     actor=actor, estate=estate, file_name=upload.name or "", data=upload.read()
                 )
@@ -189,7 +161,12 @@ def imports_page(request, actor):
         request,
         "places/imports.html",
         {
-            "page": _page(request, jobs_qs, 20),
+            "page": list_page(
+                request,
+                lambda f: selectors.import_job_list(actor=actor, **f.selector_args()),
+                ImportFilters,
+                page_size=20,
+            ).page,
             "estates": estates,
             "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.IMPORT_MAX_ROWS,
@@ -206,6 +183,4 @@ def import_detail(request, actor, pk: int):
 
 @staff_page
 def import_template(request, actor):
-    response = HttpResponse(selectors.import_template(actor=actor), content_type=imports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="rooms-template.xlsx"'
-    return response
+    return template_download(selectors.import_template(actor=actor), "rooms-template.xlsx")

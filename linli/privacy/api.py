@@ -6,13 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ERRORS, Page, actor_of
 from linli.privacy import selectors, services
 from linli.privacy.exports import ExportFile
 from linli.privacy.schemas import AuditEventOut, AuditQuery, CatalogRowOut, ConsentIn, ConsentOut, WithdrawIn
 
 router = Router()
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 def _file(export: ExportFile) -> HttpResponse:

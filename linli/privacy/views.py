@@ -7,7 +7,6 @@ from itertools import groupby
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.catalog import Level, PIType
+from linli.core.listing import page_of
 from linli.core.views import resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.privacy import selectors, services
@@ -77,7 +77,7 @@ def audit(request, actor):
         data = form.cleaned_data if request.GET else {}
         filters = selectors.AuditFilters(**{k: v for k, v in data.items() if v not in (None, "")})
         qs = selectors.audit_event_list(actor=actor, filters=filters)
-        page = Paginator(qs, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = page_of(request, qs, page_size=AUDIT_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "privacy/audit.html", {"form": form, "page": page, "query": query.urlencode()})

@@ -1,11 +1,10 @@
 """Votes API: staff create/open/close/list/detail/result; residents' own votes, casting a ballot and
 their receipt (/votes/me); the published verification list for owners (/votes/{id}/verify)."""
 
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
-from linli.people.schemas import Id
+from linli.core.api import ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.places.selectors import estate_get
 from linli.votes import selectors, services
 from linli.votes.schemas import (
@@ -15,18 +14,15 @@ from linli.votes.schemas import (
     MyVoteOut,
     ReceiptOut,
     ResultOut,
-    StatusCode,
     VerifyOut,
     VoteDetailOut,
+    VoteFilters,
     VoteIn,
     VoteListOut,
     VoteOut,
 )
 
 router = Router()
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def _pct(f) -> str:
@@ -116,15 +112,10 @@ def cast(request, pk: PkPath, body: CastIn):
 # --- staff -------------------------------------------------------------------------------------
 
 
-class VoteFilters(Schema):
-    estate: Id | None = None
-    status: StatusCode | None = None
-
-
 @router.get("", response={200: list[VoteListOut], **ERRORS}, summary="表决列表")
 @paginate(Page)
 def vote_list(request, filters: Query[VoteFilters]):
-    return selectors.vote_list(actor=actor_of(request), estate_id=filters.estate, status=filters.status)
+    return selectors.vote_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: VoteOut, **WRITE_ERRORS}, summary="创建表决（草稿）")

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ninja import Field, Schema
 
+from linli.core.api import ListFilters
 from linli.notices.schemas import DateTime
 from linli.people.schemas import Id, Text
 from linli.votes.models import Choice, Matter, VoteStatus
@@ -120,3 +121,9 @@ class ReceiptOut(Schema):
     vote_id: int
     receipt: str
     cast_at: datetime
+
+
+class VoteFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id"}
+    estate: Id | None = None
+    status: StatusCode | None = None

@@ -4,11 +4,11 @@ H5 pages for owners (my votes, the ballot page, result and verification)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, ValidationFailed
+from linli.core.listing import list_page, page_of
 from linli.core.views import positive_int, resident_page, staff_page
 from linli.notices.views import parse_local_datetime
 from linli.orgs.roles import Perm
@@ -16,6 +16,7 @@ from linli.places.selectors import estate_get, estate_list
 from linli.votes import selectors, services
 from linli.votes.counting import ballot_digest
 from linli.votes.models import Choice, Matter, Result, VoteStatus
+from linli.votes.schemas import VoteFilters
 
 PAGE_SIZE = 20
 
@@ -26,24 +27,22 @@ def _pct(f) -> str:
 
 @staff_page
 def vote_list(request, actor):
-    g = request.GET
-    estate_id = positive_int(g.get("estate"))
-    status = g.get("status") if g.get("status") in VoteStatus.values else None
-    page = Paginator(
-        selectors.vote_list(actor=actor, estate_id=estate_id, status=status), PAGE_SIZE
-    ).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    listing = list_page(
+        request,
+        lambda f: selectors.vote_list(actor=actor, **f.selector_args()),
+        VoteFilters,
+        page_size=PAGE_SIZE,
+    )
     return render(
         request,
         "votes/list.html",
         {
-            "page": page,
+            "page": listing.page,
             "estates": list(estate_list(actor=actor)),
-            "estate_id": estate_id,
-            "status": status,
+            "estate_id": listing.filters.estate,
+            "status": listing.filters.status,
             "statuses": VoteStatus.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -120,7 +119,7 @@ def vote_detail(request, actor, pk: int):
 
 @resident_page
 def h5_list(request, actor):
-    page = Paginator(selectors.my_votes(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.my_votes(actor=actor), page_size=PAGE_SIZE)
     return render(request, "votes/h5_list.html", {"page": page, "h5_tab": "notices"})
 
 

@@ -8,7 +8,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.core.api import ErrorOut, Page, PkPath, actor_of
+from linli.core.api import ERRORS, UPLOAD_ERRORS, WRITE_ERRORS, Page, PkPath, actor_of
 from linli.core.errors import ValidationFailed
 from linli.orgs.roles import Perm
 from linli.places.selectors import estate_get
@@ -16,6 +16,7 @@ from linli.workorders import selectors, services
 from linli.workorders.schemas import (
     AssignIn,
     BoardColumnOut,
+    BoardQuery,
     ChargeIn,
     ChargeOut,
     CommentIn,
@@ -43,9 +44,6 @@ from linli.workorders.schemas import (
 
 router = Router()
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
-UPLOAD_ERRORS = {**WRITE_ERRORS, 413: ErrorOut}
 MAX_READ = 64 * 1024 * 1024
 IMAGE_RESPONSE = {
     "responses": {
@@ -66,12 +64,6 @@ def _read(files) -> list[bytes]:
 
 class EstateQuery(Schema):
     estate: Id | None = None
-
-
-class BoardQuery(Schema):
-    estate: Id | None = None
-    kind: KindCode | None = None
-    assignee: Id | None = None
 
 
 # --- resident: my reports ----------------------------------------------------------------------
@@ -184,9 +176,7 @@ def my_cancel(request, pk: PkPath, body: ReasonIn):
     "/board", response={200: list[BoardColumnOut], **ERRORS}, summary="工单看板（按状态分列，超时标红）"
 )
 def board(request, filters: Query[BoardQuery]):
-    return selectors.board(
-        actor=actor_of(request), estate_id=filters.estate, kind=filters.kind, assignee_id=filters.assignee
-    )
+    return selectors.board(actor=actor_of(request), **filters.selector_args())
 
 
 @router.get("/workload", response={200: list[WorkloadOut], **ERRORS}, summary="技师工作量（未完成、超时）")
@@ -281,18 +271,7 @@ def sla_set(request, body: SlaIn):
 @router.get("", response={200: list[WorkOrderListOut], **ERRORS}, summary="工单列表（筛选、排序、分页）")
 @paginate(Page)
 def order_list(request, filters: Query[WorkOrderFilters]):
-    f = filters.dict()
-    return selectors.workorder_list(
-        actor=actor_of(request),
-        estate_id=f["estate"],
-        state=f["state"],
-        kind=f["kind"],
-        assignee_id=f["assignee"],
-        breached=f["breached"],
-        source=f["source"],
-        q=f["q"],
-        ordering=f["ordering"],
-    )
+    return selectors.workorder_list(actor=actor_of(request), **filters.selector_args())
 
 
 @router.post("", response={201: WorkOrderOut, **WRITE_ERRORS}, summary="受理工单（物业人员）")

@@ -2,13 +2,13 @@
 as "王师傅"."""
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id
+from linli.core.api import Id, ListFilters
 from linli.core.pii import mask_name, mask_phone
 from linli.workorders.models import Charge, Kind, Source, State
 
@@ -366,7 +366,15 @@ class SlaOut(Schema):
     is_default: bool
 
 
-class WorkOrderFilters(Schema):
+class BoardQuery(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "assignee": "assignee_id"}
+    estate: Id | None = None
+    kind: KindCode | None = None
+    assignee: Id | None = None
+
+
+class WorkOrderFilters(ListFilters):
+    renamed: ClassVar[dict[str, str]] = {"estate": "estate_id", "assignee": "assignee_id"}
     estate: Id | None = None
     state: StateCode | None = None
     kind: KindCode | None = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,13 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from linli.core.listing import known_ordering, list_page, page_filters
 from linli.core.pii import mask_name, mask_phone
-from linli.core.views import positive_int, resident_page, staff_page
+from linli.core.views import error_text, positive_int, resident_page, staff_page
 from linli.orgs.roles import Perm
 from linli.places.selectors import estate_get, estate_list
 from linli.workorders import selectors, services
 from linli.workorders.models import OPEN_STATES, Charge, Kind, Source, State
-from linli.workorders.schemas import technician_label
+from linli.workorders.schemas import BoardQuery, WorkOrderFilters, technician_label
 
 PAGE_SIZE = 20
 MAX_UPLOAD_READ = 64 * 1024 * 1024
@@ -33,12 +33,6 @@ def _choice(value, choices) -> str | None:
 
 def _text(value, limit: int) -> str:
     return (value or "").replace("\x00", "")[:limit]
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _order_row(order) -> dict:
@@ -53,25 +47,16 @@ def _order_row(order) -> dict:
 # --- console -----------------------------------------------------------------------------------
 
 
-def _filters(request) -> dict:
-    g = request.GET
-    return {
-        "estate_id": positive_int(g.get("estate")),
-        "kind": _choice(g.get("kind"), Kind),
-        "assignee_id": positive_int(g.get("assignee")),
-    }
-
-
 @staff_page
 def board(request, actor):
-    filters = _filters(request)
-    columns = selectors.board(actor=actor, **filters)
+    f, _warnings = page_filters(request, BoardQuery)
+    columns = selectors.board(actor=actor, **f.selector_args())
     context = {
         "columns": columns,
-        "filters": filters,
+        "filters": f,
         "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
         "kinds": Kind.choices,
-        "technicians": selectors.technicians(actor=actor, estate_id=filters["estate_id"]),
+        "technicians": selectors.technicians(actor=actor, estate_id=f.estate),
         "query": request.GET.urlencode(),
         "can_manage": actor.has(Perm.WORKORDERS_MANAGE),
     }
@@ -82,33 +67,25 @@ def board(request, actor):
 
 @staff_page
 def order_list(request, actor):
-    g = request.GET
-    filters = {
-        **_filters(request),
-        "state": _choice(g.get("state"), State),
-        "source": _choice(g.get("source"), Source),
-        "breached": True if g.get("breached") == "1" else None,
-        "q": _text(g.get("q"), 50).strip() or None,
-    }
-    ordering = g.get("ordering") or "-created"
-    if ordering.lstrip("-") not in selectors.WORKORDER_ORDERING:
-        ordering = "-created"
-    qs = selectors.workorder_list(actor=actor, ordering=ordering, **filters)
-    pg = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
-    query = g.copy()
-    query.pop("page", None)
+    def orders(f: WorkOrderFilters):  # an unknown sort key falls back to the newest first
+        ordering = known_ordering(f.ordering, selectors.WORKORDER_ORDERING, "-created")
+        return selectors.workorder_list(
+            actor=actor, **f.selector_args(exclude={"ordering"}), ordering=ordering
+        )
+
+    listing = list_page(request, orders, WorkOrderFilters, page_size=PAGE_SIZE)
     return render(
         request,
         "workorders/list.html",
         {
-            "page": pg,
-            "rows": [_order_row(o) for o in pg.object_list],
-            "filters": filters,
+            "page": listing.page,
+            "rows": [_order_row(o) for o in listing.page.object_list],
+            "filters": listing.filters,
             "estates": list(estate_list(actor=actor, perm=Perm.WORKORDERS_VIEW)),
             "kinds": Kind.choices,
             "states": State.choices,
             "sources": Source.choices,
-            "query": query.urlencode(),
+            "query": listing.query,
         },
     )
 
@@ -213,7 +190,7 @@ def action(request, actor, pk: int):
         messages.error(request, exc.message)
         return render(request, "workorders/detail.html", _detail_context(actor, order), status=413)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return render(request, "workorders/detail.html", _detail_context(actor, order), status=exc.status)
     messages.success(request, _("操作成功"))
     return redirect("workorders:detail", pk=order.pk)
@@ -539,7 +516,7 @@ def h5_detail(request, actor, pk: int):
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
             order = selectors.my_workorder_get(actor=actor, pk=pk)
             return _h5(request, "workorders/h5_detail.html", _h5_detail_context(order), status=exc.status)
         messages.success(request, _("操作成功"))

@@ -20,9 +20,10 @@ from linli.billing.money import periods_covering
 from linli.billing.services.common import BATCH_SIZE, _decimal, _month
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
+from linli.core.errors import Conflict, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.scoping import Actor
+from linli.core.tabular import check_size, safe_file_name
 from linli.orgs.roles import Perm
 from linli.places.models import Region, Room
 from linli.places.selectors import require_estate
@@ -68,13 +69,9 @@ def meter_reading_enter(
 def meter_readings_import(*, actor: Actor, estate: Region, file_name: str, data: bytes) -> ImportJob:
     """Import readings from XLSX/CSV, all or nothing: any row error rejects the whole file."""
     require_estate(actor=actor, estate=estate, perm=Perm.BILLING_MANAGE, write=True)
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("文件超过 %(mb)d MB 上限") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-        )
+    check_size(len(data))
     started = time.monotonic()
-    file_name = "".join(c for c in (file_name or "") if c >= " ").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    file_name = file_name or "upload"
+    file_name = safe_file_name(file_name)
     parsed = imports.parse_readings(file_name, data, estate=estate, max_rows=settings.IMPORT_MAX_ROWS)
 
     def job(status, created, errors):

@@ -40,7 +40,7 @@ from linli.workorders.services.lifecycle import (
     workorder_reopen,
     workorder_start,
 )
-from linli.workorders.services.photos import CleanImage, image_clean, workorder_photo_add
+from linli.workorders.services.photos import workorder_photo_add
 from linli.workorders.services.sla import DEFAULT_SLA, sla_minutes, sla_policy_set, workorder_sla_check
 
 __all__ = [
@@ -48,8 +48,6 @@ __all__ = [
     "DEFAULT_SLA",
     "MAX_CHARGE_FEN",
     "TRANSITIONS",
-    "CleanImage",
-    "image_clean",
     "is_reporter",
     "is_technician_for",
     "on_duty",

@@ -3,18 +3,16 @@ it is stored (at most ``MAX_PHOTOS`` per order)."""
 
 from __future__ import annotations
 
-import io
 import uuid
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, PayloadTooLarge, PermissionDenied, ValidationFailed
+from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
+from linli.core.images import clean_image
 from linli.core.scoping import Actor
 from linli.orgs.roles import Perm
 from linli.workorders.models import (
@@ -25,56 +23,9 @@ from linli.workorders.models import (
 )
 from linli.workorders.services.common import MAX_PHOTOS, _check_visible, _event, is_reporter
 
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
-
-
-@dataclass(frozen=True)
-class CleanImage:
-    data: bytes
-    content_type: str
-    extension: str
-    width: int
-    height: int
-
-
-def image_clean(data: bytes) -> CleanImage:
-    """Validate an uploaded photo (JPEG/PNG/WebP, size, pixel count) and re-encode it without EXIF or
-    other metadata (a phone photo's EXIF carries the location). Too large → 413, not an image → 400."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if len(data) > settings.UPLOAD_IMAGE_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("照片不能超过 %(mb).1f MB") % {"mb": settings.UPLOAD_IMAGE_MAX_BYTES / 1024 / 1024}
-        )
-    invalid = ValidationFailed(fields={"photo": [_("请上传 JPEG、PNG 或 WebP 格式的图片")]})
-    try:
-        img = Image.open(io.BytesIO(data))
-        fmt = img.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise invalid from exc
-    if fmt not in IMAGE_FORMATS:
-        raise invalid
-    width, height = img.size
-    if width * height > settings.UPLOAD_IMAGE_MAX_PIXELS:
-        raise PayloadTooLarge(_("照片像素过多（最多 %(n)d 像素）") % {"n": settings.UPLOAD_IMAGE_MAX_PIXELS})
-    try:
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        if fmt == "JPEG" and img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
-        clean = img.copy()
-        clean.info = {}
-        out = io.BytesIO()
-        options = {"quality": 88} if fmt in ("JPEG", "WEBP") else {}
-        clean.save(out, format=fmt, **options)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise invalid from exc
-    content_type, ext = IMAGE_FORMATS[fmt]
-    return CleanImage(out.getvalue(), content_type, ext, clean.width, clean.height)
-
 
 def _store_photo(order: WorkOrder, *, actor: Actor | None, data: bytes, stage: str) -> WorkOrderPhoto:
-    image = image_clean(data)
+    image = clean_image(data)
     photo = WorkOrderPhoto(
         order=order,
         content_type=image.content_type,

@@ -11,6 +11,7 @@ from PIL import Image
 
 from linli.billing.models import Bill
 from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
+from linli.core.images import clean_image
 from linli.core.periodic import REGISTRY, autodiscover
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
@@ -84,13 +85,13 @@ def test_done_order_never_breaches(world):
 def test_photo_oversize_is_413(world, settings):
     settings.UPLOAD_IMAGE_MAX_BYTES = 1000
     with pytest.raises(PayloadTooLarge):
-        services.image_clean(b"\xff" * 1001)
+        clean_image(b"\xff" * 1001)
 
 
 def test_photo_too_many_pixels_is_413(world, settings):
     settings.UPLOAD_IMAGE_MAX_PIXELS = 100
     with pytest.raises(PayloadTooLarge):
-        services.image_clean(image_bytes(size=(20, 20)))
+        clean_image(image_bytes(size=(20, 20)))
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def test_photo_too_many_pixels_is_413(world, settings):
 )
 def test_photo_non_image_is_400(data):
     with pytest.raises(ValidationFailed) as exc:
-        services.image_clean(data)
+        clean_image(data)
     assert list(exc.value.fields) == ["photo"]
 
 
@@ -113,7 +114,7 @@ def test_photo_non_image_is_400(data):
 def test_photo_exif_stripped(fmt):
     raw = image_bytes(fmt, exif_gps=True)
     assert Image.open(io.BytesIO(raw)).getexif()  # the upload carries EXIF with GPS
-    clean = services.image_clean(raw)
+    clean = clean_image(raw)
     img = Image.open(io.BytesIO(clean.data))
     assert (img.format, clean.width, clean.height) == (fmt, 40, 30)
     assert dict(img.getexif()) == {}
