@@ -20,6 +20,7 @@ ENV_PREFIX = "LINLI_"
 CONFIG_PACKAGE = "linli.config"
 # module names of an app's standard parts; each may be a module or a package
 STANDARD_PARTS = ("apps", "models", "services", "selectors", "tests")
+SKIP_DIRS = {"tests", "migrations", "management", "templates", "static", "locale"}
 _ENV_READERS = {"get", "getenv", "env_str", "env_bool", "env_int", "env_list"}
 
 
@@ -203,8 +204,10 @@ def missing_parts(root: Path, allow: Allowlist, package: str = "linli") -> list[
     for app in apps(root, package):
         base = root / package / app
         exempt = allow.missing_parts.get(app, {})
+        # An app split into sub-domain packages (ADR 0012) has the part in its sub-packages.
+        homes = [base, *(d for d in base.iterdir() if (d / "__init__.py").is_file() and d.name not in SKIP_DIRS)]
         for part in STANDARD_PARTS:
-            present = (base / f"{part}.py").is_file() or (base / part / "__init__.py").is_file()
+            present = any((h / f"{part}.py").is_file() or (h / part / "__init__.py").is_file() for h in homes)
             if not present and part not in exempt:
                 problems.append(f"{package}/{app}: no {part}.py or {part}/ package")
             if present and part in exempt:

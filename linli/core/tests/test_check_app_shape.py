@@ -58,3 +58,16 @@ def test_the_allow_list_exempts_with_reasons(tmp_path):
     out, err = run(root, root / "allow.toml")
     # then it passes
     assert (out, err) == ("1 apps in shape\n", "")
+
+
+def test_an_app_split_into_sub_domain_packages_has_its_parts_there(tmp_path):
+    # given an app whose services and selectors live in a sub-domain package (ADR 0012)
+    files = {"linli/__init__.py": "", **APP}
+    del files["linli/shop/selectors.py"]
+    files["linli/shop/orders/__init__.py"] = ""
+    files["linli/shop/orders/selectors.py"] = ""
+    root = write(tmp_path, files)
+    # when the shape is checked
+    out, err = run(root, tmp_path / "allow.toml")
+    # then the sub-package counts
+    assert (out, err) == ("1 apps in shape\n", "")
