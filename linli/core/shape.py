@@ -205,7 +205,10 @@ def missing_parts(root: Path, allow: Allowlist, package: str = "linli") -> list[
         base = root / package / app
         exempt = allow.missing_parts.get(app, {})
         # An app split into sub-domain packages (ADR 0012) has the part in its sub-packages.
-        homes = [base, *(d for d in base.iterdir() if (d / "__init__.py").is_file() and d.name not in SKIP_DIRS)]
+        homes = [
+            base,
+            *(d for d in base.iterdir() if (d / "__init__.py").is_file() and d.name not in SKIP_DIRS),
+        ]
         for part in STANDARD_PARTS:
             present = any((h / f"{part}.py").is_file() or (h / part / "__init__.py").is_file() for h in homes)
             if not present and part not in exempt:
