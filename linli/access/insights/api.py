@@ -14,7 +14,7 @@ from linli.access.insights.anomalies import ALARM_LABELS
 from linli.access.models import AnomalyKind
 from linli.access.schemas import ERRORS, WRITE_ERRORS, Id, MappedPage, MethodCode, Ordering, PkPath
 from linli.core.api import QueryDateTime, actor_of
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 
 router = Router()
 AnomalyKindCode = Literal[

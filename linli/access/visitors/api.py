@@ -21,9 +21,9 @@ from linli.access.models import VisitorKind
 from linli.access.visitors import selectors, services
 from linli.access.visitors.entry import visitor_staff_entry
 from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.pii import mask_name, mask_phone
 from linli.notices.schemas import DateTime
 from linli.people.schemas import Id, Text
-from linli.people.validators import mask_name, mask_phone
 
 router = Router()
 

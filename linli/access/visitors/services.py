@@ -43,10 +43,10 @@ from linli.access.visitors.selectors import (
 from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
+from linli.core.pii import InvalidIdentifier, parse_mobile, parse_plate
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
 from linli.people.models import Person
-from linli.people.validators import InvalidIdentifier, parse_mobile, parse_plate
 from linli.places.models import Region, RegionLevel, Room
 
 # --- rules (R63, R66) --------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from linli.access.models import VisitorKind, VisitorPassStatus
 from linli.access.visitors import entry as staff_entry
 from linli.access.visitors import selectors, services
 from linli.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from linli.core.pii import mask_name, mask_phone
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name, mask_phone
 
 PRINT_KEY = "linli_guard_printable"  # pass id + link token of the pass just issued (shown once)
 STATUS_LABELS = dict(VisitorPassStatus.choices)
