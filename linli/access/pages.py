@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from linli.access.points import selectors
 from linli.core.errors import DomainError
 from linli.core.views import positive_int
+from linli.places.selectors import estate_list
 
 
 def error(exc: DomainError) -> str:
@@ -28,7 +28,7 @@ def choice(value, allowed) -> str | None:
 
 
 def estate_filter(actor, g) -> tuple[list, int | None]:
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor))
     estate_id = positive_int(g.get("estate"))
     if estate_id and estate_id not in {e.pk for e in estates}:
         estate_id = None

@@ -18,13 +18,9 @@ from linli.access.models import CredentialKind
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 def _error_text(exc: DomainError) -> str:
@@ -67,7 +63,7 @@ def credential_list(request, actor):
             "page": page,
             "rows": _rows(page.object_list),
             "requests": _rows(requests),
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
             "kind": kind,
             "status": status,
@@ -152,7 +148,7 @@ def credential_issue(request, actor):
             "q": q,
             "persons": _persons(actor, q, estate_id),
             "can_search": actor.has(Perm.PEOPLE_VIEW),
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
         },
     )

@@ -24,6 +24,7 @@ from linli.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from linli.core.pii import mask_name, mask_phone
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
+from linli.places.selectors import estate_list
 
 PRINT_KEY = "linli_guard_printable"  # pass id + link token of the pass just issued (shown once)
 STATUS_LABELS = dict(VisitorPassStatus.choices)
@@ -61,8 +62,7 @@ def _error_text(exc: DomainError) -> str:
     return exc.message
 
 
-def _estate_id(actor, value) -> int | None:
-    estates = selectors.guard_estates(actor=actor)
+def _estate_id(estates, value) -> int | None:
     wanted = positive_int(value)
     if wanted and any(e.pk == wanted for e in estates):
         return wanted
@@ -91,8 +91,8 @@ def _printable(request, actor):
 @staff_page
 def visitor_console(request, actor):
     actor.require(Perm.ACCESS_GUARD)
-    estates = selectors.guard_estates(actor=actor)
-    estate_id = _estate_id(actor, request.GET.get("estate"))
+    estates = list(estate_list(actor=actor, perm=Perm.ACCESS_GUARD))
+    estate_id = _estate_id(estates, request.GET.get("estate"))
     now = timezone.now()
     passes = list(selectors.visitors_today(actor=actor, estate_id=estate_id, now=now)[:500])
     selectors.visitors_today_audit(actor=actor, estate_id=estate_id, count=len(passes))
