@@ -26,16 +26,13 @@ from base64 import b64encode
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.security import APIKeyHeader
 
 from linli.access.biometrics import device_sync
 from linli.access.biometrics import services as biometrics
-from linli.access.gate import device_auth
+from linli.access.gate.api import DeviceAuth
 from linli.access.models import Modality
 from linli.access.schemas import ERRORS, WRITE_ERRORS
 from linli.core import audit
@@ -186,21 +183,6 @@ def withdraw(request, modality: Path[ModalityCode], body: WithdrawIn):
 # ---------------------------------------------------------------------------------------------
 # Device-facing: the command queue
 # ---------------------------------------------------------------------------------------------
-
-
-class DeviceAuth(APIKeyHeader):
-    """HMAC-signed device requests (``linli.access.gate.device_auth``)."""
-
-    param_name = device_auth.HEADER_DEVICE
-
-    def authenticate(self, request: HttpRequest, key: str | None):
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            raise PayloadTooLarge() from None
-        return device_auth.authenticate(
-            key=key, method=request.method or "", path=request.path, headers=request.headers, body=body
-        )
 
 
 device_router = Router(auth=DeviceAuth())
