@@ -1,4 +1,4 @@
-"""Helpers shared by the console pages of the access sub-packages (``points``, ``insights``): error
+"""Helpers shared by the console and H5 pages of the access sub-packages: error
 text of a domain error, the query string of a filtered list, a choice from a fixed set, the estate
 filter of the actor's scope and a URL by name."""
 

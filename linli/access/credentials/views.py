@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from linli.access import pages
 from linli.access.credentials import services as svc
 from linli.access.models import CredentialKind
 from linli.core.errors import DomainError, NotFound, PermissionDenied
@@ -21,12 +22,6 @@ from linli.orgs.roles import Perm
 from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _rows(items) -> list[dict]:
@@ -132,7 +127,7 @@ def credential_issue(request, actor):
             except (NotFound, PermissionDenied):
                 raise
             except DomainError as exc:
-                error = _error_text(exc)
+                error = pages.error(exc)
     q = (request.GET.get("q") or "").strip()[:50]
     estate_id = positive_int(request.GET.get("estate"))
     return render(
@@ -174,7 +169,7 @@ def credential_act(request, actor, pk: int, op: str):
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, pages.error(exc))
     return redirect("access:credentials")
 
 

@@ -1,7 +1,7 @@
-"""Reads of the access console and the admin API, always through the actor's scope: estates and
-buildings, controlling devices, access points, policies, holidays and settings (``access.view`` over
-the estate; an id outside the actor's scope is a 404). Events and anomalies are read in
-``access.insights.selectors``."""
+"""Reads of the access console and the admin API, always through the actor's scope: buildings,
+controlling devices, access points, policies, holidays and settings (``access.view`` over the estate;
+an id outside the actor's scope is a 404). Estates are read with ``places.selectors.estate_get`` /
+``estate_list``; events and anomalies in ``access.insights.selectors``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from linli.access.models import (
     Audience,
     Holiday,
 )
-from linli.core.errors import PermissionDenied, ValidationFailed
+from linli.core.errors import ValidationFailed
 from linli.core.querying import apply_ordering
 from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm
@@ -29,12 +29,7 @@ POINT_ORDERING = {"path": "path", "name": "name", "code": "code", "kind": "kind"
 POLICY_ORDERING = {"path": "path", "name": "name", "audience": "audience", "id": "id"}
 
 
-def _require_any(actor: Actor, *perms: str) -> None:
-    if not any(actor.has(p) for p in perms):
-        raise PermissionDenied()
-
-
-# --- estates and buildings ----------------------------------------------------------------------
+# --- buildings and devices ----------------------------------------------------------------------
 
 
 def building_list(*, actor: Actor, estate_id: int | None = None) -> QuerySet[Region]:

@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.access import pages
 from linli.access.credentials.views_h5 import qr_svg
 from linli.access.models import VisitorKind, VisitorPassStatus
 from linli.access.visitors import entry as staff_entry
 from linli.access.visitors import selectors, services
-from linli.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.pii import mask_name, mask_phone
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
@@ -54,12 +55,6 @@ REASON_TEXT = {
 
 def _reason_text(reason: str) -> str:
     return str(REASON_TEXT.get(reason, reason))
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(m for ms in exc.fields.values() for m in ms)
-    return exc.message
 
 
 def _estate_id(estates, value) -> int | None:
@@ -148,7 +143,7 @@ def walk_in(request, actor):
             **_fields(p),
         )
     except (ValidationFailed, NotFound) as exc:
-        messages.error(request, _("登记未成功：") + _error_text(exc))
+        messages.error(request, _("登记未成功：") + pages.error(exc))
     else:
         _hold(request, issued)
         messages.success(
@@ -173,7 +168,7 @@ def staff_pass(request, actor):
             **_fields(p),
         )
     except (ValidationFailed, NotFound) as exc:
-        messages.error(request, _("签发未成功：") + _error_text(exc))
+        messages.error(request, _("签发未成功：") + pages.error(exc))
     else:
         _hold(request, issued)
         messages.success(
@@ -193,7 +188,7 @@ def entry(request, actor, pk: int):
             access_point_id=positive_int(request.POST.get("access_point")) or 0,
         )
     except (ValidationFailed, Conflict) as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, pages.error(exc))
     else:
         if result.result == "allow":
             messages.success(request, _("已人工核验放行，并记入通行记录"))
