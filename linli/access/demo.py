@@ -61,9 +61,9 @@ from linli.access.models import (
 from linli.access.points import services
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.scoping import build_actor
 from linli.orgs.models import Membership
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.places.models import Region, RegionLevel, Room
 
 DAYS = 7
@@ -602,7 +602,7 @@ def seed(
         log(f"  {estate.name}: no property admin, no access demo")
         return {}
     now = now or timezone.now()
-    actor = build_actor(user, via="demo")
+    actor = actor_for_user(user, via="demo")
     rng = random.Random(f"linli-demo-access/{estate.pk}")  # noqa: S311 - demo sample, not a secret
     counts = {"access_points": 0, "qr": 0, "cards": 0, "events": 0, "visitor_passes": 0}
     services.national_holidays_install(year=2026)

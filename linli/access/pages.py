@@ -1,4 +1,4 @@
-"""Helpers shared by the console pages of the access sub-packages (``points``, ``insights``): error
+"""Helpers shared by the console and H5 pages of the access sub-packages: error
 text of a domain error, the query string of a filtered list, a choice from a fixed set, the estate
 filter of the actor's scope and a URL by name."""
 
@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from linli.access.points import selectors
 from linli.core.errors import DomainError
 from linli.core.views import positive_int
+from linli.places.selectors import estate_list
 
 
 def error(exc: DomainError) -> str:
@@ -28,7 +28,7 @@ def choice(value, allowed) -> str | None:
 
 
 def estate_filter(actor, g) -> tuple[list, int | None]:
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor))
     estate_id = positive_int(g.get("estate"))
     if estate_id and estate_id not in {e.pk for e in estates}:
         estate_id = None

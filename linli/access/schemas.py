@@ -1,14 +1,12 @@
-"""API types shared by the access sub-routers (``points``, ``insights``): ids, error responses and the
-page class that maps each row to its output dict."""
+"""API types shared by the access sub-routers: error responses, method codes and the page class that
+maps each row to its output dict (ids are ``core.api.Id`` / ``PkPath``)."""
 
 from typing import Annotated, Literal
 
-from ninja import Field, Path
+from ninja import Field
 
 from linli.core.api import ErrorOut, Page
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 MethodCode = Literal["qr", "card", "pin", "face", "voice", "staff", "remote", "plate"]
 Ordering = Annotated[str | None, Field(None, max_length=20)]
 

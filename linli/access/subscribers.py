@@ -8,9 +8,10 @@ from linli.access.biometrics import services as biometrics
 from linli.access.credentials import services as credentials
 from linli.access.gate import vendor_events
 from linli.accounts.models import User
-from linli.core.scoping import Actor, build_actor
+from linli.core.scoping import Actor
 from linli.devices.events import AccessEventsReported, Tally
 from linli.devices.models import Device
+from linli.orgs.selectors import actor_for_user
 from linli.people.events import PersonMovedOut
 from linli.people.models import Person
 from linli.privacy.events import ConsentWithdrawn
@@ -21,7 +22,7 @@ def _actor(user_id: int | None) -> Actor | None:
     """The acting user as an ``Actor`` again, so the audit records name them with their role."""
     if user_id is None:
         return None
-    return build_actor(User.objects.get(pk=user_id))
+    return actor_for_user(User.objects.get(pk=user_id))
 
 
 def on_person_moved_out(event: PersonMovedOut) -> None:

@@ -36,7 +36,6 @@ from linli.alarms.models import (
 )
 from linli.orgs.roles import Role
 from linli.orgs.selectors import staff_over
-from linli.places.models import Region
 
 log = logging.getLogger("linli.alarms.notify")
 
@@ -124,12 +123,6 @@ def post_webhook(url: str, secret: str, payload: dict) -> int:
 
 
 # ---------------------------------------------------------------- recipients
-
-
-def staff_of(estate_path: str, roles) -> list:
-    """Transitional (issue #9): ``linli/access/device_sync`` still calls this; everything else uses
-    ``orgs.selectors.staff_over``. Delete with the access follow-up."""
-    return list(staff_over(Region(path=estate_path), roles=roles))
 
 
 def recipients(alarm: Alarm, level: int) -> list:

@@ -81,11 +81,6 @@ def resolve_actor(user, *, via: str = "session", read_only: bool = False) -> Act
     return import_string(settings.ACTOR_RESOLVER)(user, via=via, read_only=read_only)
 
 
-# Transitional (issue #9): linli/access still imports ``build_actor`` from here; point it at
-# ``orgs.selectors.actor_for_user`` and delete this alias.
-build_actor = resolve_actor
-
-
 MAX_ID = 2**63 - 1  # the largest primary key the database holds
 
 

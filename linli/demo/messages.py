@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User, UserKind
-from linli.core.scoping import build_actor
 from linli.messaging.models import Category
 from linli.messaging.services import message_send
 from linli.notices.selectors import my_notices
+from linli.orgs.selectors import actor_for_user
 from linli.places.models import Region
 
 
@@ -33,7 +33,7 @@ def seed(estate: Region) -> int:
                 dedup_key="demo:bill_due",
             )
         )
-        notice = my_notices(actor=build_actor(user)).filter(read_at__isnull=True).first()
+        notice = my_notices(actor=actor_for_user(user)).filter(read_at__isnull=True).first()
         if notice is not None:
             made += len(
                 message_send(

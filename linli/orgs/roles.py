@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.permissions import Perm, Permissions
+from linli.core.permissions import Perm
 
 
 class Role(models.TextChoices):
@@ -27,17 +27,6 @@ class Role(models.TextChoices):
     SERVICE_PROVIDER = "service_provider", _("服务商")
     PLATFORM_ADMIN = "platform_admin", _("平台管理员")
     AUDIT_ADMIN = "audit_admin", _("审计管理员")
-
-
-class AccessPerm(Permissions):
-    """Entry and exit (issue #5). Declared here until ``linli/access`` gets its own ``permissions.py``
-    (issue #9 follow-up: move this class there unchanged)."""
-
-    ACCESS_VIEW = "access.view"  # access points, devices, policies, credentials (masked)
-    ACCESS_MANAGE = "access.manage"  # edit access points, policies, holidays; issue/revoke credentials
-    ACCESS_GUARD = "access.guard"  # gate duty: walk-in visitors, delivery passes, staff-assisted entry
-    ACCESS_EVENTS_VIEW = "access.events_view"  # passage records tied to people (whereabouts, audited)
-    ACCESS_ANALYSIS = "access.analysis"  # flows, visitor statistics and anomalies (aggregates)
 
 
 _READ = {Perm.PLACES_VIEW, Perm.PEOPLE_VIEW, Perm.CATALOG_VIEW}

@@ -24,29 +24,24 @@ There is no search endpoint of any kind: matching happens on the devices (R30).
 
 from base64 import b64encode
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.security import APIKeyHeader
 
 from linli.access.biometrics import device_sync
 from linli.access.biometrics import services as biometrics
-from linli.access.gate import device_auth
+from linli.access.gate.api import DeviceAuth
 from linli.access.models import Modality
+from linli.access.schemas import ERRORS, WRITE_ERRORS
 from linli.core import audit
-from linli.core.api import ErrorOut, actor_of
+from linli.core.api import ErrorOut, Id, actor_of
 from linli.core.audit import Action
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.devices import vendors
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 ModalityCode = Literal["face", "voice"]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut, 413: ErrorOut}
 ALTERNATIVES = ["card", "qr", "pin", "staff"]
 
 router = Router()
@@ -145,7 +140,7 @@ def _enrol(request, modality: str, data: bytes, consent: bool, person_id: int | 
 
 @router.post(
     "/me/face",
-    response={201: ModalityOut, **WRITE_ERRORS},
+    response={201: ModalityOut, **WRITE_ERRORS, 413: ErrorOut},
     summary="录入人脸照片（JPEG/PNG ≤ 2 MB；须单独同意，可随时撤回）",
 )
 def enrol_face(
@@ -160,7 +155,7 @@ def enrol_face(
 
 @router.post(
     "/me/voice",
-    response={201: ModalityOut, **WRITE_ERRORS},
+    response={201: ModalityOut, **WRITE_ERRORS, 413: ErrorOut},
     summary="录入声纹样本（WAV ≤ 1 MB；须单独同意，可随时撤回）",
 )
 def enrol_voice(
@@ -188,21 +183,6 @@ def withdraw(request, modality: Path[ModalityCode], body: WithdrawIn):
 # ---------------------------------------------------------------------------------------------
 # Device-facing: the command queue
 # ---------------------------------------------------------------------------------------------
-
-
-class DeviceAuth(APIKeyHeader):
-    """HMAC-signed device requests (``linli.access.gate.device_auth``)."""
-
-    param_name = device_auth.HEADER_DEVICE
-
-    def authenticate(self, request: HttpRequest, key: str | None):
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            raise PayloadTooLarge() from None
-        return device_auth.authenticate(
-            key=key, method=request.method or "", path=request.path, headers=request.headers, body=body
-        )
 
 
 device_router = Router(auth=DeviceAuth())

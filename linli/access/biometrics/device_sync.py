@@ -247,9 +247,9 @@ def _raise_alarm(device: Device, count: int, oldest: datetime, now: datetime):
 def overdue_deletes(now: datetime | None = None) -> int:
     """Biometric deletes still unacknowledged 24 h after they were queued: mark each once, raise one
     alarm per device and notify the estate's property admins. Returns how many commands alarmed."""
-    from linli.alarms.notify import staff_of
     from linli.messaging.services import message_send
     from linli.orgs.roles import Role
+    from linli.orgs.selectors import staff_over
 
     now = now or timezone.now()
     total = 0
@@ -283,7 +283,7 @@ def overdue_deletes(now: datetime | None = None) -> int:
             device = Device.objects.select_related("estate").get(pk=device_id)
             alarm, _new = _raise_alarm(device, len(ids), ids[0][1], now)
             message_send(
-                recipients=staff_of(device.estate.path, [Role.PROPERTY_ADMIN]),
+                recipients=staff_over(device.estate, roles=[Role.PROPERTY_ADMIN]),
                 title=_("门禁设备超过 24 小时未确认删除人脸/声纹：%(d)s") % {"d": device.name},
                 body=_(
                     "%(n)d 条删除指令未被设备确认。请检查设备是否在线，必要时到现场在设备上删除，"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from linli.access import pages
 from linli.access.biometrics import services as biometrics
 from linli.access.models import Modality
 from linli.core.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -33,12 +34,6 @@ DEVICE_ERRORS = {
     "deviceUserAlreadyExistFace": gettext_lazy("门禁设备上已有人脸，请撤回后重新录入"),
     "deviceCardFull": gettext_lazy("门禁设备存储已满，请联系物业"),
 }
-
-
-def _message(exc) -> str:
-    if exc.fields:
-        return "；".join(m for ms in exc.fields.values() for m in ms)
-    return exc.message
 
 
 def _url(name: str, person_id: int | None) -> str:
@@ -135,7 +130,7 @@ def _enrol(request, actor, modality: str):
             channel="h5",
         )
     except (ValidationFailed, Conflict, PayloadTooLarge) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, pages.error(exc))
         return redirect(back)
     messages.success(request, _("已提交，正在下发到您可通行的门禁设备，稍后可在本页查看结果"))
     return redirect(back)

@@ -8,22 +8,19 @@ lost. Card numbers are masked everywhere (last 4 digits); a PIN is returned once
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.access.credentials import services as svc
-from linli.core.api import ErrorOut, Page, QueryDateTime, actor_of
+from linli.access.schemas import ERRORS, WRITE_ERRORS
+from linli.core.api import Id, Page, PkPath, QueryDateTime, actor_of
 from linli.orgs.roles import Perm
 
 router = Router()
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 KindCode = Literal["qr", "card", "pin"]
 StatusCode = Literal["active", "suspended", "revoked", "requested"]
 

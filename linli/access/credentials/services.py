@@ -37,6 +37,7 @@ from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
+from linli.orgs.selectors import staff_over
 
 # A resident's pending request for a card or PIN (R22 "request an alternative"): a credential row
 # with no number yet. Not matched by any decision (its blind index is empty).
@@ -501,27 +502,6 @@ def credentials_revoke_for_person(*, person, reason: str = "moved_out") -> int:
 # --- a resident's request for a card or PIN (R22) --------------------------------------------------
 
 
-def _managers_of(estate) -> list:
-    """Active staff whose role has ``access.manage`` over the estate (who fulfil requests)."""
-    from linli.accounts.models import User
-    from linli.orgs.roles import ROLE_PERMISSIONS
-
-    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.ACCESS_MANAGE in perms]
-    parts = [p for p in estate.path.split("/") if p]
-    prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role__in=roles,
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=prefixes,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 @transaction.atomic
 def credential_request(*, actor: Actor, kind: str, note: str = "") -> tuple[Credential, bool]:
     """A resident asks for an IC card or a PIN (e.g. instead of face recognition, or without a phone).
@@ -549,7 +529,7 @@ def credential_request(*, actor: Actor, kind: str, note: str = "") -> tuple[Cred
 
     label = _("门禁卡") if kind == CredentialKind.CARD else _("通行密码")
     message_send(
-        recipients=_managers_of(me.estate),
+        recipients=staff_over(me.estate, perm=Perm.ACCESS_MANAGE),
         title=_("住户申请%(what)s") % {"what": label},
         body=_("%(estate)s 有住户申请%(what)s，请在“门禁凭证”中发放。")
         % {"estate": me.estate.name, "what": label},

@@ -13,24 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from linli.access import pages
 from linli.access.credentials import services as svc
 from linli.access.models import CredentialKind
 from linli.core.errors import DomainError, NotFound, PermissionDenied
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.places.models import Region, RegionLevel
+from linli.places.selectors import estate_list
 
 PAGE_SIZE = 30
-
-
-def _estates(actor) -> list[Region]:
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
-
-
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
-    return exc.message
 
 
 def _rows(items) -> list[dict]:
@@ -67,7 +58,7 @@ def credential_list(request, actor):
             "page": page,
             "rows": _rows(page.object_list),
             "requests": _rows(requests),
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
             "kind": kind,
             "status": status,
@@ -136,7 +127,7 @@ def credential_issue(request, actor):
             except (NotFound, PermissionDenied):
                 raise
             except DomainError as exc:
-                error = _error_text(exc)
+                error = pages.error(exc)
     q = (request.GET.get("q") or "").strip()[:50]
     estate_id = positive_int(request.GET.get("estate"))
     return render(
@@ -152,7 +143,7 @@ def credential_issue(request, actor):
             "q": q,
             "persons": _persons(actor, q, estate_id),
             "can_search": actor.has(Perm.PEOPLE_VIEW),
-            "estates": _estates(actor),
+            "estates": list(estate_list(actor=actor)),
             "estate_id": estate_id,
         },
     )
@@ -178,7 +169,7 @@ def credential_act(request, actor, pk: int, op: str):
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, pages.error(exc))
     return redirect("access:credentials")
 
 

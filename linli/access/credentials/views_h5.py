@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from linli.access import pages
 from linli.access.credentials import services as credentials
 from linli.core.errors import Conflict, DomainError, ValidationFailed
 from linli.core.views import resident_page
@@ -47,12 +48,6 @@ def _url_or_empty(name: str) -> str:
         return ""
 
 
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(m for ms in exc.fields.values() for m in ms)
-    return exc.message
-
-
 # --- 一码通 ------------------------------------------------------------------------------------
 
 
@@ -64,7 +59,7 @@ def code(request, actor):
     try:
         code_text, expires_at, refresh_s = credentials.qr_code_for(actor=actor)
     except DomainError as exc:
-        error = _error_text(exc)
+        error = pages.error(exc)
     seconds_left = max(0, int((expires_at - timezone.now()).total_seconds())) if expires_at else 0
     return render(
         request,
@@ -105,7 +100,7 @@ def request_alternative(request, actor):
     try:
         _row, created = credentials.credential_request(actor=actor, kind=kind)
     except (ValidationFailed, Conflict) as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, pages.error(exc))
     else:
         messages.success(
             request,

@@ -25,6 +25,7 @@ from linli.access.gate import decision, device_auth
 from linli.access.models import AccessPoint, SubjectKind
 from linli.core.api import ErrorOut, QueryDateTime
 from linli.core.errors import NotFound, PayloadTooLarge, ValidationFailed
+from linli.core.scoping import MAX_ID
 
 
 class DeviceAuth(APIKeyHeader):
@@ -62,7 +63,7 @@ def _local_if_naive(value):
 DeviceTime = Annotated[QueryDateTime, BeforeValidator(_local_if_naive)]
 PointCode = Annotated[str, Field(min_length=1, max_length=48)]
 DoorNo = Annotated[int, Field(ge=1, le=32767)]
-Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
 DecidableMethod = Literal["qr", "card", "pin"]
 AnyMethod = Literal["qr", "card", "pin", "face", "voice", "staff", "remote", "plate"]
 # How far a device's own timestamp of an online decision may lag the request (a queued scan).

@@ -50,6 +50,7 @@ from linli.access.models import (
 from linli.core import audit
 from linli.core.audit import Action
 from linli.orgs.roles import Role
+from linli.orgs.selectors import staff_over
 from linli.places.models import Region
 
 log = logging.getLogger("linli.access.anomalies")
@@ -84,28 +85,6 @@ def alarm_label(alarm: str) -> str:
 # --- recipients and notifications ---------------------------------------------------------------
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    ids = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
-
-
-def staff_of(estate: Region, roles) -> list:
-    """Active users holding one of ``roles`` with the estate in scope (estate or an ancestor)."""
-    from linli.accounts.models import User
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role__in=list(roles),
-            memberships__is_active=True,
-            memberships__organization__is_active=True,
-            memberships__scope__path__in=_ancestor_paths(estate.path),
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _link(row: AccessAnomaly) -> str:
     try:
         return reverse("access:anomalies") + f"?status=open#a{row.pk}"
@@ -117,7 +96,7 @@ def _notify(row: AccessAnomaly, estate: Region, *, roles, title: str, body: str,
     from linli.messaging.services import message_send
 
     sent = message_send(
-        recipients=staff_of(estate, roles),
+        recipients=staff_over(estate, roles=roles),
         title=title,
         body=body,
         link=_link(row),

@@ -12,9 +12,9 @@ from ninja.pagination import paginate
 from linli.access.insights import analysis, selectors, services
 from linli.access.insights.anomalies import ALARM_LABELS
 from linli.access.models import AnomalyKind
-from linli.access.schemas import ERRORS, WRITE_ERRORS, Id, MappedPage, MethodCode, Ordering, PkPath
-from linli.core.api import QueryDateTime, actor_of
-from linli.people.validators import mask_name
+from linli.access.schemas import ERRORS, WRITE_ERRORS, MappedPage, MethodCode, Ordering
+from linli.core.api import Id, PkPath, QueryDateTime, actor_of
+from linli.core.pii import mask_name
 
 router = Router()
 AnomalyKindCode = Literal[

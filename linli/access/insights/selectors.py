@@ -23,12 +23,11 @@ from linli.access.models import (
     AnomalyKind,
     Method,
 )
-from linli.access.points.selectors import _pk
 from linli.core import audit
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
 from linli.core.querying import apply_ordering
-from linli.core.scoping import Actor
+from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm
 
 CARE_KINDS = (AnomalyKind.NOT_SEEN,)
@@ -115,13 +114,12 @@ def event_list(
 
 def event_get(*, actor: Actor, pk) -> AccessEvent:
     actor.require(Perm.ACCESS_EVENTS_VIEW)
-    event = (
-        actor.scoped(AccessEvent.objects.select_related("access_point", "person", "visitor_pass"), "path")
-        .filter(pk=_pk(pk) or 0)
-        .first()
+    event = get_in_scope(
+        AccessEvent.objects.select_related("access_point", "person", "visitor_pass"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
     )
-    if event is None:
-        raise NotFound()
     _audit_events_read(
         actor,
         view="detail",
@@ -190,7 +188,7 @@ def anomaly_get(*, actor: Actor, pk) -> AccessAnomaly:
     anomaly = (
         anomalies_visible(actor)
         .select_related("estate", "access_point", "person", "handled_by")
-        .filter(pk=_pk(pk) or 0)
+        .filter(pk=id_or_404(pk))
         .first()
     )
     if anomaly is None:

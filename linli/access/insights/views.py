@@ -31,9 +31,9 @@ from linli.access.models import (
 )
 from linli.access.points import selectors as points_selectors
 from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from linli.core.pii import mask_name
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name
 
 _SAFE_QUERY = re.compile(r"^[A-Za-z0-9_=&%.\-]{1,300}$")
 EVENTS_PAGE = 50

@@ -10,8 +10,9 @@ from ninja.pagination import paginate
 
 from linli.access.models import AccessPointKind
 from linli.access.points import selectors, services
-from linli.access.schemas import ERRORS, WRITE_ERRORS, Id, MappedPage, MethodCode, Ordering, PkPath
-from linli.core.api import actor_of
+from linli.access.schemas import ERRORS, WRITE_ERRORS, MappedPage, MethodCode, Ordering
+from linli.core.api import Id, PkPath, actor_of
+from linli.places.selectors import estate_get
 
 router = Router()
 
@@ -296,7 +297,7 @@ def _point_refs(actor, data: dict) -> dict:
 )
 def point_create(request, body: PointIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     data = _point_refs(actor, body.dict(exclude={"estate_id"}))
     point = services.access_point_create(actor=actor, estate=estate, **data)
     return Status(201, point_out(selectors.access_point_get(actor=actor, pk=point.pk)))
@@ -360,7 +361,7 @@ def policy_list(request, filters: Query[PolicyFilters]):
 @router.post("/policies", response={201: PolicyOut, **WRITE_ERRORS}, summary="新建通行规则")
 def policy_create(request, body: PolicyIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     policy = services.policy_create(actor=actor, estate=estate, **body.dict(exclude={"estate_id"}))
     return Status(201, policy_out(selectors.policy_get(actor=actor, pk=policy.pk)))
 
@@ -414,7 +415,7 @@ def holiday_list(request, filters: Query[HolidayFilters]):
 @router.post("/holidays", response={201: HolidayOut, **WRITE_ERRORS}, summary="新增本小区节假日或调休上班日")
 def holiday_create(request, body: HolidayIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     h = services.holiday_create(
         actor=actor, estate=estate, date=body.date, name=body.name, is_workday=body.is_workday
     )
@@ -428,7 +429,7 @@ def holiday_create(request, body: HolidayIn):
 )
 def holiday_import(request, body: HolidayImportIn):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=body.estate_id)
+    estate = estate_get(actor=actor, pk=body.estate_id)
     created, skipped = services.holidays_import_national(actor=actor, estate=estate, year=body.year)
     return {"created": created, "skipped": skipped}
 
@@ -463,6 +464,6 @@ def settings_get(request, estate_id: PkPath):
 )
 def settings_update(request, estate_id: PkPath, body: SettingsPatch):
     actor = actor_of(request)
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     changes = {k: v for k, v in body.dict(exclude_unset=True).items() if v is not None}
     return settings_out(services.access_settings_update(actor=actor, estate=estate, **changes))

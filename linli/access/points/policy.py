@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from linli.access.models import AccessPolicy, Audience, Holiday, HolidayMode
+from linli.places.models import ancestor_paths
 
 WORKDAYS = frozenset(range(5))
 HOLIDAY = "holiday"
@@ -259,18 +260,21 @@ def allowed(
 
 
 def staff_roles(*, user_id: int | None, estate_path: str) -> frozenset[str]:
-    """The staff roles a user holds over an estate (active memberships whose scope contains it)."""
+    """The staff roles a user holds over an estate (active memberships whose scope is the estate or a
+    region above it, as ``orgs.selectors.staff_over`` counts them, for one user on the decision path)."""
     if user_id is None:
         return frozenset()
     from linli.orgs.models import Membership
     from linli.orgs.roles import Role
 
     rows = Membership.objects.filter(
-        user_id=user_id, is_active=True, organization__is_active=True, user__is_active=True
-    ).values_list("role", "scope__path")
-    return frozenset(
-        role for role, path in rows if path and role != Role.RESIDENT and estate_path.startswith(path)
-    )
+        user_id=user_id,
+        is_active=True,
+        organization__is_active=True,
+        user__is_active=True,
+        scope__path__in=ancestor_paths(estate_path),
+    ).values_list("role", flat=True)
+    return frozenset(role for role in rows if role != Role.RESIDENT)
 
 
 # --- the process-wide cache of rules and calendars ------------------------------------------------

@@ -1,7 +1,7 @@
-"""Reads of the access console and the admin API, always through the actor's scope: estates and
-buildings, controlling devices, access points, policies, holidays and settings (``access.view`` over
-the estate; an id outside the actor's scope is a 404). Events and anomalies are read in
-``access.insights.selectors``."""
+"""Reads of the access console and the admin API, always through the actor's scope: buildings,
+controlling devices, access points, policies, holidays and settings (``access.view`` over the estate;
+an id outside the actor's scope is a 404). Estates are read with ``places.selectors.estate_get`` /
+``estate_list``; events and anomalies in ``access.insights.selectors``."""
 
 from __future__ import annotations
 
@@ -18,44 +18,18 @@ from linli.access.models import (
     Audience,
     Holiday,
 )
-from linli.core.errors import NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import ValidationFailed
 from linli.core.querying import apply_ordering
-from linli.core.scoping import Actor
+from linli.core.scoping import Actor, get_in_scope, id_or_404
 from linli.orgs.roles import Perm
 from linli.places.models import Region, RegionLevel
-
-MAX_ID = 2**63 - 1
+from linli.places.selectors import estate_get, estate_list
 
 POINT_ORDERING = {"path": "path", "name": "name", "code": "code", "kind": "kind", "id": "id"}
 POLICY_ORDERING = {"path": "path", "name": "name", "audience": "audience", "id": "id"}
 
 
-def _pk(value) -> int | None:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= MAX_ID else None
-
-
-def _require_any(actor: Actor, *perms: str) -> None:
-    if not any(actor.has(p) for p in perms):
-        raise PermissionDenied()
-
-
-# --- estates and buildings ----------------------------------------------------------------------
-
-
-def estate_list(*, actor: Actor) -> QuerySet[Region]:
-    """Estates in the actor's scope (for filters and forms)."""
-    return actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path")
-
-
-def estate_get(*, actor: Actor, pk) -> Region:
-    estate = estate_list(actor=actor).filter(pk=_pk(pk) or 0).first()
-    if estate is None:
-        raise NotFound()
-    return estate
+# --- buildings and devices ----------------------------------------------------------------------
 
 
 def building_list(*, actor: Actor, estate_id: int | None = None) -> QuerySet[Region]:
@@ -66,20 +40,21 @@ def building_list(*, actor: Actor, estate_id: int | None = None) -> QuerySet[Reg
 
 
 def building_get(*, actor: Actor, pk) -> Region:
-    building = building_list(actor=actor).filter(pk=_pk(pk) or 0).first()
-    if building is None:
-        raise NotFound()
-    return building
+    return get_in_scope(
+        Region.objects.filter(level=RegionLevel.BUILDING).select_related("parent"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
+    )
 
 
 def device_get(*, actor: Actor, pk):
     """A device the actor may link to an access point (in scope; other estates' ids are a 404)."""
     from linli.devices.models import Device
 
-    device = actor.scoped(Device.objects.select_related("estate"), "path").filter(pk=_pk(pk) or 0).first()
-    if device is None:
-        raise NotFound()
-    return device
+    return get_in_scope(
+        Device.objects.select_related("estate"), actor=actor, path_field="path", pk=id_or_404(pk)
+    )
 
 
 def device_choices(*, actor: Actor, estate_id: int | None = None) -> QuerySet:
@@ -127,14 +102,12 @@ def access_point_list(
 
 def access_point_get(*, actor: Actor, pk) -> AccessPoint:
     actor.require(Perm.ACCESS_VIEW)
-    point = (
-        actor.scoped(AccessPoint.objects.select_related("estate", "building", "device"), "path")
-        .filter(pk=_pk(pk) or 0)
-        .first()
+    return get_in_scope(
+        AccessPoint.objects.select_related("estate", "building", "device"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
     )
-    if point is None:
-        raise NotFound()
-    return point
 
 
 # --- policies -----------------------------------------------------------------------------------
@@ -164,15 +137,12 @@ def policy_list(
 
 def policy_get(*, actor: Actor, pk) -> AccessPolicy:
     actor.require(Perm.ACCESS_VIEW)
-    policy = (
-        actor.scoped(AccessPolicy.objects.select_related("estate"), "path")
-        .prefetch_related("access_points")
-        .filter(pk=_pk(pk) or 0)
-        .first()
+    return get_in_scope(
+        AccessPolicy.objects.select_related("estate").prefetch_related("access_points"),
+        actor=actor,
+        path_field="path",
+        pk=id_or_404(pk),
     )
-    if policy is None:
-        raise NotFound()
-    return policy
 
 
 # --- holidays -----------------------------------------------------------------------------------
@@ -193,14 +163,12 @@ def holiday_list(*, actor: Actor, estate_id: int | None = None, year: int | None
 def holiday_get(*, actor: Actor, pk) -> Holiday:
     """An estate holiday in scope (national rows are maintained by the platform, not from here)."""
     actor.require(Perm.ACCESS_VIEW)
-    holiday = (
-        Holiday.objects.filter(estate__in=estate_list(actor=actor), pk=_pk(pk) or 0)
-        .select_related("estate")
-        .first()
+    return get_in_scope(
+        Holiday.objects.filter(estate__isnull=False).select_related("estate"),
+        actor=actor,
+        path_field="estate__path",
+        pk=id_or_404(pk),
     )
-    if holiday is None:
-        raise NotFound()
-    return holiday
 
 
 # --- settings -----------------------------------------------------------------------------------

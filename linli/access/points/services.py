@@ -36,10 +36,11 @@ from linli.access.models import (
 )
 from linli.core import audit
 from linli.core.audit import Action
-from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.scoping import Actor
+from linli.core.errors import Conflict, PermissionDenied, ValidationFailed
+from linli.core.scoping import MAX_ID, Actor
 from linli.orgs.roles import STAFF_ROLES, Perm
 from linli.places.models import Region, RegionLevel
+from linli.places.selectors import require_estate
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MAX_DOOR_NO = 64
@@ -64,11 +65,6 @@ SETTINGS_BOUNDS: dict[str, tuple[int, int]] = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _estate_in_scope(actor: Actor, estate: Region) -> None:
-    if estate is None or estate.level != RegionLevel.ESTATE or not actor.in_scope_path(estate.path):
-        raise NotFound()
 
 
 def _text(value, *, field: str, max_length: int, errors: dict, required: bool = True) -> str:
@@ -215,7 +211,7 @@ def access_point_create(
 ) -> AccessPoint:
     """Register an access point; the estate's first one also creates the default policies."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     values = _point_values(
         estate,
         {
@@ -261,7 +257,7 @@ def access_point_update(*, actor: Actor, point: AccessPoint, **changes) -> Acces
     if unknown:
         raise ValidationFailed(fields={k: [_("不可修改")] for k in sorted(unknown)})
     point = AccessPoint.objects.select_for_update().select_related("estate").get(pk=point.pk)
-    _estate_in_scope(actor, point.estate)
+    require_estate(actor=actor, estate=point.estate)
     values = _point_values(point.estate, changes, point=point)
     _point_conflicts(point.estate, values, exclude_pk=point.pk)
     diff = _changed(point, values)
@@ -278,7 +274,7 @@ def access_point_set_status(
     """Disable an access point (decisions there are refused with ``point_disabled``) or enable it again."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
     point = AccessPoint.objects.select_for_update().select_related("estate").get(pk=point.pk)
-    _estate_in_scope(actor, point.estate)
+    require_estate(actor=actor, estate=point.estate)
     target = AccessPoint.Status.ACTIVE if enabled else AccessPoint.Status.DISABLED
     if point.status == target:
         raise Conflict(_("出入口已是启用状态") if enabled else _("出入口已停用"))
@@ -387,7 +383,7 @@ def _policy_values(estate: Region, values: dict, *, policy: AccessPolicy | None 
     if "access_point_ids" in values:
         ids = values.get("access_point_ids") or []
         if not isinstance(ids, list | tuple) or any(
-            not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= 2**63 - 1 for i in ids
+            not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= MAX_ID for i in ids
         ):
             errors["access_point_ids"] = [_("出入口编号无效")]
         else:
@@ -405,7 +401,7 @@ def policy_create(*, actor: Actor, estate: Region, **fields) -> AccessPolicy:
     """Create a policy: who (audience, staff roles, own building only), where (access points; none =
     all of the estate) and when (weekdays, a time window that may wrap past midnight, holidays)."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     unknown = set(fields) - set(POLICY_FIELDS)
     if unknown:
         raise ValidationFailed(fields={k: [_("未知字段")] for k in sorted(unknown)})
@@ -431,7 +427,7 @@ def policy_update(*, actor: Actor, policy: AccessPolicy, **changes) -> AccessPol
     if unknown:
         raise ValidationFailed(fields={k: [_("未知字段")] for k in sorted(unknown)})
     policy = AccessPolicy.objects.select_for_update().select_related("estate").get(pk=policy.pk)
-    _estate_in_scope(actor, policy.estate)
+    require_estate(actor=actor, estate=policy.estate)
     values = _policy_values(policy.estate, changes, policy=policy)
     points = values.pop("_points")
     diff = _changed(policy, values)
@@ -451,7 +447,7 @@ def policy_update(*, actor: Actor, policy: AccessPolicy, **changes) -> AccessPol
 @transaction.atomic
 def policy_delete(*, actor: Actor, policy: AccessPolicy) -> None:
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, policy.estate)
+    require_estate(actor=actor, estate=policy.estate)
     audit.record(
         Action.DELETE, actor=actor, obj=policy, detail={"name": policy.name, "audience": policy.audience}
     )
@@ -508,7 +504,7 @@ def _save_holiday(holiday: Holiday) -> None:
 def holiday_create(*, actor: Actor, estate: Region, date, name: str, is_workday: bool = False) -> Holiday:
     """An estate holiday or working day (overrides the national calendar for that estate)."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     values = _holiday_values({"date": date, "name": name, "is_workday": is_workday})
     holiday = Holiday(estate=estate, **values)
     _save_holiday(holiday)
@@ -521,7 +517,7 @@ def holiday_update(*, actor: Actor, holiday: Holiday, **changes) -> Holiday:
     actor.require(Perm.ACCESS_MANAGE, write=True)
     if holiday.estate is None:
         raise PermissionDenied(_("全国节假日由平台统一维护"))
-    _estate_in_scope(actor, holiday.estate)
+    require_estate(actor=actor, estate=holiday.estate)
     unknown = set(changes) - {"date", "name", "is_workday"}
     if unknown:
         raise ValidationFailed(fields={k: [_("未知字段")] for k in sorted(unknown)})
@@ -537,7 +533,7 @@ def holiday_delete(*, actor: Actor, holiday: Holiday) -> None:
     actor.require(Perm.ACCESS_MANAGE, write=True)
     if holiday.estate is None:
         raise PermissionDenied(_("全国节假日由平台统一维护"))
-    _estate_in_scope(actor, holiday.estate)
+    require_estate(actor=actor, estate=holiday.estate)
     audit.record(Action.DELETE, actor=actor, obj=holiday, detail={"date": holiday.date.isoformat()})
     holiday.delete()
 
@@ -563,7 +559,7 @@ def holidays_import_national(*, actor: Actor, estate: Region, year: int = 2026) 
     """Copy the national list of ``year`` into the estate's calendar; dates already there are kept.
     Returns (created, skipped)."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     created, skipped = _import(year, estate)
     audit.record(
         Action.IMPORT,
@@ -597,7 +593,7 @@ def national_holidays_install(*, year: int = 2026) -> tuple[int, int]:
 def access_settings_update(*, actor: Actor, estate: Region, **changes) -> AccessSettings:
     """Change the estate's knobs within ``SETTINGS_BOUNDS``."""
     actor.require(Perm.ACCESS_MANAGE, write=True)
-    _estate_in_scope(actor, estate)
+    require_estate(actor=actor, estate=estate)
     row, _created = AccessSettings.objects.select_for_update().get_or_create(estate=estate)
     errors: dict[str, list[str]] = {}
     values: dict[str, int] = {}

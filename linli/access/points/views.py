@@ -30,6 +30,7 @@ from linli.access.points import selectors, services
 from linli.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import STAFF_ROLES, Perm, Role
+from linli.places.selectors import estate_get, estate_list
 
 POINTS_PAGE = 300
 WEEKDAYS = [
@@ -101,7 +102,7 @@ def _point_form_ctx(actor, form: dict, *, point=None, errors=None) -> dict:
         "form": form,
         "point": point,
         "errors": errors or {},
-        "estates": selectors.estate_list(actor=actor),
+        "estates": estate_list(actor=actor),
         "buildings": selectors.building_list(actor=actor, estate_id=estate_id),
         "devices": selectors.device_choices(actor=actor, estate_id=estate_id),
         "kinds": AccessPointKind.choices,
@@ -166,7 +167,7 @@ def point_create(request, actor):
     if request.method == "POST":
         form = _form_of_post(request.POST)
         try:
-            estate = selectors.estate_get(actor=actor, pk=form["estate"])
+            estate = estate_get(actor=actor, pk=form["estate"])
             point = services.access_point_create(
                 actor=actor, estate=estate, **_point_data(actor, request.POST)
             )
@@ -293,25 +294,13 @@ def _policy_form_ctx(actor, form: dict, *, estate_id, policy=None, errors=None) 
         "form": form,
         "policy": policy,
         "errors": errors or {},
-        "estates": selectors.estate_list(actor=actor),
+        "estates": estate_list(actor=actor),
         "points": selectors.access_point_list(actor=actor, estate_id=estate_id) if estate_id else [],
         "audiences": Audience.choices,
         "modes": HolidayMode.choices,
         "roles": [(r.value, r.label) for r in STAFF_ROLES],
         "weekdays": WEEKDAYS,
     }
-
-
-def _ints(values, lo: int, hi: int) -> list[int]:
-    out = []
-    for v in values:
-        try:
-            n = int(v)
-        except (TypeError, ValueError):
-            continue
-        if lo <= n <= hi:
-            out.append(n)
-    return out
 
 
 def _policy_data(post) -> dict:
@@ -321,8 +310,8 @@ def _policy_data(post) -> dict:
         "audience": post.get("audience", ""),
         "roles": post.getlist("roles"),
         "own_building_only": post.get("own_building_only") == "1",
-        "access_point_ids": _ints(post.getlist("access_points"), 1, 2**63 - 1),
-        "weekdays": _ints(post.getlist("weekdays"), 0, 6),
+        "access_point_ids": [n for n in map(positive_int, post.getlist("access_points")) if n],
+        "weekdays": [d for d, _label in WEEKDAYS if str(d) in post.getlist("weekdays")],
         "start_time": _time(post.get("start_time"), "start_time", errors),
         "end_time": _time(post.get("end_time"), "end_time", errors),
         "holiday_mode": post.get("holiday_mode") or HolidayMode.SAME,
@@ -376,7 +365,7 @@ def policy_create(request, actor):
     actor.require(Perm.ACCESS_MANAGE)
     if request.method == "POST":
         form = _form_of_policy_post(request.POST)
-        estate = selectors.estate_get(actor=actor, pk=form["estate"])
+        estate = estate_get(actor=actor, pk=form["estate"])
         try:
             services.policy_create(actor=actor, estate=estate, **_policy_data(request.POST))
         except (PermissionDenied, NotFound):
@@ -388,7 +377,7 @@ def policy_create(request, actor):
             return render(request, "access/console/policy_form.html", ctx, status=exc.status)
         messages.success(request, _("已新建通行规则"))
         return redirect(f"{pages.url('access:policies')}?estate={estate.pk}")
-    estates = list(selectors.estate_list(actor=actor))
+    estates = list(estate_list(actor=actor))
     estate_id = positive_int(request.GET.get("estate")) or (estates[0].pk if estates else None)
     form = {
         "estate": str(estate_id or ""),
@@ -440,7 +429,7 @@ def policy_delete(request, actor, pk: int):
 @staff_page
 @require_POST
 def holiday_add(request, actor):
-    estate = selectors.estate_get(actor=actor, pk=request.POST.get("estate"))
+    estate = estate_get(actor=actor, pk=request.POST.get("estate"))
     try:
         day = date.fromisoformat((request.POST.get("date") or "").strip())
     except ValueError:
@@ -477,7 +466,7 @@ def holiday_delete(request, actor, pk: int):
 @staff_page
 @require_POST
 def holidays_import(request, actor):
-    estate = selectors.estate_get(actor=actor, pk=request.POST.get("estate"))
+    estate = estate_get(actor=actor, pk=request.POST.get("estate"))
     year = positive_int(request.POST.get("year")) or 0
     try:
         created, skipped = services.holidays_import_national(actor=actor, estate=estate, year=year)
@@ -493,7 +482,7 @@ def holidays_import(request, actor):
 @staff_page
 @require_POST
 def settings_save(request, actor, estate_id: int):
-    estate = selectors.estate_get(actor=actor, pk=estate_id)
+    estate = estate_get(actor=actor, pk=estate_id)
     changes = {}
     bad = {}
     for k in services.SETTINGS_BOUNDS:

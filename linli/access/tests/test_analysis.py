@@ -12,8 +12,8 @@ from linli.access.insights import analysis
 from linli.access.models import AccessEvent
 from linli.access.tests import factories as f
 from linli.core.errors import PermissionDenied, ValidationFailed
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 SH = ZoneInfo("Asia/Shanghai")
 SINCE = datetime(2025, 3, 1, tzinfo=SH)
@@ -67,7 +67,7 @@ def _zero(**kw):
 
 def test_flows_by_local_hour_point_and_day(world, flows_data):
     east, door = flows_data
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     out = analysis.flows(actor=admin, since=SINCE, until=UNTIL)
     assert out["totals"] == {"entries": 2, "exits": 2, "allowed": 5, "denied": 1}
     hours = {r["hour"]: {k: v for k, v in r.items() if k != "hour"} for r in out["by_hour"]}
@@ -100,7 +100,7 @@ def test_flows_by_local_hour_point_and_day(world, flows_data):
 
 def test_flows_of_one_point_and_of_another_estate(world, flows_data):
     east, _door = flows_data
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     only_east = analysis.flows(actor=admin, since=SINCE, until=UNTIL, access_point_id=east.pk)
     assert only_east["totals"] == {"entries": 1, "exits": 2, "allowed": 3, "denied": 1}
     gates = analysis.flows(actor=admin, since=SINCE, until=UNTIL, level="gates")
@@ -109,14 +109,14 @@ def test_flows_of_one_point_and_of_another_estate(world, flows_data):
     assert doors["totals"] == _zero(entries=1, allowed=2)
     with pytest.raises(ValidationFailed):
         analysis.flows(actor=admin, level="roofs")
-    other = analysis.flows(actor=build_actor(world.b.staff[Role.PROPERTY_ADMIN]), since=SINCE, until=UNTIL)
+    other = analysis.flows(actor=actor_for_user(world.b.staff[Role.PROPERTY_ADMIN]), since=SINCE, until=UNTIL)
     assert other["totals"] == _zero(entries=1, allowed=1)
     assert other["daily"] == [
         {"day": "2025-03-01", **_zero()},
         {"day": "2025-03-02", **_zero(entries=1, allowed=1)},
     ]
     by_a = analysis.flows(
-        actor=build_actor(world.b.staff[Role.PROPERTY_ADMIN]),
+        actor=actor_for_user(world.b.staff[Role.PROPERTY_ADMIN]),
         since=SINCE,
         until=UNTIL,
         estate_id=world.a.estate.pk,
@@ -126,10 +126,10 @@ def test_flows_of_one_point_and_of_another_estate(world, flows_data):
 
 def test_analysis_needs_the_permission_and_a_sane_range(world):
     with pytest.raises(PermissionDenied):
-        analysis.flows(actor=build_actor(world.a.staff[Role.GUARD]))
+        analysis.flows(actor=actor_for_user(world.a.staff[Role.GUARD]))
     with pytest.raises(PermissionDenied):
-        analysis.visitor_stats(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
-    worker = build_actor(world.a.staff[Role.COMMUNITY_WORKER])
+        analysis.visitor_stats(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]))
+    worker = actor_for_user(world.a.staff[Role.COMMUNITY_WORKER])
     with pytest.raises(ValidationFailed):
         analysis.flows(actor=worker, since=UNTIL, until=SINCE)
     with pytest.raises(ValidationFailed):
@@ -166,7 +166,7 @@ def test_visitor_statistics(world):
     _event(east, _local(2025, 3, 2, 19, 0), result="deny", reason="expired", visitor_pass=no_show, **visitor)
     _event(east, _local(2025, 3, 2, 9, 30))  # a resident: not a visitor
 
-    out = analysis.visitor_stats(actor=build_actor(a.staff[Role.PROPERTY_ADMIN]), since=SINCE, until=UNTIL)
+    out = analysis.visitor_stats(actor=actor_for_user(a.staff[Role.PROPERTY_ADMIN]), since=SINCE, until=UNTIL)
     assert {k: out[k] for k in ("passes", "entries_used", "arrived", "no_show", "entries", "denied")} == {
         "passes": 3,
         "entries_used": 2,

@@ -12,9 +12,9 @@ from linli.access.insights import anomalies, selectors
 from linli.access.models import AccessAnomaly, AccessEvent, AccessPoint, AccessSettings
 from linli.access.tests import factories as f
 from linli.core.errors import NotFound
-from linli.core.scoping import build_actor
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.models import CareKind, Occupancy, Person
 from linli.people.tests import factories as people_f
 
@@ -287,13 +287,13 @@ def test_the_care_alert_is_invisible_to_guards_and_property_admins_r65(world):
     anomalies.not_seen_scan(timezone.now())
     row = AccessAnomaly.objects.get()
     for role in (Role.GUARD, Role.PROPERTY_ADMIN):
-        actor = build_actor(world.a.staff[role])
+        actor = actor_for_user(world.a.staff[role])
         assert list(selectors.anomaly_list(actor=actor)) == []
         with pytest.raises(NotFound):
             selectors.anomaly_get(actor=actor, pk=row.pk)
-    worker = build_actor(world.a.staff[Role.COMMUNITY_WORKER])
+    worker = actor_for_user(world.a.staff[Role.COMMUNITY_WORKER])
     assert list(selectors.anomaly_list(actor=worker)) == [row]
-    assert list(selectors.anomaly_list(actor=build_actor(world.b.staff[Role.COMMUNITY_WORKER]))) == []
+    assert list(selectors.anomaly_list(actor=actor_for_user(world.b.staff[Role.COMMUNITY_WORKER]))) == []
 
 
 def test_who_is_not_flagged(world):

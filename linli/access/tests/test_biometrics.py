@@ -21,10 +21,10 @@ from linli.access.biometrics import services as biometrics
 from linli.access.models import AccessPoint, AccessSubject, BiometricTemplate, Modality
 from linli.access.tests import factories as af
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.devices.models import CommandKind, CommandStatus, DeviceCommand, DeviceStatus
 from linli.devices.tests import factories as df
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.tests import factories as people_f
 from linli.places.tests import factories as places_f
 from linli.privacy import services as privacy_services
@@ -421,7 +421,7 @@ def test_consent_withdrawn_in_the_privacy_centre_deletes_through_the_hook(world,
     a = world.a
     face_setup(a, 2)
     enrol_face(login(a.resident))
-    actor = build_actor(a.resident)
+    actor = actor_for_user(a.resident)
     original = privacy_services.consent_withdraw
 
     def hooked(**kwargs):  # what the integrator's one-line hook does inside consent_withdraw

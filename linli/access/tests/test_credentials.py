@@ -12,9 +12,9 @@ from linli.access.credentials import keys, qr
 from linli.access.credentials import services as credentials
 from linli.access.models import Credential
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.messaging.models import Message
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/access/credentials"
@@ -33,7 +33,7 @@ def me(world):
 
 def issue_card(world, person, number="12345678"):
     return credentials.credential_issue_card(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), person=person, number=number
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), person=person, number=number
     )
 
 
@@ -83,13 +83,13 @@ def test_duplicate_active_card_in_the_estate_is_a_conflict(world, login, admin, 
     assert (r.status_code, r.json()["error"]["code"]) == (409, "card_in_use")
     # The same number in another estate is another card.
     b = credentials.credential_issue_card(
-        actor=build_actor(world.b.staff[Role.PROPERTY_ADMIN]), person=world.b.persons[0], number="12345678"
+        actor=actor_for_user(world.b.staff[Role.PROPERTY_ADMIN]), person=world.b.persons[0], number="12345678"
     )
     assert b.status == "active"
 
 
 def test_a_suspended_cards_number_can_be_reissued_but_not_both_reactivated(world, admin, me):
-    actor = build_actor(admin)
+    actor = actor_for_user(admin)
     old = issue_card(world, me)
     credentials.credential_suspend(actor=actor, credential=old)
     new = issue_card(world, world.a.persons[1])
@@ -116,7 +116,7 @@ def test_pin_is_six_digits_shown_once_and_only_hashed(world, login, admin, me):
 
 
 def test_pins_are_unique_among_the_estates_active_pins(world, admin, monkeypatch):
-    actor = build_actor(admin)
+    actor = actor_for_user(admin)
     draws = iter([123456, 111111, 481516, 481516, 234623])
     monkeypatch.setattr(credentials.secrets, "randbelow", lambda n: next(draws))
     _a, first = credentials.credential_issue_pin(actor=actor, person=world.a.persons[0])
@@ -129,7 +129,7 @@ def test_only_residents_or_staff_of_the_estate_get_credentials(world, admin):
 
     stranger = people_f.person(estate=world.a.estate)  # on record, no room
     with pytest.raises(credentials.ValidationFailed):
-        credentials.credential_issue_card(actor=build_actor(admin), person=stranger, number="FFFF0001")
+        credentials.credential_issue_card(actor=actor_for_user(admin), person=stranger, number="FFFF0001")
 
 
 def test_guard_may_list_but_not_issue(world, login, me):
@@ -206,7 +206,7 @@ def test_qr_code_settings_come_from_the_estate(world, me):
     from linli.access.models import AccessSettings
 
     AccessSettings.objects.create(estate=world.a.estate, qr_ttl_seconds=30, qr_refresh_seconds=10)
-    text, expires_at, refresh = credentials.qr_code_for(actor=build_actor(world.a.resident))
+    text, expires_at, refresh = credentials.qr_code_for(actor=actor_for_user(world.a.resident))
     code = qr.parse(text)
     assert (code.expires_at - code.issued_at, refresh, int(expires_at.timestamp())) == (
         30,
@@ -216,7 +216,7 @@ def test_qr_code_settings_come_from_the_estate(world, me):
 
 
 def test_a_suspended_identity_is_not_silently_replaced(world, login, admin, me):
-    credentials.credential_suspend(actor=build_actor(admin), credential=credentials.qr_identity(me))
+    credentials.credential_suspend(actor=actor_for_user(admin), credential=credentials.qr_identity(me))
     r = login(world.a.resident).get(f"{API}/me/qr")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "credential_inactive")
 
@@ -227,7 +227,7 @@ def test_moved_out_resident_gets_no_code(world, login, admin, me):
 
     occupancy = Occupancy.objects.get(person=me, end_date__isnull=True)
     people_services.occupancy_end(
-        actor=build_actor(admin), occupancy=occupancy, end_date=occupancy.start_date
+        actor=actor_for_user(admin), occupancy=occupancy, end_date=occupancy.start_date
     )
     r = login(world.a.resident).get(f"{API}/me/qr")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "not_resident")
@@ -296,8 +296,8 @@ def test_resident_requests_a_card_and_staff_fulfil_it(world, login, admin, me):
 
 
 def test_request_for_a_pin_fulfilled_with_a_pin(world, login, admin, me):
-    req, _created = credentials.credential_request(actor=build_actor(world.a.resident), kind="pin")
-    row, pin = credentials.credential_issue_pin(actor=build_actor(admin), person=me, request=req)
+    req, _created = credentials.credential_request(actor=actor_for_user(world.a.resident), kind="pin")
+    row, pin = credentials.credential_issue_pin(actor=actor_for_user(admin), person=me, request=req)
     assert (row.pk, row.status, row.number_hash) == (
         req.pk,
         "active",
@@ -311,7 +311,7 @@ def test_request_only_for_card_or_pin(world, login):
 
 
 def test_staff_may_refuse_a_request(world, login, admin, me):
-    req, _created = credentials.credential_request(actor=build_actor(world.a.resident), kind="card")
+    req, _created = credentials.credential_request(actor=actor_for_user(world.a.resident), kind="card")
     r = login(admin).post(f"{API}/{req.pk}/revoke", {"reason": "已有门禁卡"}, content_type=J)
     assert (r.status_code, r.json()["status"]) == (200, "revoked")
 
@@ -355,7 +355,7 @@ def test_list_query_count_is_bounded(world, login, django_assert_max_num_queries
 
 def test_console_list_and_filters(world, login, admin, me):
     issue_card(world, me, "5555AAAA")
-    credentials.credential_request(actor=build_actor(world.a.resident), kind="pin")
+    credentials.credential_request(actor=actor_for_user(world.a.resident), kind="pin")
     c = login(admin)
     page = c.get("/console/access/credentials/").content.decode()
     assert "****AAAA" in page and "5555AAAA" not in page and "待发放申请" in page
@@ -407,7 +407,7 @@ def test_console_guard_sees_the_list_but_cannot_issue(world, login, me):
 def test_moving_out_revokes_every_credential(world, admin, me):
     card = issue_card(world, me)
     identity = credentials.qr_identity(me)
-    credentials.credential_suspend(actor=build_actor(admin), credential=card)
+    credentials.credential_suspend(actor=actor_for_user(admin), credential=card)
     assert credentials.credentials_revoke_for_person(person=me) == 2
     statuses = sorted(Credential.objects.filter(person=me).values_list("kind", "status", "revoked_reason"))
     assert statuses == [("card", "revoked", "moved_out"), ("qr", "revoked", "moved_out")]

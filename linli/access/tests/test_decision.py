@@ -26,8 +26,8 @@ from linli.access.models import (
     VisitorPass,
 )
 from linli.access.tests import factories as f
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people import services as people_services
 from linli.people.models import Occupancy
 from linli.people.tests import factories as people_f
@@ -58,7 +58,7 @@ def points(world):
 
 @pytest.fixture
 def admin(world):
-    return build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def me(world):
 
 
 def my_code(world) -> str:
-    return credentials.qr_code_for(actor=build_actor(world.a.resident))[0]
+    return credentials.qr_code_for(actor=actor_for_user(world.a.resident))[0]
 
 
 def decide(point, method, text, **kw) -> decision.Decision:
@@ -308,12 +308,12 @@ def test_card_lookups(world, points, admin, me):
 
 def test_lost_card(world, points, admin, me):
     card = credentials.credential_issue_card(actor=admin, person=me, number="00112233")
-    credentials.credential_suspend(actor=build_actor(world.a.resident), credential=card)
+    credentials.credential_suspend(actor=actor_for_user(world.a.resident), credential=card)
     assert outcome(decide(points["gate"], "card", "00112233")) == ("deny", "revoked")
 
 
 def test_card_of_another_estate_is_unknown(world, points):
-    b_admin = build_actor(world.b.staff[Role.PROPERTY_ADMIN])
+    b_admin = actor_for_user(world.b.staff[Role.PROPERTY_ADMIN])
     credentials.credential_issue_card(actor=b_admin, person=world.b.persons[0], number="CAFE0001")
     assert outcome(decide(points["gate"], "card", "CAFE0001")) == ("deny", "unknown_credential")
 
@@ -354,7 +354,7 @@ def guard_person(world):
     guard = world.a.staff[Role.GUARD]
     person = people_f.person(estate=world.a.estate, user=guard)
     credentials.credential_issue_card(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), person=person, number="6666AAAA"
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), person=person, number="6666AAAA"
     )
     return person
 

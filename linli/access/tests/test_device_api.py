@@ -14,11 +14,11 @@ from linli.access.credentials import services as credentials
 from linli.access.gate import decision, device_auth, vendor_events
 from linli.access.models import AccessEvent, AccessSubject, CodeUse, VisitorPass
 from linli.access.tests import factories as f
-from linli.core.scoping import build_actor
 from linli.devices import services as device_services
 from linli.devices.canonical import VendorAccessEvent
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/access/device"
@@ -67,7 +67,7 @@ def send(
 
 
 def resident_code(world) -> str:
-    return credentials.qr_code_for(actor=build_actor(world.a.resident))[0]
+    return credentials.qr_code_for(actor=actor_for_user(world.a.resident))[0]
 
 
 # --- decisions -------------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_stale_timestamp(world, client, gate):
 
 
 def test_disabled_and_revoked_devices_are_refused(world, client, gate):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     device_services.device_set_enabled(actor=admin, device=gate["device"], enabled=False)
     disabled = send(client, gate, "POST", "/decisions", {"method": "card", "credential": "1234"})
     device_services.device_set_enabled(actor=admin, device=gate["device"], enabled=True)
@@ -202,7 +202,7 @@ def test_disabled_and_revoked_devices_are_refused(world, client, gate):
 
 def test_rotated_secret_stops_the_old_one_at_once(world, client, gate):
     assert send(client, gate, "GET", "/keys").status_code == 200
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     new = device_services.device_rotate_credentials(actor=admin, device=gate["device"]).secret
     assert send(client, gate, "GET", "/keys").status_code == 401
     assert send(client, gate, "GET", "/keys", secret=new).status_code == 200
@@ -227,7 +227,7 @@ def test_offline_upload_is_stored_once_and_counts_visitor_entries_once(world, cl
         world.a.estate.pk, kind="V", subject=visit.token, issued_at=now - 90, expires_at=now + 30
     )
     card = credentials.credential_issue_card(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), person=world.a.persons[0], number="ABCD0001"
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), person=world.a.persons[0], number="ABCD0001"
     )
     moment = datetime.now(UTC) - timedelta(minutes=1)
     batch = {
@@ -294,7 +294,7 @@ def test_offline_upload_is_stored_once_and_counts_visitor_entries_once(world, cl
 
 
 def test_offline_upload_keeps_the_gates_answer_and_notes_the_servers(world, client, gate):
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     card = credentials.credential_issue_card(actor=admin, person=world.a.persons[0], number="BEEF0001")
     credentials.credential_suspend(actor=admin, credential=card)
     moment = datetime.now(UTC) - timedelta(hours=1)
@@ -376,7 +376,7 @@ def test_naive_device_times_are_local_time(world, client, gate):
 
 def test_keys_let_a_gate_verify_offline_and_name_the_refused_subjects(world, client, gate):
     code = resident_code(world)
-    admin = build_actor(world.a.staff[Role.PROPERTY_ADMIN])
+    admin = actor_for_user(world.a.staff[Role.PROPERTY_ADMIN])
     lost = credentials.qr_identity(world.a.persons[1])
     credentials.credential_suspend(actor=admin, credential=lost)
     gone = f.visitor_pass(estate=world.a.estate, host_room=world.a.rooms[0])
@@ -401,7 +401,7 @@ def test_vendor_events_are_stored_once_with_their_subject(world, gate, monkeypat
     person = world.a.persons[0]
     AccessSubject.objects.create(pseudonym="E0001", person=person, estate=world.a.estate)
     card = credentials.credential_issue_card(
-        actor=build_actor(world.a.staff[Role.PROPERTY_ADMIN]), person=world.a.persons[1], number="C0FFEE01"
+        actor=actor_for_user(world.a.staff[Role.PROPERTY_ADMIN]), person=world.a.persons[1], number="C0FFEE01"
     )
     at = datetime.now(UTC) - timedelta(minutes=5)
     batch = [

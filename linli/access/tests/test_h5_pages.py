@@ -16,8 +16,8 @@ from linli.access.models import AccessEvent, Credential, VisitorPass
 from linli.access.tests import factories as access_f
 from linli.access.visitors import selectors, services
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def invite(side, *, start=None, hours: int = 4, **kw) -> services.IssuedPass:
     start = start or timezone.now()
     return services.visitor_pass_create(
-        actor=build_actor(side.resident),
+        actor=actor_for_user(side.resident),
         visitor_name=kw.pop("visitor_name", "欧阳娜娜"),
         valid_from=start,
         valid_until=start + timedelta(hours=hours),
@@ -186,7 +186,7 @@ def test_public_page_of_an_unusable_pass_says_why_and_shows_no_code(world, clien
     elif state == "expired":
         move_window(p, start=now - timedelta(hours=3), end=now - timedelta(minutes=1))
     elif state == "revoked":
-        services.visitor_pass_revoke(actor=build_actor(world.a.resident), visitor_pass=p)
+        services.visitor_pass_revoke(actor=actor_for_user(world.a.resident), visitor_pass=p)
     r = client.get(f"/v/{issued.link_token}/")
     assert r.status_code == 200
     html = r.content.decode()
@@ -299,7 +299,7 @@ def test_guard_issues_delivery_pass_and_revokes_it(world, login):
 
 def test_printable_code_verifies_offline_until_the_end_of_the_window(world):
     issued = services.visitor_staff_pass_issue(
-        actor=build_actor(world.a.staff[Role.GUARD]),
+        actor=actor_for_user(world.a.staff[Role.GUARD]),
         estate_id=world.a.estate.pk,
         kind="service",
         visitor_name="维修 张",

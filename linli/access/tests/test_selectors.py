@@ -15,8 +15,8 @@ from linli.access.tests import factories as f
 from linli.core.audit import Action
 from linli.core.errors import NotFound, PermissionDenied
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import ROLE_PERMISSIONS, Perm, Role
+from linli.orgs.selectors import actor_for_user
 from linli.places.tests import factories as places_f
 
 ROLES = [
@@ -81,7 +81,7 @@ def estate_a_rows(world):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_staff_of_estate_b_never_find_estate_a_rows(world, estate_a_rows, role):
-    actor = build_actor(world.b.staff[role])
+    actor = actor_for_user(world.b.staff[role])
     perms = ROLE_PERMISSIONS[role]
     probes = [
         (Perm.ACCESS_VIEW, selectors.access_point_get, "point"),
@@ -109,7 +109,7 @@ def test_staff_of_estate_b_never_find_estate_a_rows(world, estate_a_rows, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_staff_of_estate_a_see_what_their_role_allows(world, estate_a_rows, role):
-    actor = build_actor(world.a.staff[role])
+    actor = actor_for_user(world.a.staff[role])
     perms = ROLE_PERMISSIONS[role]
     if Perm.ACCESS_VIEW in perms:
         assert selectors.access_point_get(actor=actor, pk=estate_a_rows["point"].pk) == estate_a_rows["point"]
@@ -130,7 +130,7 @@ def test_staff_of_estate_a_see_what_their_role_allows(world, estate_a_rows, role
 
 
 def test_reading_events_writes_one_audit_record_per_read(world, estate_a_rows):
-    guard = build_actor(world.a.staff[Role.GUARD])
+    guard = actor_for_user(world.a.staff[Role.GUARD])
     for _i in range(3):
         _event(estate_a_rows["point"], person=world.a.persons[2])
     before = AuditEvent.objects.filter(action=Action.SENSITIVE_READ).count()
@@ -157,10 +157,10 @@ def test_reading_events_writes_one_audit_record_per_read(world, estate_a_rows):
 def test_a_refused_read_writes_no_audit_record(world, estate_a_rows):
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
-        insights_selectors.event_list(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
+        insights_selectors.event_list(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]))
     with pytest.raises(NotFound):
         insights_selectors.event_get(
-            actor=build_actor(world.b.staff[Role.GUARD]), pk=estate_a_rows["event"].pk
+            actor=actor_for_user(world.b.staff[Role.GUARD]), pk=estate_a_rows["event"].pk
         )
     assert AuditEvent.objects.count() == before
 
@@ -168,7 +168,7 @@ def test_a_refused_read_writes_no_audit_record(world, estate_a_rows):
 def test_holidays_are_national_plus_the_estates_own(world, estate_a_rows):
     services.national_holidays_install(year=2026)
     Holiday.objects.create(estate=world.b.estate, date=date(2026, 3, 9), name="乙小区活动日")
-    actor = build_actor(world.a.staff[Role.CUSTOMER_SERVICE])
+    actor = actor_for_user(world.a.staff[Role.CUSTOMER_SERVICE])
     rows = list(selectors.holiday_list(actor=actor, year=2026))
     assert len(rows) == 40
     assert {h.estate_id for h in rows} == {None, world.a.estate.pk}
@@ -184,7 +184,7 @@ def test_a_sub_district_wide_scope_sees_every_estate_under_it(world, estate_a_ro
     street = world.a.estate.parent.parent
     officer = orgs_f.staff(role=Role.SUBDISTRICT_OFFICER, scope=[street], username="street_officer")
     f.access_point(estate=world.b.estate)
-    actor = build_actor(officer)
+    actor = actor_for_user(officer)
     assert {e.pk for e in selectors.estate_list(actor=actor)} == {world.a.estate.pk, world.b.estate.pk}
     assert {a.pk for a in insights_selectors.anomaly_list(actor=actor)} == {
         estate_a_rows["anomaly"].pk,

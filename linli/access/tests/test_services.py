@@ -14,13 +14,13 @@ from linli.access.tests import factories as f
 from linli.core.audit import Action
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.devices.tests import factories as devices_f
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 
 def _admin(side):
-    return build_actor(side.staff[Role.PROPERTY_ADMIN])
+    return actor_for_user(side.staff[Role.PROPERTY_ADMIN])
 
 
 def _create(side, **kw):
@@ -141,7 +141,7 @@ def test_staff_of_another_estate_or_without_the_permission_cannot_register(world
         )
     with pytest.raises(PermissionDenied):
         services.access_point_create(
-            actor=build_actor(world.a.staff[Role.GUARD]),
+            actor=actor_for_user(world.a.staff[Role.GUARD]),
             estate=world.a.estate,
             kind="estate_gate",
             name="x",
@@ -347,7 +347,7 @@ def test_settings_update_within_bounds_is_audited(world):
     assert audit.detail["changed"]["not_seen_hours"] == [48, 24]
     with pytest.raises(PermissionDenied):
         services.access_settings_update(
-            actor=build_actor(world.a.staff[Role.GUARD]), estate=world.a.estate, qr_ttl_seconds=90
+            actor=actor_for_user(world.a.staff[Role.GUARD]), estate=world.a.estate, qr_ttl_seconds=90
         )
 
 
@@ -372,7 +372,7 @@ def _anomaly(side, *, kind="tailgating", health=False, person=None):
 
 def test_a_guard_closes_a_security_anomaly_with_a_note_once(world):
     row = _anomaly(world.a)
-    guard = build_actor(world.a.staff[Role.GUARD])
+    guard = actor_for_user(world.a.staff[Role.GUARD])
     with pytest.raises(ValidationFailed):
         insights_services.anomaly_close(actor=guard, anomaly=row, note="  ")
     insights_services.anomaly_close(actor=guard, anomaly=row, note="已到场，系快递员跟随住户进入")
@@ -393,9 +393,9 @@ def test_only_care_roles_close_a_care_anomaly(world):
     for role in (Role.GUARD, Role.PROPERTY_ADMIN):
         with pytest.raises(PermissionDenied):
             insights_services.anomaly_close(
-                actor=build_actor(world.a.staff[role]), anomaly=row, note="看过了"
+                actor=actor_for_user(world.a.staff[role]), anomaly=row, note="看过了"
             )
-    worker = build_actor(world.a.staff[Role.COMMUNITY_WORKER])
+    worker = actor_for_user(world.a.staff[Role.COMMUNITY_WORKER])
     insights_services.anomaly_close(actor=worker, anomaly=row, note="已电话联系，老人在女儿家")
     row.refresh_from_db()
     assert row.status == "closed"

@@ -28,8 +28,8 @@ from linli.access.visitors.api import StaffPassIn, VisitorPassIn, WalkInIn
 from linli.core import crypto
 from linli.core.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from linli.core.models import AuditEvent
-from linli.core.scoping import build_actor
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 from linli.people.models import Occupancy
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +39,11 @@ pytestmark = pytest.mark.django_db
 
 
 def resident(side):
-    return build_actor(side.resident)
+    return actor_for_user(side.resident)
 
 
 def guard(side):
-    return build_actor(side.staff[Role.GUARD])
+    return actor_for_user(side.staff[Role.GUARD])
 
 
 def invite(side, *, hours: int = 4, start=None, **kw) -> services.IssuedPass:
@@ -276,13 +276,13 @@ def test_consume_entry_concurrent_gates_never_exceed_max_entries(world):
 
 def test_resident_revokes_own_pass_once_and_nobody_else_can(world):
     p = invite(world.a).visitor_pass
-    other = build_actor(_second_resident(world.a))
+    other = actor_for_user(_second_resident(world.a))
     with pytest.raises(NotFound):
         services.visitor_pass_revoke(actor=other, visitor_pass=p)
     with pytest.raises(NotFound):
         services.visitor_pass_revoke(actor=guard(world.b), visitor_pass=p)
     with pytest.raises(PermissionDenied):
-        services.visitor_pass_revoke(actor=build_actor(world.a.staff[Role.TECHNICIAN]), visitor_pass=p)
+        services.visitor_pass_revoke(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]), visitor_pass=p)
     assert VisitorPass.objects.get(pk=p.pk).status == "active"
     # when
     services.visitor_pass_revoke(actor=resident(world.a), visitor_pass=p)
@@ -325,7 +325,7 @@ def _second_resident(side):
 def test_residents_list_only_their_own_passes(world):
     mine = invite(world.a).visitor_pass
     theirs = services.visitor_pass_create(
-        actor=build_actor(_second_resident(world.a)),
+        actor=actor_for_user(_second_resident(world.a)),
         visitor_name="赵",
         valid_from=timezone.now(),
         valid_until=timezone.now() + timedelta(hours=1),
@@ -369,7 +369,9 @@ def test_walk_in_refuses_other_estates_rooms_bad_hours_and_non_guards(world):
     assert exc.value.fields == {"hours": ["有效时长须在 1–24 小时之间"]}
     with pytest.raises(PermissionDenied):
         services.visitor_walk_in_register(
-            actor=build_actor(world.a.staff[Role.TECHNICIAN]), room_id=world.a.rooms[0].pk, visitor_name="孙"
+            actor=actor_for_user(world.a.staff[Role.TECHNICIAN]),
+            room_id=world.a.rooms[0].pk,
+            visitor_name="孙",
         )
     with pytest.raises(PermissionDenied):
         services.visitor_walk_in_register(
@@ -439,7 +441,7 @@ def test_today_lists_passes_overlapping_today_in_scope(world):
     assert other.visitor_pass not in listed
     assert list(selectors.visitors_today(actor=guard(world.b), now=now)) == [other.visitor_pass]
     with pytest.raises(PermissionDenied):
-        selectors.visitors_today(actor=build_actor(world.a.staff[Role.TECHNICIAN]))
+        selectors.visitors_today(actor=actor_for_user(world.a.staff[Role.TECHNICIAN]))
 
 
 # --- staff-assisted entry ----------------------------------------------------------------------

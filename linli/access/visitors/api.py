@@ -18,19 +18,17 @@ from ninja.pagination import paginate
 
 from linli.access.credentials.views_h5 import qr_svg
 from linli.access.models import VisitorKind
+from linli.access.schemas import ERRORS, WRITE_ERRORS
 from linli.access.visitors import selectors, services
 from linli.access.visitors.entry import visitor_staff_entry
-from linli.core.api import ErrorOut, Page, actor_of
+from linli.core.api import ErrorOut, Id, Page, PkPath, actor_of
+from linli.core.pii import mask_name, mask_phone
 from linli.notices.schemas import DateTime
-from linli.people.schemas import Id, Text
-from linli.people.validators import mask_name, mask_phone
+from linli.people.schemas import Text
 
 router = Router()
 
-PkPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 LinkPath = Annotated[str, Path(min_length=1, max_length=64)]
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 StaffKind = Literal[VisitorKind.DELIVERY.value, VisitorKind.SERVICE.value]  # type: ignore[valid-type]
 
 

@@ -28,7 +28,7 @@ from linli.core.errors import Conflict, NotFound, RateLimited
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
 from linli.people.models import Occupancy, Person
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Room
 
 LINK_CODE_REQUESTS_PER_MINUTE = 30  # the page refreshes every 20 s; a few open tabs stay well below
 _LINK_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -128,11 +128,6 @@ def guard_rooms(*, actor: Actor, estate_id: int | None = None) -> QuerySet[Room]
     if estate_id is not None:
         qs = qs.filter(estate_id=estate_id)
     return qs.order_by("path", "floor", "number")
-
-
-def guard_estates(*, actor: Actor) -> list[Region]:
-    actor.require(Perm.ACCESS_GUARD)
-    return list(actor.scoped(Region.objects.filter(level=RegionLevel.ESTATE), "path").order_by("path"))
 
 
 def visitor_pass_get(*, actor: Actor, pk: int) -> VisitorPass:

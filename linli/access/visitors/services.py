@@ -43,11 +43,12 @@ from linli.access.visitors.selectors import (
 from linli.core import audit, crypto
 from linli.core.audit import Action
 from linli.core.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
+from linli.core.pii import InvalidIdentifier, parse_mobile, parse_plate
 from linli.core.scoping import Actor, get_in_scope
 from linli.orgs.roles import Perm
 from linli.people.models import Person
-from linli.people.validators import InvalidIdentifier, parse_mobile, parse_plate
-from linli.places.models import Region, RegionLevel, Room
+from linli.places.models import Region, Room
+from linli.places.selectors import estate_get
 
 # --- rules (R63, R66) --------------------------------------------------------------------------
 
@@ -397,9 +398,7 @@ def visitor_staff_pass_issue(
     """A guard issues a short delivery (≤ 2 h) or service (≤ 12 h) pass, optionally for one room."""
     actor.require(Perm.ACCESS_GUARD, write=True)
     now = now or timezone.now()
-    estate = get_in_scope(
-        Region.objects.filter(level=RegionLevel.ESTATE), actor=actor, path_field="path", pk=estate_id
-    )
+    estate = estate_get(actor=actor, pk=estate_id)
     room = None
     if room_id is not None:
         room = get_in_scope(Room.objects.filter(estate=estate), actor=actor, path_field="path", pk=room_id)

@@ -16,14 +16,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.access import pages
 from linli.access.credentials.views_h5 import qr_svg
 from linli.access.models import VisitorKind, VisitorPassStatus
 from linli.access.visitors import entry as staff_entry
 from linli.access.visitors import selectors, services
-from linli.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from linli.core.errors import Conflict, NotFound, ValidationFailed
+from linli.core.pii import mask_name, mask_phone
 from linli.core.views import positive_int, staff_page
 from linli.orgs.roles import Perm
-from linli.people.validators import mask_name, mask_phone
+from linli.places.selectors import estate_list
 
 PRINT_KEY = "linli_guard_printable"  # pass id + link token of the pass just issued (shown once)
 STATUS_LABELS = dict(VisitorPassStatus.choices)
@@ -55,14 +57,7 @@ def _reason_text(reason: str) -> str:
     return str(REASON_TEXT.get(reason, reason))
 
 
-def _error_text(exc: DomainError) -> str:
-    if exc.fields:
-        return "；".join(m for ms in exc.fields.values() for m in ms)
-    return exc.message
-
-
-def _estate_id(actor, value) -> int | None:
-    estates = selectors.guard_estates(actor=actor)
+def _estate_id(estates, value) -> int | None:
     wanted = positive_int(value)
     if wanted and any(e.pk == wanted for e in estates):
         return wanted
@@ -91,8 +86,8 @@ def _printable(request, actor):
 @staff_page
 def visitor_console(request, actor):
     actor.require(Perm.ACCESS_GUARD)
-    estates = selectors.guard_estates(actor=actor)
-    estate_id = _estate_id(actor, request.GET.get("estate"))
+    estates = list(estate_list(actor=actor, perm=Perm.ACCESS_GUARD))
+    estate_id = _estate_id(estates, request.GET.get("estate"))
     now = timezone.now()
     passes = list(selectors.visitors_today(actor=actor, estate_id=estate_id, now=now)[:500])
     selectors.visitors_today_audit(actor=actor, estate_id=estate_id, count=len(passes))
@@ -148,7 +143,7 @@ def walk_in(request, actor):
             **_fields(p),
         )
     except (ValidationFailed, NotFound) as exc:
-        messages.error(request, _("登记未成功：") + _error_text(exc))
+        messages.error(request, _("登记未成功：") + pages.error(exc))
     else:
         _hold(request, issued)
         messages.success(
@@ -173,7 +168,7 @@ def staff_pass(request, actor):
             **_fields(p),
         )
     except (ValidationFailed, NotFound) as exc:
-        messages.error(request, _("签发未成功：") + _error_text(exc))
+        messages.error(request, _("签发未成功：") + pages.error(exc))
     else:
         _hold(request, issued)
         messages.success(
@@ -193,7 +188,7 @@ def entry(request, actor, pk: int):
             access_point_id=positive_int(request.POST.get("access_point")) or 0,
         )
     except (ValidationFailed, Conflict) as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, pages.error(exc))
     else:
         if result.result == "allow":
             messages.success(request, _("已人工核验放行，并记入通行记录"))

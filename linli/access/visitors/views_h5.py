@@ -16,9 +16,9 @@ from linli.access.credentials.views_h5 import qr_svg
 from linli.access.models import VisitorPassStatus
 from linli.access.visitors import selectors, services
 from linli.core.errors import Conflict, ValidationFailed
+from linli.core.pii import mask_phone
 from linli.core.views import positive_int, resident_page
 from linli.notices.views import parse_local_datetime
-from linli.people.validators import mask_phone
 
 STATUS_LABELS = dict(VisitorPassStatus.choices)
 SHARE_KEY = "linli_visitor_links"  # pass id → link token, popped by the share page (shown once)

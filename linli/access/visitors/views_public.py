@@ -16,7 +16,7 @@ from django.utils import timezone
 from linli.access.credentials.views_h5 import qr_svg
 from linli.access.visitors import selectors
 from linli.core.errors import NotFound, RateLimited
-from linli.people.validators import mask_name
+from linli.core.pii import mask_name
 
 
 def _private(response):

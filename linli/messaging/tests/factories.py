@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from linli.core.scoping import build_actor
 from linli.messaging.models import Message, MessagePreference
 from linli.messaging.services import message_send, prefs_update
+from linli.orgs.selectors import actor_for_user
 
 
 def with_phone(user, phone: str = "13800138000"):
@@ -29,7 +29,7 @@ def prefs(
 ) -> MessagePreference:
     start, end = quiet or (None, None)
     return prefs_update(
-        actor=build_actor(user),
+        actor=actor_for_user(user),
         channels=channels or {},
         quiet_start=start,
         quiet_end=end,

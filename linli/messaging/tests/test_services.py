@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 from linli.core.errors import NotFound, ValidationFailed
-from linli.core.scoping import build_actor
 from linli.messaging import services
 from linli.messaging.channels import CHANNELS
 from linli.messaging.channels.wechat import WeChatSubscribeSender
@@ -19,6 +18,7 @@ from linli.messaging.models import Delivery, Message
 from linli.messaging.services import deliveries_due, message_mark_read, message_send, messages_purge
 from linli.messaging.tests import factories as f
 from linli.orgs.roles import Role
+from linli.orgs.selectors import actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -226,15 +226,15 @@ def test_marking_read_is_only_for_the_owner(world):
     message = f.message(tech, title="巡检漏检", category="patrol_missed")
 
     with pytest.raises(NotFound):
-        message_mark_read(actor=build_actor(other), message_id=message.pk)
-    first = message_mark_read(actor=build_actor(tech), message_id=message.pk).read_at
-    again = message_mark_read(actor=build_actor(tech), message_id=message.pk).read_at
+        message_mark_read(actor=actor_for_user(other), message_id=message.pk)
+    first = message_mark_read(actor=actor_for_user(tech), message_id=message.pk).read_at
+    again = message_mark_read(actor=actor_for_user(tech), message_id=message.pk).read_at
 
     assert first is not None and again == first
 
 
 def test_preferences_refuse_unknown_categories_channels_and_half_quiet_hours(world):
-    actor = build_actor(world.a.resident)
+    actor = actor_for_user(world.a.resident)
 
     with pytest.raises(ValidationFailed) as exc:
         services.prefs_update(actor=actor, channels={"spam": ["sms"], "bill": ["fax"]}, quiet_start=time(22))
