@@ -34,9 +34,8 @@ from linli.access.biometrics import device_sync
 from linli.access.biometrics import services as biometrics
 from linli.access.gate.api import DeviceAuth
 from linli.access.models import Modality
-from linli.access.schemas import ERRORS, WRITE_ERRORS
 from linli.core import audit
-from linli.core.api import ErrorOut, Id, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Id, actor_of
 from linli.core.audit import Action
 from linli.core.errors import PayloadTooLarge, ValidationFailed
 from linli.devices import vendors

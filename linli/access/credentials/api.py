@@ -15,8 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from linli.access.credentials import services as svc
-from linli.access.schemas import ERRORS, WRITE_ERRORS
-from linli.core.api import Id, Page, PkPath, QueryDateTime, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Id, Page, PkPath, QueryDateTime, actor_of
 from linli.orgs.roles import Perm
 
 router = Router()

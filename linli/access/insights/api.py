@@ -12,8 +12,8 @@ from ninja.pagination import paginate
 from linli.access.insights import analysis, selectors, services
 from linli.access.insights.anomalies import ALARM_LABELS
 from linli.access.models import AnomalyKind
-from linli.access.schemas import ERRORS, WRITE_ERRORS, MappedPage, MethodCode, Ordering
-from linli.core.api import Id, PkPath, QueryDateTime, actor_of
+from linli.access.schemas import MethodCode, Ordering
+from linli.core.api import ERRORS, WRITE_ERRORS, Id, MappedPage, PkPath, QueryDateTime, actor_of
 from linli.core.pii import mask_name
 
 router = Router()
@@ -187,12 +187,10 @@ def anomaly_out(a) -> dict:
     }
 
 
-class EventsPage(MappedPage):
-    mapper = staticmethod(lambda e: event_out(e))
+EventsPage = MappedPage.of(event_out)
 
 
-class AnomaliesPage(MappedPage):
-    mapper = staticmethod(lambda a: anomaly_out(a))
+AnomaliesPage = MappedPage.of(anomaly_out)
 
 
 # --- events ---------------------------------------------------------------------------------------

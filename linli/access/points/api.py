@@ -10,8 +10,8 @@ from ninja.pagination import paginate
 
 from linli.access.models import AccessPointKind
 from linli.access.points import selectors, services
-from linli.access.schemas import ERRORS, WRITE_ERRORS, MappedPage, MethodCode, Ordering
-from linli.core.api import Id, PkPath, actor_of
+from linli.access.schemas import MethodCode, Ordering
+from linli.core.api import ERRORS, WRITE_ERRORS, Id, MappedPage, PkPath, actor_of
 from linli.places.selectors import estate_get
 
 router = Router()
@@ -242,16 +242,13 @@ def settings_out(s) -> dict:
     return {"estate_id": s.estate_id, **{k: getattr(s, k) for k in services.SETTINGS_BOUNDS}}
 
 
-class PointsPage(MappedPage):
-    mapper = staticmethod(lambda p: point_out(p))
+PointsPage = MappedPage.of(point_out)
 
 
-class PoliciesPage(MappedPage):
-    mapper = staticmethod(lambda p: policy_out(p))
+PoliciesPage = MappedPage.of(policy_out)
 
 
-class HolidaysPage(MappedPage):
-    mapper = staticmethod(lambda h: holiday_out(h))
+HolidaysPage = MappedPage.of(holiday_out)
 
 
 # --- access points ------------------------------------------------------------------------------

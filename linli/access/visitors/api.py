@@ -18,10 +18,9 @@ from ninja.pagination import paginate
 
 from linli.access.credentials.views_h5 import qr_svg
 from linli.access.models import VisitorKind
-from linli.access.schemas import ERRORS, WRITE_ERRORS
 from linli.access.visitors import selectors, services
 from linli.access.visitors.entry import visitor_staff_entry
-from linli.core.api import ErrorOut, Id, Page, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, ErrorOut, Id, Page, PkPath, actor_of
 from linli.core.pii import mask_name, mask_phone
 from linli.notices.schemas import DateTime
 from linli.people.schemas import Text
