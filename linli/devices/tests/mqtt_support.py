@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 
 from linli.devices import canonical
 from linli.devices.mqtt import config
@@ -118,12 +119,24 @@ class GatewayThread:
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds. On SQLite the test database is one shared-cache in-memory
+    database: a read while the gateway thread writes can fail with "table is locked" at once (no busy
+    wait in shared-cache mode), which only means "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
+        if _holds(predicate):
             return True
         time.sleep(interval)
-    return predicate()
+    return _holds(predicate)
+
+
+def _holds(predicate) -> bool:
+    try:
+        return bool(predicate())
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return False
 
 
 def free_port() -> int:
