@@ -121,6 +121,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "linli.accounts.passwords.ContextWordValidator"},
+    # zxcvbn estimate with the user's context words; score 3 of 0–4 ≈ 10^8 guesses (R40).
+    {
+        "NAME": "linli.accounts.passwords.StrengthValidator",
+        "OPTIONS": {"min_score": env.env_int("LINLI_PASSWORD_MIN_SCORE", 3)},
+    },
     {"NAME": "linli.accounts.passwords.ProfileValidator"},
 ]
 LOGIN_URL = "accounts:login"
