@@ -22,6 +22,7 @@ from linli.accounts.models import User, UserKind
 from linli.accounts.services import tokens_revoke_all
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import strip_invisible
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.models import Membership, Organization, OrgKind
@@ -184,7 +185,7 @@ def staff_account_create(*, actor: Actor, username: str, display_name: str = "")
     password = initial_password()
     user = User(
         username=username,
-        display_name=(display_name or "").strip()[:60],
+        display_name=strip_invisible(display_name)[:60],
         kind=UserKind.STAFF,
         must_change_password=True,
     )
