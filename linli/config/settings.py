@@ -224,6 +224,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = env.env_int("LINLI_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.env_int("LINLI_IMPORT_MAX_ROWS", 20000)
+# Largest uncompressed part (sheet XML, shared strings) of an XLSX import; checked before parsing.
+IMPORT_MAX_PART_BYTES = env.env_int("LINLI_IMPORT_MAX_PART_BYTES", 64 * 1024 * 1024)
 
 API_MAX_PAGE_SIZE = 100
 
