@@ -134,6 +134,8 @@ LOGIN_REDIRECT_URL = "console:home"
 # Sessions (R42): absolute lifetime 12 h, idle timeout 15 min for staff (enforced by middleware).
 SESSION_COOKIE_AGE = env.env_int("LINLI_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_IDLE_SECONDS = env.env_int("LINLI_SESSION_IDLE_SECONDS", 15 * 60)
+# Staff accounts with no sign-in or API-token use for this many days are disabled by a daily job (R48).
+DORMANT_ACCOUNT_DAYS = env.env_int("LINLI_DORMANT_ACCOUNT_DAYS", 90)
 RESIDENT_SESSION_IDLE_SECONDS = env.env_int("LINLI_RESIDENT_SESSION_IDLE_SECONDS", 7 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
