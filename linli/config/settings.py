@@ -121,6 +121,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "linli.accounts.passwords.ContextWordValidator"},
+    # zxcvbn estimate with the user's context words; score 3 of 0–4 ≈ 10^8 guesses (R40).
+    {
+        "NAME": "linli.accounts.passwords.StrengthValidator",
+        "OPTIONS": {"min_score": env.env_int("LINLI_PASSWORD_MIN_SCORE", 3)},
+    },
     {"NAME": "linli.accounts.passwords.ProfileValidator"},
 ]
 LOGIN_URL = "accounts:login"
@@ -129,6 +134,8 @@ LOGIN_REDIRECT_URL = "console:home"
 # Sessions (R42): absolute lifetime 12 h, idle timeout 15 min for staff (enforced by middleware).
 SESSION_COOKIE_AGE = env.env_int("LINLI_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_IDLE_SECONDS = env.env_int("LINLI_SESSION_IDLE_SECONDS", 15 * 60)
+# Staff accounts with no sign-in or API-token use for this many days are disabled by a daily job (R48).
+DORMANT_ACCOUNT_DAYS = env.env_int("LINLI_DORMANT_ACCOUNT_DAYS", 90)
 RESIDENT_SESSION_IDLE_SECONDS = env.env_int("LINLI_RESIDENT_SESSION_IDLE_SECONDS", 7 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -219,6 +226,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = env.env_int("LINLI_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.env_int("LINLI_IMPORT_MAX_ROWS", 20000)
+# Largest uncompressed part (sheet XML, shared strings) of an XLSX import; checked before parsing.
+IMPORT_MAX_PART_BYTES = env.env_int("LINLI_IMPORT_MAX_PART_BYTES", 64 * 1024 * 1024)
 
 API_MAX_PAGE_SIZE = 100
 

@@ -323,17 +323,29 @@ class ImportSpec:
 # --- files -----------------------------------------------------------------------------------------
 
 
+def _check_members(data: bytes, unreadable: str) -> None:
+    """Refuse an XLSX whose parts inflate too far before any XML is parsed (zip bombs, a 300 MB cell
+    in a 311 KB file). The sizes are the zip directory's; zipfile stops at the declared size and
+    fails the CRC check, so a member cannot inflate past what is checked here."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            sizes = [info.file_size for info in zf.infolist()]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileRejected(unreadable) from exc
+    limit = settings.IMPORT_MAX_PART_BYTES
+    if max(sizes, default=0) > limit:
+        raise PayloadTooLarge(
+            _("XLSX 文件中的表格内容解压后超过 %(mb)d MB 上限") % {"mb": limit // (1024 * 1024) or 1}
+        )
+    if sum(sizes) > settings.IMPORT_MAX_BYTES * MAX_INFLATE_FACTOR:
+        raise FileRejected(_("XLSX 文件解压后过大"))
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
     from openpyxl import load_workbook
 
     unreadable = _("无法读取该 XLSX 文件，请确认文件未损坏，或使用下载的模板")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            inflated = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRejected(unreadable) from exc
-    if inflated > settings.IMPORT_MAX_BYTES * MAX_INFLATE_FACTOR:
-        raise FileRejected(_("XLSX 文件解压后过大"))
+    _check_members(data, unreadable)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) on a broken file
@@ -341,7 +353,12 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
     try:
         if not wb.worksheets:
             raise FileRejected(_("文件中没有工作表"))
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        sheet = wb.worksheets[0]
+        # Read-only mode stops at the sheet's <dimension> header, which the file itself states: a
+        # header saying A1:B2 would hide every later row (silently truncated import). Read to the end;
+        # the caller counts the rows actually read against its maximum.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
         while True:
             try:
                 cells = next(rows)

@@ -168,3 +168,32 @@ def property_company_of(estate: Region) -> Organization | None:
         .order_by("pk")
         .first()
     )
+
+
+# Levels whose names a member of staff is likely to build a password from (R40 context words).
+_CONTEXT_LEVELS = ("street", "community", "estate")
+_CONTEXT_LIMIT = 200
+
+
+def password_context_words(user) -> list[str]:
+    """Names and codes a guesser would try first against ``user``'s password (R40): the user's
+    organisations and the streets, communities and estates of their memberships (scope nodes, the
+    communities above them and at most ``_CONTEXT_LIMIT`` estates below them)."""
+    if user is None or not getattr(user, "pk", None):
+        return []
+    memberships = Membership.objects.filter(user=user, is_active=True)
+    words: list[str] = list(
+        Organization.objects.filter(memberships__in=memberships).values_list("name", flat=True).distinct()
+    )
+    scope = list(Region.objects.filter(memberships__in=memberships).distinct())
+    if not scope:
+        return words
+    q = Q(pk__in=[r.pk for r in scope])
+    for region in scope:
+        q |= Q(path__in=region.ancestor_paths(), level__in=_CONTEXT_LEVELS)
+        q |= Q(path__startswith=region.path, level__in=_CONTEXT_LEVELS)
+    for name, code in (
+        Region.objects.filter(q).order_by("depth", "pk").values_list("name", "code")[:_CONTEXT_LIMIT]
+    ):
+        words.extend(w for w in (name, code) if w)
+    return words

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +25,7 @@ from linli.accounts.models import User, UserKind
 from linli.accounts.services import tokens_revoke_all
 from linli.core import audit
 from linli.core.audit import Action
+from linli.core.cleaning import strip_invisible
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.scoping import Actor
 from linli.orgs.models import Membership, Organization, OrgKind
@@ -184,7 +188,7 @@ def staff_account_create(*, actor: Actor, username: str, display_name: str = "")
     password = initial_password()
     user = User(
         username=username,
-        display_name=(display_name or "").strip()[:60],
+        display_name=strip_invisible(display_name)[:60],
         kind=UserKind.STAFF,
         must_change_password=True,
     )
@@ -223,3 +227,53 @@ def account_disable(*, actor: Actor, user_id: int, reason: str = "") -> User:
         detail={"sessions_ended": sessions, "tokens_revoked": tokens},
     )
     return user
+
+
+def _dormant_since(user: User) -> datetime:
+    """When ``user`` was last seen: the latest sign-in or API-token use, else the account's creation."""
+    used = (
+        user.api_tokens.exclude(last_used_at=None)
+        .order_by("-last_used_at")
+        .values_list("last_used_at", flat=True)
+    )
+    return max(t for t in (user.last_login, next(iter(used), None), user.date_joined) if t is not None)
+
+
+def dormant_accounts_disable(*, now: datetime | None = None) -> list[int]:
+    """Disable every active staff account not used for ``settings.DORMANT_ACCOUNT_DAYS`` days (R48):
+    no sign-in and no API-token use since the cut-off (an account never used counts from its creation).
+    Each is disabled like ``account_disable`` (sessions ended, tokens revoked) and audited with the
+    system as actor, one transaction per account. Returns the disabled users' ids."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.DORMANT_ACCOUNT_DAYS)
+    candidates = (
+        User.objects.filter(kind=UserKind.STAFF, is_active=True)
+        .filter(Q(last_login__lt=cutoff) | Q(last_login=None, date_joined__lt=cutoff))
+        .exclude(api_tokens__last_used_at__gte=cutoff)
+        .order_by("pk")
+    )
+    disabled = []
+    for user in candidates:
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)
+            last_used = _dormant_since(user)
+            if not user.is_active or last_used >= cutoff:  # used or disabled meanwhile
+                continue
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            sessions = _kill_sessions(user)
+            tokens = tokens_revoke_all(user=user)
+            audit.record(
+                Action.ACCOUNT_DISABLE,
+                obj=user,
+                actor_label="system",
+                reason=_("账号超过 %(n)d 天未使用，已自动停用") % {"n": settings.DORMANT_ACCOUNT_DAYS},
+                detail={
+                    "dormant": True,
+                    "last_used": last_used.isoformat(),
+                    "sessions_ended": sessions,
+                    "tokens_revoked": tokens,
+                },
+            )
+            disabled.append(user.pk)
+    return disabled

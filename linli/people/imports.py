@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core import crypto
+from linli.core.cleaning import strip_invisible
 from linli.core.pii import RESIDENT_ID, InvalidIdentifier, identity_parse, parse_mobile
 from linli.core.tabular import (
     CellError,
@@ -74,7 +75,7 @@ _RELATION_MESSAGE = gettext_lazy("关系应为 业主、家属、租户 或 寄�
 
 
 def _name(value: Any) -> str:
-    name = text(value)
+    name = strip_invisible(text(value))
     if len(name) > 60:
         raise CellError(_("姓名过长（最多 60 个字符）"))
     return name

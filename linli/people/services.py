@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from linli.core import audit, crypto, events
 from linli.core.audit import Action
-from linli.core.cleaning import clean_text
+from linli.core.cleaning import clean_name, clean_text
 from linli.core.errors import Conflict, NotFound, ValidationFailed
 from linli.core.models import ImportJob
 from linli.core.pii import (
@@ -103,7 +103,7 @@ def person_create(
     """Register a person in an estate. A 居民身份证 number is checked (GB 11643) and gives the birth date
     and gender; one person per ID number per estate (R60)."""
     require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
-    name = clean_text(name, field="name", max_length=60, required=True)
+    name = clean_name(name, field="name", max_length=60, required=True)
     _choice(population_type, field="population_type", choices=PopulationType)
     errors: dict[str, list[str]] = {}
     identity = None
@@ -170,7 +170,7 @@ def person_update(
     changed: list[str] = []
     errors: dict[str, list[str]] = {}
     if name is not _UNSET:
-        person.name = clean_text(name, field="name", max_length=60, required=True)
+        person.name = clean_name(name, field="name", max_length=60, required=True)
         changed.append("name")
     if population_type is not _UNSET:
         person.population_type = _choice(population_type, field="population_type", choices=PopulationType)
@@ -487,7 +487,7 @@ def establishment_create(
     """Register a shop or organisation located in the estate (实有单位)."""
     require_estate(actor=actor, estate=estate, perm=Perm.PEOPLE_MANAGE, write=True)
     _choice(kind, field="kind", choices=Establishment.Kind)
-    name = clean_text(name, field="name", max_length=150, required=True)
+    name = clean_name(name, field="name", max_length=150, required=True)
     errors: dict[str, list[str]] = {}
     if room is not None and room.estate_id != estate.pk:
         errors["room_id"] = [_("房屋不在该小区")]
@@ -512,7 +512,7 @@ def establishment_create(
         name=name,
         credit_code=credit_code,
         industry=clean_text(industry, field="industry", max_length=60),
-        contact_name=clean_text(contact_name, field="contact_name", max_length=60),
+        contact_name=clean_name(contact_name, field="contact_name", max_length=60),
         contact_phone=contact_phone,
         employees=employees,
     )

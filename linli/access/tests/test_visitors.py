@@ -767,3 +767,8 @@ def test_api_public_link_code_is_rate_limited(client, world, time_machine):
         client.get(f"{API}/link/{issued.link_token}/code")
     r = client.get(f"{API}/link/{issued.link_token}/code")
     assert r.status_code == 429
+
+
+def test_visitor_name_is_stored_without_bidi_override_and_zero_width_characters(world):
+    issued = invite(world.a, visitor_name="\u202e李\u200b")
+    assert VisitorPass.objects.get(pk=issued.visitor_pass.pk).visitor_name == "李"

@@ -42,6 +42,7 @@ from linli.access.visitors.selectors import (
 )
 from linli.core import audit, crypto
 from linli.core.audit import Action
+from linli.core.cleaning import strip_invisible
 from linli.core.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
 from linli.core.pii import InvalidIdentifier, parse_mobile, parse_plate
 from linli.core.scoping import Actor, get_in_scope
@@ -97,7 +98,7 @@ def _clean_fields(
     *, visitor_name: str, visitor_phone: str, plate: str, purpose: str, max_entries, errors: dict
 ) -> dict:
     out: dict = {}
-    name = (visitor_name or "").strip()
+    name = strip_invisible(visitor_name)
     if not name:
         errors.setdefault("visitor_name", []).append(_("请填写访客姓名或姓氏"))
     elif len(name) > NAME_MAX or _CONTROL_RE.search(name):

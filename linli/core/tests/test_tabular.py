@@ -2,7 +2,10 @@
 template."""
 
 import io
+import re
+import zipfile
 
+import openpyxl
 import pytest
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
@@ -158,3 +161,72 @@ def test_an_upload_over_the_import_cap_is_413_before_it_is_read(settings):
         check_size(2 * 1024 * 1024 + 1)
 
     assert exc.value.message == "文件超过 2 MB 上限"
+
+
+def _xlsx(*rows: tuple) -> bytes:
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _rewrite_member(data: bytes, name: str, edit) -> bytes:
+    """A copy of the XLSX zip ``data`` with member ``name`` passed through ``edit``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            dst.writestr(info.filename, edit(content) if info.filename == name else content)
+    return out.getvalue()
+
+
+def _lying_dimension(data: bytes) -> bytes:
+    """The sheet's <dimension> header says A1:C2 whatever the sheet holds."""
+    return _rewrite_member(
+        data,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:C2"', xml),
+    )
+
+
+def test_a_sheet_whose_dimension_understates_its_rows_is_read_to_the_end():
+    # given: five data rows, a header claiming one
+    data = _lying_dimension(_xlsx(("名称", "数量"), *[(f"物品{i}", i) for i in range(1, 6)]))
+
+    # when
+    parsed = parse(data, name="f.xlsx")
+
+    # then: every row, not the two the header claims
+    assert parsed.rows == [(f"物品{i}", i) for i in range(1, 6)]
+
+
+def test_a_sheet_whose_dimension_understates_its_rows_is_refused_past_max_rows():
+    data = _lying_dimension(_xlsx(("名称", "数量"), *[(f"物品{i}", i) for i in range(1, 301)]))
+
+    with pytest.raises(FileRejected) as exc:
+        parse(data, name="f.xlsx", max_rows=100)
+
+    assert exc.value.message == "文件行数超过上限 100 行，请拆分后分批导入"
+
+
+def test_a_zip_member_inflating_past_the_bound_is_413_before_parsing(settings, monkeypatch):
+    # given: a small file holding a 2 MB cell (highly compressible), a 1 MB bound on any part
+    settings.IMPORT_MAX_PART_BYTES = 1024 * 1024
+    data = _rewrite_member(
+        _xlsx(("名称", "数量"), ("水杯", 1)),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b"<sheetData>", b"<sheetData>" + b"<!--" + b"a" * 2_000_000 + b"-->"),
+    )
+    assert len(data) < 50_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+
+    # when / then
+    with pytest.raises(PayloadTooLarge) as exc:
+        parse(data, name="f.xlsx")
+    assert exc.value.message == "XLSX 文件中的表格内容解压后超过 1 MB 上限"

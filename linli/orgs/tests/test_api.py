@@ -233,6 +233,15 @@ def test_staff_account_create_shows_password_once_and_forces_change(world, login
     assert body["initial_password"] not in str(event.detail)
 
 
+def test_staff_display_name_is_stored_without_bidi_override_and_zero_width_characters(world, login):
+    client = login(world.platform_admin)
+
+    response = _json(client, "post", USERS, {"username": "zhao.li", "display_name": "\u202e赵\u200b丽\u2066"})
+
+    assert response.status_code == 201
+    assert User.objects.get(username="zhao.li").display_name == "赵丽"
+
+
 @pytest.mark.parametrize("username", ["admin", "ROOT", "sa", "test", "x", "has space"])
 def test_staff_account_create_refuses_default_and_bad_names(world, login, username):
     response = _json(login(world.platform_admin), "post", USERS, {"username": username})

@@ -326,3 +326,15 @@ def test_household_create_in_other_estate_is_not_found(world, admin):
         services.household_create(actor=admin, room=world.b.rooms[0])
 
     assert Household.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_person_name_is_stored_without_bidi_override_and_zero_width_characters(world, admin):
+    # when: a name that would display as "王五" followed by reversed text
+    number = people_f.id_number(birth=date(1988, 5, 6), male=True, seq=31)
+    person = services.person_create(
+        actor=admin, estate=world.a.estate, name="王\u202e五\u200b", id_number=number
+    )
+    # then
+    person.refresh_from_db()
+    assert person.name == "王五"
