@@ -139,6 +139,9 @@ class ApiToken(models.Model):
     scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
     # Existing tokens become sign-in tokens: they expire like sessions unless re-created as integrations.
     kind = models.CharField(max_length=12, choices=TokenKind.choices, default=TokenKind.LOGIN)
+    # The user's session auth hash (an HMAC of the password hash) when issued: like a Django session,
+    # the token ends when the password changes, whichever path changed it (service, admin, manage.py).
+    password_hmac = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -150,7 +153,7 @@ class ApiToken(models.Model):
         level=Level.L4,
         retention=_("吊销后 6 个月"),
         recipients=_("无"),
-        fields={"key_hash": _SECRET},
+        fields={"key_hash": _SECRET, "password_hmac": _SECRET},
     )
 
     class Meta:

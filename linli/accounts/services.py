@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import ApiToken, LoginAttempt, OneTimeCode, TokenKind, TokenScope, User, UserKind
@@ -374,6 +375,7 @@ def token_issue(
         key_hash=_sha256(raw),
         scope=scope,
         kind=kind,
+        password_hmac=user.get_session_auth_hash(),
         expires_at=timezone.now() + ttl if ttl else None,
     )
     audit.record(Action.TOKEN_CREATE, actor=user, obj=token, detail={"scope": scope, "kind": kind})
@@ -447,6 +449,8 @@ def token_authenticate(*, raw: str, method: str | None = None) -> Actor | None:
     now = timezone.now()
     if token is None or not token.is_live_at(now) or not token.user.is_active:
         return None
+    if not constant_time_compare(token.password_hmac, token.user.get_session_auth_hash()):
+        return None  # the password changed since the token was issued (R42)
     read_only = token.scope == TokenScope.READ
     if read_only and method is not None and method.upper() not in SAFE_METHODS:
         raise PermissionDenied(_("该令牌为只读令牌"), code="read_only_token")

@@ -295,3 +295,24 @@ def test_integration_token_expiry_is_bounded(world, login):
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["expires_in_days"]
     assert ApiToken.objects.count() == 0
+
+
+def test_a_password_set_outside_the_service_also_ends_the_tokens(world):
+    # given a token, then the password reset the way Django admin and "manage.py changepassword" do it
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    raw = _sign_in(user)
+
+    user.set_password("Reset-by-an-admin-2026")
+    user.save(update_fields=["password"])
+
+    assert Client().get(TOKENS, **_bearer(raw)).status_code == 401
+
+
+def test_a_deactivated_users_token_is_401(world):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    raw = _sign_in(user)
+
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    assert Client().get(TOKENS, **_bearer(raw)).status_code == 401
