@@ -30,7 +30,8 @@ class TokenOut(Schema):
 @router.post("/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut})
 def issue_token(request: HttpRequest, body: TokenIn):
     """Exchange a staff username and password (+ TOTP code if enabled) for a bearer token (lockout rules
-    apply)."""
+    apply). The token lives like a console session: it ends after 15 minutes unused and 12 hours after
+    sign-in; signing in again with the same ``name`` replaces it. Integrations use ``POST /auth/tokens``."""
     user = services.password_login(
         username=body.username, password=body.password, ip=client_ip(request), otp=body.otp
     )
@@ -63,7 +64,7 @@ def otp_request(request: HttpRequest, body: OtpRequestIn):
 def otp_verify(request: HttpRequest, body: OtpVerifyIn):
     """Exchange a phone number and its sign-in code for a 12-hour bearer token."""
     user = services.otp_verify(phone=body.phone, code=body.code)
-    _token, raw = services.token_issue(user=user, name="h5", ttl=services.RESIDENT_TOKEN_TTL)
+    _token, raw = services.resident_token_issue(user=user)
     return {"token": raw}
 
 
@@ -72,6 +73,7 @@ class ApiTokenOut(Schema):
     name: str
     prefix: str
     scope: str
+    kind: str = Field(description="login 登录令牌、resident 居民登录令牌、integration 系统对接令牌")
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
@@ -81,6 +83,7 @@ class ApiTokenOut(Schema):
 class ApiTokenIn(Schema):
     name: str = Field(..., min_length=1, max_length=80)
     scope: Literal["read", "write"] = "read"
+    expires_in_days: int = Field(90, ge=1, le=365, description="有效期（天），最长 365 天")
 
 
 class ApiTokenCreatedOut(ApiTokenOut):
@@ -97,7 +100,9 @@ def list_tokens(request: HttpRequest):
 @router.post("/tokens", response={201: ApiTokenCreatedOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut})
 def create_token(request: HttpRequest, body: ApiTokenIn):
     """Create a token; the raw value is in this response only."""
-    token, raw = services.token_create(actor=actor_of(request), name=body.name, scope=body.scope)
+    token, raw = services.token_create(
+        actor=actor_of(request), name=body.name, scope=body.scope, expires_in_days=body.expires_in_days
+    )
     return Status(201, {**ApiTokenOut.model_validate(token).model_dump(), "token": raw})
 
 

@@ -64,3 +64,6 @@ class PasswordChangeForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("令牌名称"), max_length=80)
     scope = forms.ChoiceField(label=_("权限"), choices=TokenScope.choices, initial=TokenScope.READ)
+    expires_in_days = forms.IntegerField(
+        label=_("有效期（天）"), min_value=1, max_value=365, initial=90, required=False
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -114,14 +117,31 @@ class TokenScope(models.TextChoices):
     WRITE = "write", _("读写")
 
 
+class TokenKind(models.TextChoices):
+    """Why a token exists, which decides how long it lives (R42)."""
+
+    LOGIN = "login", _("登录令牌")  # POST /auth/token: a session; idle timeout and absolute lifetime
+    RESIDENT = "resident", _("居民登录令牌")  # POST /auth/otp/verify: a resident session
+    INTEGRATION = (
+        "integration",
+        _("系统对接令牌"),
+    )  # POST /auth/tokens: named, with the expiry its creator set
+
+
 class ApiToken(models.Model):
-    """A bearer token for integrations. Acts as its user, limited to read or read-write; revocable."""
+    """A bearer token. Acts as its user, limited to read or read-write; revocable. Sign-in tokens live like
+    a session (idle timeout, absolute lifetime, a few per user); integration tokens until their expiry."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+    # Existing tokens become sign-in tokens: they expire like sessions unless re-created as integrations.
+    kind = models.CharField(max_length=12, choices=TokenKind.choices, default=TokenKind.LOGIN)
+    # The user's session auth hash (an HMAC of the password hash) when issued: like a Django session,
+    # the token ends when the password changes, whichever path changed it (service, admin, manage.py).
+    password_hmac = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -133,7 +153,7 @@ class ApiToken(models.Model):
         level=Level.L4,
         retention=_("吊销后 6 个月"),
         recipients=_("无"),
-        fields={"key_hash": _SECRET},
+        fields={"key_hash": _SECRET, "password_hmac": _SECRET},
     )
 
     class Meta:
@@ -146,4 +166,18 @@ class ApiToken(models.Model):
     def is_live(self) -> bool:
         from django.utils import timezone
 
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+        return self.revoked_at is None and self.is_live_at(timezone.now())
+
+    def is_live_at(self, now: datetime) -> bool:
+        """Not expired, and for sign-in tokens within the session limits (R42): the absolute lifetime
+        counted from issue (also for tokens issued before they had an expiry) and the idle timeout
+        counted from the last use (recorded to the minute). Revocation is checked by the caller."""
+        if self.expires_at is not None and self.expires_at <= now:
+            return False
+        if self.kind == TokenKind.INTEGRATION:
+            return True
+        if now - self.created_at >= timedelta(seconds=settings.SESSION_COOKIE_AGE):
+            return False
+        resident = self.kind == TokenKind.RESIDENT
+        idle = settings.RESIDENT_SESSION_IDLE_SECONDS if resident else settings.SESSION_IDLE_SECONDS
+        return now - (self.last_used_at or self.created_at) <= timedelta(seconds=idle)

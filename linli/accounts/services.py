@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from linli.accounts.models import ApiToken, LoginAttempt, OneTimeCode, TokenScope, User, UserKind
+from linli.accounts.models import ApiToken, LoginAttempt, OneTimeCode, TokenKind, TokenScope, User, UserKind
 from linli.accounts.sms import get_sender
 from linli.core import audit, crypto
 from linli.core.audit import Action
@@ -32,6 +33,11 @@ TOTP_ISSUER = "Linli"
 OTP_PURPOSE = "otp"
 OTP_MAX_ATTEMPTS = 5
 RESIDENT_TOKEN_TTL = timedelta(hours=12)
+# Live sign-in tokens per user and kind (R42): signing in again from the same client (same token name)
+# replaces its token; beyond this many clients the oldest token is revoked.
+MAX_SIGN_IN_TOKENS = 3
+INTEGRATION_TOKEN_DEFAULT_DAYS = 90
+INTEGRATION_TOKEN_MAX_DAYS = 365
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -220,7 +226,8 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
     user.must_change_password = False
     user.password_changed_at = timezone.now()
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
-    audit.record(Action.PASSWORD_CHANGE, actor=user, obj=user)
+    tokens = tokens_revoke_all(user=user)  # a stolen token must not outlive the password (R42)
+    audit.record(Action.PASSWORD_CHANGE, actor=user, obj=user, detail={"tokens_revoked": tokens})
 
 
 def logout_record(*, user: User) -> None:
@@ -346,11 +353,20 @@ def resident_phone_set(*, user: User, phone: str) -> User:
 
 @transaction.atomic
 def token_issue(
-    *, user: User, name: str = "api", scope: str = TokenScope.WRITE, ttl: timedelta | None = None
+    *,
+    user: User,
+    name: str = "api",
+    scope: str = TokenScope.WRITE,
+    ttl: timedelta | None = None,
+    kind: str = TokenKind.LOGIN,
 ) -> tuple[ApiToken, str]:
-    """Create a bearer token; the raw value is returned once and only its hash is kept."""
+    """Create a bearer token; the raw value is returned once and only its hash is kept. Sign-in kinds
+    expire with the session's absolute lifetime at the latest."""
     if scope not in TokenScope.values:
         raise ValidationFailed(fields={"scope": [_("可选值：read, write")]})
+    if kind != TokenKind.INTEGRATION:
+        lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        ttl = min(ttl, lifetime) if ttl else lifetime
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -358,26 +374,64 @@ def token_issue(
         prefix=raw[:12],
         key_hash=_sha256(raw),
         scope=scope,
+        kind=kind,
+        password_hmac=user.get_session_auth_hash(),
         expires_at=timezone.now() + ttl if ttl else None,
     )
-    audit.record(Action.TOKEN_CREATE, actor=user, obj=token, detail={"scope": scope})
+    audit.record(Action.TOKEN_CREATE, actor=user, obj=token, detail={"scope": scope, "kind": kind})
     return token, raw
 
 
+@transaction.atomic
+def _sign_in_token_issue(
+    *, user: User, name: str, kind: str, ttl: timedelta | None = None
+) -> tuple[ApiToken, str]:
+    """A sign-in token that replaces the one the same client got before, keeping at most
+    ``MAX_SIGN_IN_TOKENS`` live per user and kind (signing in again does not pile tokens up)."""
+    name = (name or "")[:80] or "api"
+    live = list(
+        ApiToken.objects.select_for_update()
+        .filter(user=user, kind=kind, revoked_at__isnull=True)
+        .order_by("-created_at", "-pk")
+    )
+    others = [t for t in live if t.name != name]
+    stale = [t.pk for t in live if t.name == name] + [t.pk for t in others[MAX_SIGN_IN_TOKENS - 1 :]]
+    if stale:
+        ApiToken.objects.filter(pk__in=stale).update(revoked_at=timezone.now())
+    return token_issue(user=user, name=name, kind=kind, ttl=ttl)
+
+
 def login_token_issue(*, user: User, name: str = "api") -> tuple[ApiToken, str]:
-    """A token right after a password sign-in; refused while the initial password is unchanged (R39)."""
+    """A token right after a password sign-in; refused while the initial password is unchanged (R39).
+    It lives like a staff session: idle timeout, absolute lifetime, rotated on the next sign-in."""
     if user.must_change_password:
         raise PermissionDenied(_("请先登录管理后台修改初始密码"), code="password_change_required")
-    return token_issue(user=user, name=name)
+    return _sign_in_token_issue(user=user, name=name, kind=TokenKind.LOGIN)
 
 
-def token_create(*, actor: Actor, name: str, scope: str) -> tuple[ApiToken, str]:
-    """A named token for an integration, created by a user allowed to manage tokens."""
+def resident_token_issue(*, user: User) -> tuple[ApiToken, str]:
+    """A 12-hour token right after a resident's SMS sign-in, replacing the previous one."""
+    return _sign_in_token_issue(user=user, name="h5", kind=TokenKind.RESIDENT, ttl=RESIDENT_TOKEN_TTL)
+
+
+def token_create(
+    *, actor: Actor, name: str, scope: str, expires_in_days: int = INTEGRATION_TOKEN_DEFAULT_DAYS
+) -> tuple[ApiToken, str]:
+    """A named token for an integration, created by a user allowed to manage tokens. It has no idle
+    timeout and survives sign-ins, so it always has the expiry its creator chose (at most a year)."""
     actor.require(Perm.TOKENS_MANAGE, write=True)
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(fields={"name": [_("请填写令牌名称")]})
-    return token_issue(user=actor.user, name=name, scope=scope)
+    if not 1 <= expires_in_days <= INTEGRATION_TOKEN_MAX_DAYS:
+        raise ValidationFailed(fields={"expires_in_days": [_("有效期须在 1 到 365 天之间")]})
+    return token_issue(
+        user=actor.user,
+        name=name,
+        scope=scope,
+        kind=TokenKind.INTEGRATION,
+        ttl=timedelta(days=expires_in_days),
+    )
 
 
 def token_list(*, actor: Actor):
@@ -393,8 +447,10 @@ def token_authenticate(*, raw: str, method: str | None = None) -> Actor | None:
         ApiToken.objects.select_related("user").filter(key_hash=_sha256(raw), revoked_at__isnull=True).first()
     )
     now = timezone.now()
-    if token is None or (token.expires_at and token.expires_at <= now) or not token.user.is_active:
+    if token is None or not token.is_live_at(now) or not token.user.is_active:
         return None
+    if not constant_time_compare(token.password_hmac, token.user.get_session_auth_hash()):
+        return None  # the password changed since the token was issued (R42)
     read_only = token.scope == TokenScope.READ
     if read_only and method is not None and method.upper() not in SAFE_METHODS:
         raise PermissionDenied(_("该令牌为只读令牌"), code="read_only_token")
@@ -418,7 +474,7 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
 
 
 def tokens_revoke_all(*, user: User) -> int:
-    """Revoke every live token of a user (account disable). Caller audits."""
+    """Revoke every live token of a user (account disable, password change). Caller audits."""
     return ApiToken.objects.filter(Q(user=user), revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 

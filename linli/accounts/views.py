@@ -217,7 +217,11 @@ def tokens(request: HttpRequest):
         if form.is_valid():
             try:
                 _token, created_raw = services.token_create(
-                    actor=actor, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+                    actor=actor,
+                    name=form.cleaned_data["name"],
+                    scope=form.cleaned_data["scope"],
+                    expires_in_days=form.cleaned_data["expires_in_days"]
+                    or services.INTEGRATION_TOKEN_DEFAULT_DAYS,
                 )
             except ValidationFailed as exc:
                 _apply_errors(form, exc)

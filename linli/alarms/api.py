@@ -7,20 +7,20 @@ from ninja.pagination import paginate
 
 from linli.alarms import selectors, services
 from linli.alarms.schemas import (
+    AlarmAssignIn,
+    AlarmCommentIn,
     AlarmDetailOut,
     AlarmFilters,
+    AlarmNoteIn,
     AlarmOut,
-    AssignIn,
-    CommentIn,
+    AlarmStatsOut,
     CommentOut,
     FireCardOut,
     Id,
     LiveOut,
-    NoteIn,
     RuleFields,
     RuleIn,
     RuleOut,
-    StatsOut,
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
@@ -121,14 +121,14 @@ def alarm_live(request, filters: Query[LiveFilters]):
     return {"cursor": cursor, "items": [alarm_out(a) for a in items]}
 
 
-class StatsFilters(Schema):
+class AlarmStatsFilters(Schema):
     since: QueryDateTime | None = None
     until: QueryDateTime | None = None
     estate: Id | None = None
 
 
-@router.get("/stats", response={200: StatsOut, **ERRORS}, summary="告警统计")
-def alarm_stats(request, filters: Query[StatsFilters]):
+@router.get("/stats", response={200: AlarmStatsOut, **ERRORS}, summary="告警统计")
+def alarm_stats(request, filters: Query[AlarmStatsFilters]):
     return selectors.alarm_stats(
         actor=actor_of(request), since=filters.since, until=filters.until, estate_id=filters.estate
     )
@@ -243,28 +243,28 @@ def alarm_get(request, pk: PkPath):
 
 
 @router.post("/{pk}/ack", response={200: AlarmDetailOut, **WRITE_ERRORS}, summary="确认告警（不消除）")
-def alarm_ack(request, pk: PkPath, body: NoteIn):
+def alarm_ack(request, pk: PkPath, body: AlarmNoteIn):
     actor = actor_of(request)
     services.alarm_ack(actor=actor, alarm=selectors.alarm_get(actor=actor, pk=pk), note=body.note)
     return detail_out(selectors.alarm_get(actor=actor, pk=pk))
 
 
 @router.post("/{pk}/clear", response={200: AlarmDetailOut, **WRITE_ERRORS}, summary="消除告警（不确认）")
-def alarm_clear(request, pk: PkPath, body: NoteIn):
+def alarm_clear(request, pk: PkPath, body: AlarmNoteIn):
     actor = actor_of(request)
     services.alarm_clear(actor=actor, alarm=selectors.alarm_get(actor=actor, pk=pk), note=body.note)
     return detail_out(selectors.alarm_get(actor=actor, pk=pk))
 
 
 @router.post("/{pk}/comments", response={201: CommentOut, **WRITE_ERRORS}, summary="添加处置备注")
-def alarm_comment(request, pk: PkPath, body: CommentIn):
+def alarm_comment(request, pk: PkPath, body: AlarmCommentIn):
     actor = actor_of(request)
     c = services.alarm_comment(actor=actor, alarm=selectors.alarm_get(actor=actor, pk=pk), body=body.body)
     return Status(201, comment_out(c))
 
 
 @router.post("/{pk}/assign", response={200: AlarmDetailOut, **WRITE_ERRORS}, summary="指派处置人")
-def alarm_assign(request, pk: PkPath, body: AssignIn):
+def alarm_assign(request, pk: PkPath, body: AlarmAssignIn):
     actor = actor_of(request)
     services.alarm_assign(
         actor=actor, alarm=selectors.alarm_get(actor=actor, pk=pk), assignee_id=body.assignee_id

@@ -79,15 +79,15 @@ class AlarmDetailOut(AlarmOut):
     notifications: list[NotificationOut]
 
 
-class NoteIn(Schema):
+class AlarmNoteIn(Schema):
     note: str = Field("", max_length=300)
 
 
-class CommentIn(Schema):
+class AlarmCommentIn(Schema):
     body: str = Field(..., min_length=1, max_length=2000)
 
 
-class AssignIn(Schema):
+class AlarmAssignIn(Schema):
     assignee_id: Id | None = None
 
 
@@ -101,7 +101,7 @@ class DayCount(Schema):
     count: int
 
 
-class StatsOut(Schema):
+class AlarmStatsOut(Schema):
     since: datetime
     until: datetime
     total: int

@@ -11,22 +11,22 @@ from ninja.pagination import paginate
 
 from linli.billing import receipts, selectors, services
 from linli.billing.schemas import (
+    AdjustmentDecisionIn,
     AdjustmentIn,
     AdjustmentOut,
     ApprovalCode,
     ArrearsOut,
     BillFilters,
+    BillingImportJobOut,
     BillOut,
     BillRunIn,
     BillRunOut,
     BillStatusCode,
     CounterIn,
-    DecisionIn,
     FeeItemIn,
     FeeItemOut,
     FeeItemPatch,
     FeeKindCode,
-    ImportJobOut,
     MonthCode,
     MyTotalsOut,
     NotifyIn,
@@ -111,7 +111,7 @@ def reading_enter(request, body: ReadingIn):
 
 @router.post(
     "/meter-readings/import",
-    response={201: ImportJobOut, 413: ErrorOut, 422: ImportJobOut, **WRITE_ERRORS},
+    response={201: BillingImportJobOut, 413: ErrorOut, 422: BillingImportJobOut, **WRITE_ERRORS},
     summary="导入抄表读数（XLSX/CSV，全部成功或全部不导入）",
 )
 def reading_import(request, estate: Id, file: File[UploadedFile]):
@@ -206,14 +206,14 @@ def adjustment_request(request, body: AdjustmentIn):
     response={200: AdjustmentOut, **WRITE_ERRORS},
     summary="批准减免（不能审批自己的申请）",
 )
-def adjustment_approve(request, pk: PkPath, body: DecisionIn):
+def adjustment_approve(request, pk: PkPath, body: AdjustmentDecisionIn):
     actor = actor_of(request)
     adj = selectors.adjustment_get(actor=actor, pk=pk)
     return services.adjustment_approve(actor=actor, adjustment=adj, note=body.note)
 
 
 @router.post("/adjustments/{pk}/reject", response={200: AdjustmentOut, **WRITE_ERRORS}, summary="驳回减免")
-def adjustment_reject(request, pk: PkPath, body: DecisionIn):
+def adjustment_reject(request, pk: PkPath, body: AdjustmentDecisionIn):
     actor = actor_of(request)
     adj = selectors.adjustment_get(actor=actor, pk=pk)
     return services.adjustment_reject(actor=actor, adjustment=adj, note=body.note)

@@ -71,7 +71,7 @@ class ReadingOut(Schema):
     current: Decimal
 
 
-class ImportJobOut(Schema):
+class BillingImportJobOut(Schema):
     id: int
     status: str
     total_rows: int
@@ -146,7 +146,7 @@ class AdjustmentIn(Schema):
     reason: Reason
 
 
-class DecisionIn(Schema):
+class AdjustmentDecisionIn(Schema):
     note: Annotated[str, Field(max_length=300)] = ""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar
 
 from django.http import Http404, HttpRequest
@@ -17,7 +17,7 @@ from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from linli.core.errors import DomainError, ValidationFailed
 from linli.core.scoping import MAX_ID, Actor
@@ -176,3 +176,29 @@ def _query_datetime(value: datetime) -> datetime:
 
 
 QueryDateTime = Annotated[datetime, AfterValidator(_query_datetime)]
+
+
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _local_time(value: time) -> time:
+    """A wall-clock time of the estate (a quiet hour, a shift start): no offset, as stored and as sent."""
+    if value.tzinfo is not None:
+        raise ValueError("请填写不带时区的本地时间（HH:MM 或 HH:MM:SS）")
+    return value
+
+
+# A time of day in the estate's local time. It goes out as "HH:MM:SS" without an offset, so it is
+# documented as that string rather than as ``format: time`` (RFC 3339 partial-time + offset, R76).
+LocalTime = Annotated[
+    time,
+    AfterValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_TIME_PATTERN,
+            "description": "本地时间 HH:MM[:SS]，不带时区",
+            "examples": ["08:30:00"],
+        }
+    ),
+]

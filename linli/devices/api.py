@@ -24,16 +24,16 @@ from linli.devices.models import DeviceType
 from linli.devices.schemas import (
     CredentialsOut,
     DeviceDetailOut,
+    DeviceEventOut,
     DeviceFilters,
+    DeviceImportRejectedOut,
     DeviceIn,
     DeviceOut,
-    EventOut,
+    DeviceRejectedOut,
     Id,
     ImportAppliedOut,
-    ImportRejectedOut,
     ProfileOut,
     RangesIn,
-    RejectedOut,
     RevokeIn,
     SeriesOut,
 )
@@ -143,7 +143,7 @@ def profile_ranges(request, pk: PkPath, body: RangesIn):
     "/import",
     response={
         200: ImportAppliedOut,
-        400: ImportRejectedOut | ErrorOut,
+        400: DeviceImportRejectedOut | ErrorOut,
         **dict.fromkeys((401, 403, 404, 413), ErrorOut),
     },
     summary="批量登记设备（XLSX/CSV，整表校验，全部成功或全部不导入；返回各设备密钥，仅此一次）",
@@ -182,7 +182,7 @@ class RejectedFilters(Schema):
 
 @router.get(
     "/rejected",
-    response={200: list[RejectedOut], **ERRORS},
+    response={200: list[DeviceRejectedOut], **ERRORS},
     summary="辖区内设备被拒绝的消息样本（可按小区筛选，最新在前）",
 )
 @paginate(Page)
@@ -211,7 +211,7 @@ def device_telemetry(request, pk: PkPath, query: Query[SeriesQuery]):
     )
 
 
-@router.get("/{pk}/events", response={200: list[EventOut], **ERRORS}, summary="设备事件（最新在前）")
+@router.get("/{pk}/events", response={200: list[DeviceEventOut], **ERRORS}, summary="设备事件（最新在前）")
 @paginate(Page)
 def device_events(request, pk: PkPath):
     actor = actor_of(request)
@@ -220,7 +220,9 @@ def device_events(request, pk: PkPath):
 
 
 @router.get(
-    "/{pk}/rejected", response={200: list[RejectedOut], **ERRORS}, summary="被拒绝的消息样本（最新在前）"
+    "/{pk}/rejected",
+    response={200: list[DeviceRejectedOut], **ERRORS},
+    summary="被拒绝的消息样本（最新在前）",
 )
 @paginate(Page)
 def device_rejected(request, pk: PkPath):

@@ -18,7 +18,7 @@ Text = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
 Slug = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_-]*$")]
 
 
-class RegionRef(Schema):
+class DeviceRegionRef(Schema):
     id: int
     name: str
 
@@ -35,8 +35,8 @@ class DeviceOut(Schema):
     id: int
     key: str
     name: str
-    estate: RegionRef
-    building: RegionRef | None = None
+    estate: DeviceRegionRef
+    building: DeviceRegionRef | None = None
     floor: int | None = None
     room_id: int | None = None
     room_number: str | None = None
@@ -124,7 +124,7 @@ class SeriesOut(Schema):
     points: list[SeriesPointOut]
 
 
-class EventOut(Schema):
+class DeviceEventOut(Schema):
     id: int
     seq: int
     ts: datetime
@@ -133,7 +133,7 @@ class EventOut(Schema):
     data: dict
 
 
-class RejectedOut(Schema):
+class DeviceRejectedOut(Schema):
     id: int
     device_id: int | None = None
     reason: str
@@ -142,7 +142,7 @@ class RejectedOut(Schema):
     sample: str
 
 
-class PointOut(Schema):
+class DevicePointOut(Schema):
     key: str
     name: str
     unit: str = ""
@@ -163,7 +163,7 @@ class ProfileOut(Schema):
     key: str
     name: str
     device_type: str
-    points: list[PointOut]
+    points: list[DevicePointOut]
     events: list[ProfileEventOut]
     offline_after_minutes: int
     health_sensitive: bool
@@ -181,13 +181,13 @@ class RangesIn(Schema):
     )
 
 
-class ImportErrorOut(Schema):
+class DeviceImportErrorOut(Schema):
     row: int
     column: str
     message: str
 
 
-class ImportJobOut(Schema):
+class DeviceImportJobOut(Schema):
     id: int
     kind: str
     estate_id: int
@@ -195,7 +195,7 @@ class ImportJobOut(Schema):
     status: str
     total_rows: int
     created_count: int
-    errors: list[ImportErrorOut]
+    errors: list[DeviceImportErrorOut]
     created_at: datetime
     duration_ms: int
 
@@ -210,15 +210,15 @@ class ImportedCredentialOut(Schema):
 class ImportAppliedOut(Schema):
     """200 answer of an import: the job and each new device's secret (shown once)."""
 
-    job: ImportJobOut
+    job: DeviceImportJobOut
     credentials: list[ImportedCredentialOut]
 
 
-class ImportRejectedOut(Schema):
+class DeviceImportRejectedOut(Schema):
     """400 answer of an import with errors: the error envelope plus the rejected job and its rows."""
 
     error: ErrorBody
-    job: ImportJobOut
+    job: DeviceImportJobOut
 
 
 class DeviceFilters(ListFilters):

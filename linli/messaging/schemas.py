@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
 
+from linli.core.api import LocalTime
 from linli.messaging.models import EXTERNAL_CHANNELS, Category
 
 MessageCategoryCode = Literal[tuple(Category.values)]  # type: ignore[valid-type]
@@ -46,8 +47,10 @@ class MessageCategoryPrefOut(Schema):
 
 class MessagePrefsOut(Schema):
     categories: list[MessageCategoryPrefOut]
-    quiet_start: time | None = Field(description="免打扰开始（本地时间），期间短信和微信延后到结束时发送")
-    quiet_end: time | None
+    quiet_start: LocalTime | None = Field(
+        description="免打扰开始（本地时间），期间短信和微信延后到结束时发送"
+    )
+    quiet_end: LocalTime | None
     wechat_bound: bool
 
 
@@ -58,5 +61,5 @@ class MessageCategoryPrefIn(Schema):
 
 class MessagePrefsIn(Schema):
     categories: list[MessageCategoryPrefIn] = Field(max_length=len(Category.values))
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: LocalTime | None = None
+    quiet_end: LocalTime | None = None

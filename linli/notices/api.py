@@ -18,9 +18,9 @@ from linli.notices.schemas import (
     NoticeListOut,
     NoticeOut,
     NoticePatchIn,
+    NoticeWithdrawIn,
     ReceiptsOut,
     StaffNotificationOut,
-    WithdrawIn,
 )
 from linli.places.selectors import estate_get
 
@@ -119,7 +119,7 @@ def notice_publish(request, pk: PkPath):
 
 
 @router.post("/{pk}/withdraw", response={200: NoticeOut, **WRITE_ERRORS}, summary="撤回通知")
-def notice_withdraw(request, pk: PkPath, body: WithdrawIn):
+def notice_withdraw(request, pk: PkPath, body: NoticeWithdrawIn):
     actor = actor_of(request)
     services.notice_withdraw(actor=actor, notice=selectors.notice_get(actor=actor, pk=pk), reason=body.reason)
     return selectors.notice_get(actor=actor, pk=pk)

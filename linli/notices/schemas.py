@@ -47,7 +47,7 @@ class NoticePatchIn(Schema):
     expires_at: DateTime | None = None
 
 
-class WithdrawIn(Schema):
+class NoticeWithdrawIn(Schema):
     reason: Text(300) = ""
 
 

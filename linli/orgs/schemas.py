@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from linli.core.api import MAX_ID
 
 
-class RegionRef(Schema):
+class OrgRegionRef(Schema):
     id: int
     name: str
     level: str
@@ -21,7 +21,7 @@ class OrganizationOut(Schema):
     name: str
     credit_code: str
     is_active: bool
-    regions: list[RegionRef]
+    regions: list[OrgRegionRef]
 
     @staticmethod
     def resolve_regions(obj) -> list[dict]:

@@ -14,21 +14,21 @@ from linli.parking.fees import compute
 from linli.parking.schemas import (
     BlockedIn,
     BlockedOut,
-    EventOut,
     EventPage,
     FeeRuleIn,
     FeeRuleOut,
     MyParkingOut,
     MySessionOut,
-    OccupancyOut,
     OnlineOrderOut,
+    ParkingEventOut,
+    ParkingOccupancyOut,
+    ParkingReasonIn,
     ParkingSessionFilters,
     PermitFilters,
     PermitIn,
     PermitOut,
     PlateEventFilters,
     QuoteOut,
-    ReasonIn,
     ReleaseIn,
     ReleaseOut,
     RenewIn,
@@ -83,7 +83,9 @@ def my_sessions(request):
 # --- occupancy ---------------------------------------------------------------------------------
 
 
-@router.get("/occupancy", response={200: OccupancyOut, **ERRORS}, summary="车位占用：车位数、许可、在场临停")
+@router.get(
+    "/occupancy", response={200: ParkingOccupancyOut, **ERRORS}, summary="车位占用：车位数、许可、在场临停"
+)
 def occupancy(request, estate: Query[Id]):
     return selectors.occupancy(actor=actor_of(request), estate_id=estate)
 
@@ -179,7 +181,7 @@ def permit_renew(request, pk: PkPath, body: RenewIn):
 
 
 @router.post("/permits/{pk}/cancel", response={200: PermitOut, **WRITE_ERRORS}, summary="注销停车许可")
-def permit_cancel(request, pk: PkPath, body: ReasonIn):
+def permit_cancel(request, pk: PkPath, body: ParkingReasonIn):
     actor = actor_of(request)
     services.permit_cancel(actor=actor, permit=selectors.permit_get(actor=actor, pk=pk), reason=body.reason)
     return selectors.permit_get(actor=actor, pk=pk)
@@ -213,12 +215,12 @@ def blocked_lift(request, pk: PkPath):
 # --- plate events ------------------------------------------------------------------------------
 
 
-class EventFilters(PlateEventFilters, PageIn):  # the page's fields come first in the query
+class ParkingEventFilters(PlateEventFilters, PageIn):  # the page's fields come first in the query
     pass
 
 
 @router.get("/events", response={200: EventPage, **ERRORS}, summary="车辆出入记录（涉及住户车辆的读取留痕）")
-def event_list(request, filters: Query[EventFilters]):
+def event_list(request, filters: Query[ParkingEventFilters]):
     args = filters.selector_args(exclude=PAGE_FIELDS)
     qs = selectors.event_list(
         actor=actor_of(request), **{**args, "since": _aware(filters.since), "until": _aware(filters.until)}
@@ -226,7 +228,7 @@ def event_list(request, filters: Query[EventFilters]):
     return _audited_page(request, qs, filters, "plateevent")
 
 
-@router.get("/events/{pk}", response={200: EventOut, **ERRORS}, summary="出入记录详情")
+@router.get("/events/{pk}", response={200: ParkingEventOut, **ERRORS}, summary="出入记录详情")
 def event_get(request, pk: PkPath):
     return selectors.event_get(actor=actor_of(request), pk=pk)
 
@@ -278,7 +280,7 @@ def session_pay_online(request, pk: PkPath):
 
 
 @router.post("/sessions/{pk}/waive", response={200: SessionOut, **WRITE_ERRORS}, summary="免收停车费（管理）")
-def session_waive(request, pk: PkPath, body: ReasonIn):
+def session_waive(request, pk: PkPath, body: ParkingReasonIn):
     actor = actor_of(request)
     session = selectors.session_for_write(actor=actor, pk=pk)
     services.session_waive(actor=actor, session=session, reason=body.reason)

@@ -1,14 +1,14 @@
 """API shapes for parking. Plates are shown in full: every staff endpoint needs ``parking.view`` (the
 parking roles); owners' names are masked; plate pictures appear only as references."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ListFilters, QueryDateTime
+from linli.core.api import ListFilters, LocalTime, QueryDateTime
 from linli.core.pii import mask_name
 from linli.parking.models import Category, Decision, PermitKind, PermitStatus, PlateDirection, SessionStatus
 from linli.people.schemas import Day, Id, Text
@@ -50,8 +50,8 @@ class FeeRuleIn(Schema):
     next_period_minutes: PeriodMinutes = 60
     next_period_fen: Fen = 200
     daily_cap_fen: Fen = 3000
-    night_start: time | None = None
-    night_end: time | None = None
+    night_start: LocalTime | None = None
+    night_end: LocalTime | None = None
     night_fen: Fen = 0
     visitor_free_minutes: Minutes = 120
     monthly_permit_fen: Fen = 30000
@@ -69,8 +69,8 @@ class FeeRuleOut(Schema):
     next_period_minutes: int
     next_period_fen: int
     daily_cap_fen: int
-    night_start: time | None
-    night_end: time | None
+    night_start: LocalTime | None
+    night_end: LocalTime | None
     night_fen: int
     visitor_free_minutes: int
     monthly_permit_fen: int
@@ -103,7 +103,7 @@ class RenewIn(Schema):
     months: Months = 1
 
 
-class ReasonIn(Schema):
+class ParkingReasonIn(Schema):
     reason: Text(200, 1)
 
 
@@ -161,7 +161,7 @@ class BlockedOut(Schema):
 # --- plate events and sessions -----------------------------------------------------------------
 
 
-class EventOut(Schema):
+class ParkingEventOut(Schema):
     id: int
     estate_id: int
     access_point_id: int | None
@@ -191,7 +191,7 @@ class EventPage(Schema):
     count: int
     page: int
     page_size: int
-    items: list[EventOut]
+    items: list[ParkingEventOut]
 
 
 class SessionOut(Schema):
@@ -252,7 +252,7 @@ class ReleaseOut(Schema):
     session_id: int | None
 
 
-class OccupancyOut(Schema):
+class ParkingOccupancyOut(Schema):
     estate_id: int
     estate_name: str
     spaces_owned: int

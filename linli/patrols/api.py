@@ -18,6 +18,7 @@ from linli.patrols.schemas import (
     Day,
     FindingOut,
     Id,
+    PatrolStatsOut,
     RouteIn,
     RouteOut,
     RoutePatchIn,
@@ -27,7 +28,6 @@ from linli.patrols.schemas import (
     ScheduleIn,
     ScheduleOut,
     SchedulePatchIn,
-    StatsOut,
     Text,
 )
 from linli.places.selectors import estate_get
@@ -344,14 +344,14 @@ def photo_get(request, pk: PkPath):
 # --- statistics ----------------------------------------------------------------------------------
 
 
-class StatsFilters(Schema):
+class PatrolStatsFilters(Schema):
     date_from: Day | None = Field(None, description="默认：30 天前")
     date_to: Day | None = Field(None, description="默认：今天")
     estate: Id | None = None
 
 
-@router.get("/stats", response={200: StatsOut, **ERRORS}, summary="巡检完成率（按路线、按保安）")
-def stats(request, filters: Query[StatsFilters]):
+@router.get("/stats", response={200: PatrolStatsOut, **ERRORS}, summary="巡检完成率（按路线、按保安）")
+def stats(request, filters: Query[PatrolStatsFilters]):
     return selectors.stats(
         actor=actor_of(request),
         date_from=filters.date_from,

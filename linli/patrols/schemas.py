@@ -1,12 +1,12 @@
 """API shapes for patrols. A checkpoint's ``code`` is present only for ``patrols.manage`` holders."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id, ListFilters
+from linli.core.api import Id, ListFilters, LocalTime
 from linli.patrols.models import RunStatus
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -99,7 +99,7 @@ class CheckpointOut(Schema):
 
 class ScheduleIn(Schema):
     route_id: Id
-    start_time: time
+    start_time: LocalTime
     weekdays: Weekdays = "1234567"
     window_minutes: int = Field(60, ge=5, le=1440)
     guard_ids: list[Id] = Field(default_factory=list, max_length=100)
@@ -107,7 +107,7 @@ class ScheduleIn(Schema):
 
 
 class SchedulePatchIn(Schema):
-    start_time: time | None = None
+    start_time: LocalTime | None = None
     weekdays: Weekdays | None = None
     window_minutes: int | None = Field(None, ge=5, le=1440)
     guard_ids: list[Id] | None = Field(None, max_length=100)
@@ -119,7 +119,7 @@ class ScheduleOut(Schema):
     route_id: int
     route: str
     weekdays: str
-    start_time: time
+    start_time: LocalTime
     window_minutes: int
     guard_ids: list[int]
     active: bool
@@ -255,7 +255,7 @@ class StatRowOut(Schema):
         return obj.key or None
 
 
-class StatsOut(Schema):
+class PatrolStatsOut(Schema):
     date_from: date
     date_to: date
     total: StatRowOut

@@ -24,16 +24,16 @@ from linli.people.schemas import (
     EstablishmentOut,
     HouseholdOut,
     Id,
-    ImportJobListOut,
-    ImportJobOut,
-    ImportRejectedOut,
     MeOut,
     OccupancyEndIn,
     OccupancyIn,
-    OccupancyOut,
+    PeopleImportJobListOut,
+    PeopleImportJobOut,
+    PeopleImportRejectedOut,
     PersonFilters,
     PersonIn,
     PersonListOut,
+    PersonOccupancyOut,
     PersonOut,
     PersonPatchIn,
     RentalOut,
@@ -124,7 +124,9 @@ def household_get(request, pk: PkPath):
 
 
 @router.post(
-    "/occupancies", response={201: OccupancyOut, **WRITE_ERRORS}, summary="入住登记（业主/家属/租户/寄住）"
+    "/occupancies",
+    response={201: PersonOccupancyOut, **WRITE_ERRORS},
+    summary="入住登记（业主/家属/租户/寄住）",
 )
 def occupancy_start(request, body: OccupancyIn):
     actor = actor_of(request)
@@ -147,7 +149,7 @@ def occupancy_start(request, body: OccupancyIn):
     return Status(201, occupancy)
 
 
-@router.post("/occupancies/{pk}/end", response={200: OccupancyOut, **WRITE_ERRORS}, summary="迁出登记")
+@router.post("/occupancies/{pk}/end", response={200: PersonOccupancyOut, **WRITE_ERRORS}, summary="迁出登记")
 def occupancy_end(request, pk: PkPath, body: OccupancyEndIn):
     actor = actor_of(request)
     occupancy = selectors.occupancy_for_write(actor=actor, pk=pk)
@@ -277,8 +279,8 @@ def establishment_create(request, body: EstablishmentIn):
 @router.post(
     "/imports/residents",
     response={
-        201: ImportJobOut,
-        400: ImportRejectedOut,
+        201: PeopleImportJobOut,
+        400: PeopleImportRejectedOut,
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
@@ -298,7 +300,7 @@ def residents_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     return Status(201, job)
 
 
-@router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="住户导入记录")
+@router.get("/imports", response={200: list[PeopleImportJobListOut], **ERRORS}, summary="住户导入记录")
 @paginate(Page)
 def import_list(request):
     return selectors.import_list(actor=actor_of(request))
@@ -314,6 +316,6 @@ def import_template(request):
     return template_download(selectors.import_template(actor=actor_of(request)), "residents-template.xlsx")
 
 
-@router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")
+@router.get("/imports/{pk}", response={200: PeopleImportJobOut, **ERRORS}, summary="导入结果与逐行错误")
 def import_get(request, pk: PkPath):
     return selectors.import_get(actor=actor_of(request), pk=pk)

@@ -224,7 +224,7 @@ class OccupancyEndIn(Schema):
     end_date: Day
 
 
-class OccupancyOut(Schema):
+class PersonOccupancyOut(Schema):
     id: int
     estate_id: int
     person_id: int
@@ -360,13 +360,13 @@ class EstablishmentIn(Schema):
 # --- imports and the resident's own view -------------------------------------------------------
 
 
-class ImportErrorOut(Schema):
+class PeopleImportErrorOut(Schema):
     row: int
     column: str
     message: str
 
 
-class ImportJobOut(Schema):
+class PeopleImportJobOut(Schema):
     id: int
     kind: str
     estate_id: int
@@ -374,12 +374,12 @@ class ImportJobOut(Schema):
     status: str
     total_rows: int
     created_count: int
-    errors: list[ImportErrorOut]
+    errors: list[PeopleImportErrorOut]
     created_at: datetime
     duration_ms: int
 
 
-class ImportJobListOut(Schema):
+class PeopleImportJobListOut(Schema):
     """A job in a list: the error report is left out (open the job for it)."""
 
     id: int
@@ -396,11 +396,11 @@ class ImportJobListOut(Schema):
         return len(obj.errors or [])
 
 
-class ImportRejectedOut(Schema):
+class PeopleImportRejectedOut(Schema):
     """400 answer of an import with errors: the error envelope plus the rejected job and its rows."""
 
     error: ErrorBody
-    job: ImportJobOut
+    job: PeopleImportJobOut
 
 
 class MeOut(Schema):

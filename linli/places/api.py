@@ -16,10 +16,10 @@ from linli.places.schemas import (
     FacilityOut,
     Id,
     ImportFilters,
-    ImportJobListOut,
-    ImportJobOut,
-    ImportRejectedOut,
     ParkingOut,
+    PlacesImportJobListOut,
+    PlacesImportJobOut,
+    PlacesImportRejectedOut,
     RegionNodeOut,
     RegionOut,
     RoomFilters,
@@ -112,8 +112,8 @@ def facility_create(request, body: FacilityIn):
     "/imports/rooms",
     summary="上传房屋表格（XLSX/CSV），整表校验、全部成功才导入",
     response={
-        200: ImportJobOut,
-        400: ImportRejectedOut | ErrorOut,
+        200: PlacesImportJobOut,
+        400: PlacesImportRejectedOut | ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
@@ -131,7 +131,7 @@ def rooms_import(request, estate_id: Form[Id], file: File[UploadedFile]):
     return Status(200, job)
 
 
-@router.get("/imports", response={200: list[ImportJobListOut], **ERRORS}, summary="房屋导入记录")
+@router.get("/imports", response={200: list[PlacesImportJobListOut], **ERRORS}, summary="房屋导入记录")
 @paginate(Page)
 def import_list(request, filters: Query[ImportFilters]):
     return selectors.import_job_list(actor=actor_of(request), **filters.selector_args())
@@ -147,6 +147,6 @@ def import_template(request):
     return template_download(selectors.import_template(actor=actor_of(request)), "rooms-template.xlsx")
 
 
-@router.get("/imports/{pk}", response={200: ImportJobOut, **ERRORS}, summary="导入结果与逐行错误")
+@router.get("/imports/{pk}", response={200: PlacesImportJobOut, **ERRORS}, summary="导入结果与逐行错误")
 def import_get(request, pk: PkPath):
     return selectors.import_job_get(actor=actor_of(request), pk=pk)

@@ -29,7 +29,7 @@ class RegionNodeOut(Schema):
     children: list[RegionNodeOut] = []
 
 
-class RegionRef(Schema):
+class PlaceRegionRef(Schema):
     id: int
     level: str
     name: str
@@ -44,7 +44,7 @@ class RegionOut(Schema):
     depth: int
     address: str
     full_name: str
-    children: list[RegionRef]
+    children: list[PlaceRegionRef]
     room_count: int
 
 
@@ -109,13 +109,13 @@ class FacilityIn(Schema):
     status: str = Field("normal", max_length=16)
 
 
-class ImportErrorOut(Schema):
+class PlacesImportErrorOut(Schema):
     row: int
     column: str
     message: str
 
 
-class ImportJobOut(Schema):
+class PlacesImportJobOut(Schema):
     id: int
     kind: str
     estate_id: int
@@ -123,7 +123,7 @@ class ImportJobOut(Schema):
     status: str
     total_rows: int
     created_count: int
-    errors: list[ImportErrorOut]
+    errors: list[PlacesImportErrorOut]
     created_by: str | None = None
     created_at: datetime
     duration_ms: int
@@ -133,7 +133,7 @@ class ImportJobOut(Schema):
         return obj.created_by.username if obj.created_by_id else None
 
 
-class ImportJobListOut(Schema):
+class PlacesImportJobListOut(Schema):
     """A job in a list: the error report is left out (open the job for it)."""
 
     id: int
@@ -151,11 +151,11 @@ class ImportJobListOut(Schema):
         return len(obj.errors or [])
 
 
-class ImportRejectedOut(Schema):
+class PlacesImportRejectedOut(Schema):
     """400 answer of an import with errors: the error envelope plus the rejected job and its rows."""
 
     error: ErrorBody
-    job: ImportJobOut
+    job: PlacesImportJobOut
 
 
 class RoomFilters(ListFilters):

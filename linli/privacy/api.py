@@ -9,7 +9,14 @@ from ninja.pagination import paginate
 from linli.core.api import ERRORS, Page, actor_of
 from linli.privacy import selectors, services
 from linli.privacy.exports import ExportFile
-from linli.privacy.schemas import AuditEventOut, AuditQuery, CatalogRowOut, ConsentIn, ConsentOut, WithdrawIn
+from linli.privacy.schemas import (
+    AuditEventOut,
+    AuditQuery,
+    CatalogRowOut,
+    ConsentIn,
+    ConsentOut,
+    ConsentWithdrawIn,
+)
 
 router = Router()
 
@@ -83,7 +90,7 @@ def grant_consent(request: HttpRequest, body: ConsentIn):
 
 
 @router.post("/me/consents/{purpose_code}/withdraw", response={200: ConsentOut, **ERRORS})
-def withdraw_consent(request: HttpRequest, purpose_code: str, body: WithdrawIn | None = None):
+def withdraw_consent(request: HttpRequest, purpose_code: str, body: ConsentWithdrawIn | None = None):
     """Withdraw consent to one purpose (as easy as giving it)."""
     actor = actor_of(request)
     person, guardian = selectors.consent_subject(actor=actor, person_id=body.person_id if body else None)

@@ -76,5 +76,5 @@ class ConsentIn(Schema):
     person_id: int | None = Field(None, ge=1, le=2**62, description="代不满十四周岁的同户子女同意时填写")
 
 
-class WithdrawIn(Schema):
+class ConsentWithdrawIn(Schema):
     person_id: int | None = Field(None, ge=1, le=2**62)

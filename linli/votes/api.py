@@ -9,12 +9,12 @@ from linli.places.selectors import estate_get
 from linli.votes import selectors, services
 from linli.votes.schemas import (
     CastIn,
-    CloseIn,
     MyVoteDetailOut,
     MyVoteOut,
     ReceiptOut,
     ResultOut,
     VerifyOut,
+    VoteCloseIn,
     VoteDetailOut,
     VoteFilters,
     VoteIn,
@@ -141,7 +141,7 @@ def vote_open(request, pk: PkPath):
 @router.post(
     "/{pk}/close", response={200: ResultOut, **WRITE_ERRORS}, summary="结束表决并计票（结果不可更改）"
 )
-def vote_close(request, pk: PkPath, body: CloseIn):
+def vote_close(request, pk: PkPath, body: VoteCloseIn):
     actor = actor_of(request)
     services.vote_close(actor=actor, vote=selectors.vote_get(actor=actor, pk=pk), reason=body.reason)
     return result_out(selectors.vote_result(actor=actor, pk=pk))

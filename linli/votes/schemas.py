@@ -26,7 +26,7 @@ class VoteIn(Schema):
     closes_at: DateTime
 
 
-class CloseIn(Schema):
+class VoteCloseIn(Schema):
     reason: Text(300) = ""
 
 

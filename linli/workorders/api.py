@@ -14,21 +14,16 @@ from linli.orgs.roles import Perm
 from linli.places.selectors import estate_get
 from linli.workorders import selectors, services
 from linli.workorders.schemas import (
-    AssignIn,
     BoardColumnOut,
     BoardQuery,
     ChargeIn,
     ChargeOut,
-    CommentIn,
-    EventOut,
     Id,
     KindCode,
     MyWorkOrderListOut,
     MyWorkOrderOut,
-    NoteIn,
     PhotoOut,
     RateIn,
-    ReasonIn,
     RosterIn,
     RosterOut,
     SlaIn,
@@ -36,10 +31,15 @@ from linli.workorders.schemas import (
     StateCode,
     Text,
     WorkloadOut,
+    WorkOrderAssignIn,
+    WorkOrderCommentIn,
+    WorkOrderEventOut,
     WorkOrderFilters,
     WorkOrderIn,
     WorkOrderListOut,
+    WorkOrderNoteIn,
     WorkOrderOut,
+    WorkOrderReasonIn,
 )
 
 router = Router()
@@ -154,7 +154,7 @@ def my_rate(request, pk: PkPath, body: RateIn):
 @router.post(
     "/me/{pk}/reopen", response={200: MyWorkOrderOut, **WRITE_ERRORS}, summary="重新打开（完成后 7 天内）"
 )
-def my_reopen(request, pk: PkPath, body: ReasonIn):
+def my_reopen(request, pk: PkPath, body: WorkOrderReasonIn):
     actor = actor_of(request)
     order = selectors.my_workorder_get(actor=actor, pk=pk)
     services.workorder_reopen(actor=actor, order=order, reason=body.reason)
@@ -162,7 +162,7 @@ def my_reopen(request, pk: PkPath, body: ReasonIn):
 
 
 @router.post("/me/{pk}/cancel", response={200: MyWorkOrderOut, **WRITE_ERRORS}, summary="取消我的报修")
-def my_cancel(request, pk: PkPath, body: ReasonIn):
+def my_cancel(request, pk: PkPath, body: WorkOrderReasonIn):
     actor = actor_of(request)
     order = selectors.my_workorder_get(actor=actor, pk=pk)
     services.workorder_cancel(actor=actor, order=order, reason=body.reason)
@@ -314,7 +314,7 @@ def _fresh(actor, pk: int):
 
 
 @router.post("/{pk}/assign", response={200: WorkOrderOut, **WRITE_ERRORS}, summary="派单或改派")
-def order_assign(request, pk: PkPath, body: AssignIn):
+def order_assign(request, pk: PkPath, body: WorkOrderAssignIn):
     actor, order = _order(request, pk)
     services.workorder_assign(
         actor=actor,
@@ -341,21 +341,21 @@ def order_start(request, pk: PkPath):
 @router.post(
     "/{pk}/finish", response={200: WorkOrderOut, **WRITE_ERRORS}, summary="完成（户内维修费用生成账单）"
 )
-def order_finish(request, pk: PkPath, body: NoteIn):
+def order_finish(request, pk: PkPath, body: WorkOrderNoteIn):
     actor, order = _order(request, pk)
     services.workorder_finish(actor=actor, order=order, note=body.note)
     return _fresh(actor, pk)
 
 
 @router.post("/{pk}/cancel", response={200: WorkOrderOut, **WRITE_ERRORS}, summary="取消工单")
-def order_cancel(request, pk: PkPath, body: ReasonIn):
+def order_cancel(request, pk: PkPath, body: WorkOrderReasonIn):
     actor, order = _order(request, pk)
     services.workorder_cancel(actor=actor, order=order, reason=body.reason)
     return _fresh(actor, pk)
 
 
 @router.post("/{pk}/reopen", response={200: WorkOrderOut, **WRITE_ERRORS}, summary="重新打开已完成的工单")
-def order_reopen(request, pk: PkPath, body: ReasonIn):
+def order_reopen(request, pk: PkPath, body: WorkOrderReasonIn):
     actor, order = _order(request, pk)
     services.workorder_reopen(actor=actor, order=order, reason=body.reason)
     return _fresh(actor, pk)
@@ -368,8 +368,8 @@ def order_rate(request, pk: PkPath, body: RateIn):
     return _fresh(actor, pk)
 
 
-@router.post("/{pk}/comment", response={201: EventOut, **WRITE_ERRORS}, summary="添加处理备注")
-def order_comment(request, pk: PkPath, body: CommentIn):
+@router.post("/{pk}/comment", response={201: WorkOrderEventOut, **WRITE_ERRORS}, summary="添加处理备注")
+def order_comment(request, pk: PkPath, body: WorkOrderCommentIn):
     actor, order = _order(request, pk)
     return Status(201, services.workorder_comment(actor=actor, order=order, text=body.text))
 

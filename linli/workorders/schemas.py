@@ -1,14 +1,14 @@
 """API shapes for work orders. Contact phones and reporter names are masked; residents see technicians
 as "王师傅"."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id, ListFilters
+from linli.core.api import Id, ListFilters, LocalTime
 from linli.core.pii import mask_name, mask_phone
 from linli.workorders.models import Charge, Kind, Source, State
 
@@ -108,7 +108,7 @@ class WorkOrderListOut(Schema):
         return is_breached(obj)
 
 
-class EventOut(Schema):
+class WorkOrderEventOut(Schema):
     id: int
     at: datetime
     kind: str
@@ -156,7 +156,7 @@ class WorkOrderOut(WorkOrderListOut):
     cancelled_at: datetime | None
     rating_comment: str
     billed_bill_id: int | None
-    history: list[EventOut]
+    history: list[WorkOrderEventOut]
     photos: list[PhotoOut]
     charges: list[ChargeOut]
 
@@ -265,15 +265,15 @@ class WorkOrderIn(Schema):
     preferred_time: Moment | None = None
 
 
-class AssignIn(Schema):
+class WorkOrderAssignIn(Schema):
     assignee_id: Id
 
 
-class NoteIn(Schema):
+class WorkOrderNoteIn(Schema):
     note: Text(500) = ""
 
 
-class ReasonIn(Schema):
+class WorkOrderReasonIn(Schema):
     reason: Text(300) = ""
 
 
@@ -282,7 +282,7 @@ class RateIn(Schema):
     comment: Text(500) = ""
 
 
-class CommentIn(Schema):
+class WorkOrderCommentIn(Schema):
     text: Text(1000, 1)
 
 
@@ -328,8 +328,8 @@ class RosterIn(Schema):
     technician_id: Id
     weekday: int | None = Field(None, ge=0, le=6, description="0=周一 … 6=周日（与 date 二选一）")
     date: Day | None = None
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     kinds: list[KindCode] = Field(default_factory=list, max_length=5)
     building_ids: list[Id] = Field(default_factory=list, max_length=100)
 
@@ -340,8 +340,8 @@ class RosterOut(Schema):
     technician: UserBrief
     weekday: int | None
     date: date | None
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     kinds: list[str]
     building_ids: list[int]
 

@@ -72,7 +72,7 @@ class StatusOut(Schema):
     alternatives: list[str] = Field(..., description="同等有效的其他通行方式；不开通生物识别不影响任何服务")
 
 
-class WithdrawIn(Schema):
+class BiometricWithdrawIn(Schema):
     person_id: Id | None = Field(None, description="为不满十四周岁的子女操作时填写")
 
 
@@ -172,7 +172,7 @@ def enrol_voice(
     response={200: WithdrawOut, **ERRORS},
     summary="撤回同意并删除（同一请求内删除服务器记录，并通知所有门禁设备删除）",
 )
-def withdraw(request, modality: Path[ModalityCode], body: WithdrawIn):
+def withdraw(request, modality: Path[ModalityCode], body: BiometricWithdrawIn):
     queued = biometrics.biometric_withdraw(
         actor=actor_of(request), modality=modality, person_id=body.person_id, channel="h5"
     )

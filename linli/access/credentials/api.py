@@ -80,7 +80,7 @@ class QrIssueIn(Schema):
     person_id: Id
 
 
-class ReasonIn(Schema):
+class CredentialReasonIn(Schema):
     reason: str = Field("", max_length=100)
 
 
@@ -231,7 +231,7 @@ def issue_qr(request: HttpRequest, body: QrIssueIn):
     response={200: CredentialOut | MyCredentialOut, **WRITE_ERRORS},
     url_name="access_suspend",
 )
-def suspend(request: HttpRequest, pk: PkPath, body: ReasonIn):
+def suspend(request: HttpRequest, pk: PkPath, body: CredentialReasonIn):
     """挂失: staff for any credential in scope; a resident for their own card."""
     actor = actor_of(request)
     row = svc.credential_suspend(
@@ -241,7 +241,7 @@ def suspend(request: HttpRequest, pk: PkPath, body: ReasonIn):
 
 
 @router.post("/{int:pk}/revoke", response={200: CredentialOut, **WRITE_ERRORS}, url_name="access_revoke")
-def revoke(request: HttpRequest, pk: PkPath, body: ReasonIn):
+def revoke(request: HttpRequest, pk: PkPath, body: CredentialReasonIn):
     actor = actor_of(request)
     row = svc.credential_revoke(
         actor=actor, credential=svc.credential_get(actor=actor, pk=pk), reason=body.reason

@@ -70,7 +70,7 @@ AnyMethod = Literal["qr", "card", "pin", "face", "voice", "staff", "remote", "pl
 ONLINE_LAG = timedelta(seconds=60)
 
 
-class DecisionIn(Schema):
+class AccessDecisionIn(Schema):
     access_point: PointCode | None = Field(None, description="出入口编码；与 door_no 二选一")
     door_no: DoorNo | None = Field(None, description="本设备上的门号（默认 1）")
     method: DecidableMethod
@@ -102,7 +102,7 @@ class OfflineBatchIn(Schema):
     events: list[OfflineEventIn] = Field(..., max_length=500)
 
 
-class RejectedOut(Schema):
+class OfflineRejectedOut(Schema):
     seq: int
     reason: str
 
@@ -110,7 +110,7 @@ class RejectedOut(Schema):
 class OfflineOut(Schema):
     stored: int
     duplicates: int
-    rejected: list[RejectedOut]
+    rejected: list[OfflineRejectedOut]
 
 
 class KeyOut(Schema):
@@ -171,7 +171,7 @@ def _point(device, *, code: str | None, door_no: int | None) -> AccessPoint:
 
 
 @router.post("/decisions", response={200: DecisionOut, **ERRORS}, url_name="access_device_decide")
-def decide(request: HttpRequest, body: DecisionIn):
+def decide(request: HttpRequest, body: AccessDecisionIn):
     """Decide a credential presented at a door of this device (or at ``access_point`` of its estate)."""
     device = request.auth
     now = timezone.now()

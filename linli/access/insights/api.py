@@ -26,7 +26,7 @@ ANOMALY_LABELS = dict(AnomalyKind.choices)
 # --- schemas --------------------------------------------------------------------------------------
 
 
-class EventOut(Schema):
+class AccessEventOut(Schema):
     id: int
     estate_id: int
     access_point_id: int | None
@@ -46,7 +46,7 @@ class EventOut(Schema):
     device_id: int | None
 
 
-class EventDetailOut(EventOut):
+class EventDetailOut(AccessEventOut):
     detail: dict[str, Any]
 
 
@@ -134,7 +134,7 @@ class AnomalyOut(Schema):
     note: str
 
 
-class CloseIn(Schema):
+class AnomalyCloseIn(Schema):
     note: str = Field(max_length=300)
 
 
@@ -196,7 +196,7 @@ AnomaliesPage = MappedPage.of(anomaly_out)
 # --- events ---------------------------------------------------------------------------------------
 
 
-class EventFilters(Schema):
+class AccessEventFilters(Schema):
     estate: Id | None = None
     access_point: Id | None = None
     result: Literal["allow", "deny"] | None = None
@@ -210,11 +210,11 @@ class EventFilters(Schema):
 
 @router.get(
     "/events",
-    response={200: list[EventOut], **ERRORS},
+    response={200: list[AccessEventOut], **ERRORS},
     summary="通行记录（行踪信息：需通行记录权限，每次查询留痕，姓名脱敏）",
 )
 @paginate(EventsPage)
-def event_list(request, filters: Query[EventFilters]):
+def event_list(request, filters: Query[AccessEventFilters]):
     return selectors.event_list(
         actor=actor_of(request),
         estate_id=filters.estate,
@@ -313,7 +313,7 @@ def anomaly_get(request, pk: PkPath):
 @router.post(
     "/anomalies/{pk}/close", response={200: AnomalyOut, **WRITE_ERRORS}, summary="处理并关闭出入异常"
 )
-def anomaly_close(request, pk: PkPath, body: CloseIn):
+def anomaly_close(request, pk: PkPath, body: AnomalyCloseIn):
     actor = actor_of(request)
     services.anomaly_close(actor=actor, anomaly=selectors.anomaly_get(actor=actor, pk=pk), note=body.note)
     return anomaly_out(selectors.anomaly_get(actor=actor, pk=pk))

@@ -2,7 +2,7 @@
 ``/api/v1/access``; events, analysis and anomalies are in ``access.insights.api``). Lists are
 paginated (``page``, ``page_size`` ≤ 100), filterable and sortable (``ordering=-field``)."""
 
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema, Status
@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 from linli.access.models import AccessPointKind
 from linli.access.points import selectors, services
 from linli.access.schemas import MethodCode, Ordering
-from linli.core.api import ERRORS, WRITE_ERRORS, Id, MappedPage, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Id, LocalTime, MappedPage, PkPath, actor_of
 from linli.places.selectors import estate_get
 
 router = Router()
@@ -41,7 +41,7 @@ KIND_LABELS = dict(AccessPointKind.choices)
 # --- schemas ------------------------------------------------------------------------------------
 
 
-class PointOut(Schema):
+class AccessPointOut(Schema):
     id: int
     estate_id: int
     estate: str
@@ -100,8 +100,8 @@ class PolicyOut(Schema):
     own_building_only: bool
     access_point_ids: list[int]
     weekdays: list[int]
-    start_time: time | None
-    end_time: time | None
+    start_time: LocalTime | None
+    end_time: LocalTime | None
     holiday_mode: str
     is_active: bool
 
@@ -113,8 +113,8 @@ class PolicyPatch(Schema):
     own_building_only: bool | None = None
     access_point_ids: list[Id] | None = Field(None, max_length=500)
     weekdays: list[Weekday] | None = Field(None, max_length=7)
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     holiday_mode: HolidayModeCode | None = None
     is_active: bool | None = None
 
@@ -127,8 +127,8 @@ class PolicyIn(Schema):
     own_building_only: bool = True
     access_point_ids: list[Id] = Field([], max_length=500)
     weekdays: list[Weekday] = Field([], max_length=7)
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     holiday_mode: HolidayModeCode = "same"
     is_active: bool = True
 
@@ -263,7 +263,7 @@ class PointFilters(Schema):
     ordering: Ordering = None
 
 
-@router.get("/points", response={200: list[PointOut], **ERRORS}, summary="出入口列表")
+@router.get("/points", response={200: list[AccessPointOut], **ERRORS}, summary="出入口列表")
 @paginate(PointsPage)
 def point_list(request, filters: Query[PointFilters]):
     return selectors.access_point_list(
@@ -289,7 +289,7 @@ def _point_refs(actor, data: dict) -> dict:
 
 @router.post(
     "/points",
-    response={201: PointOut, **WRITE_ERRORS},
+    response={201: AccessPointOut, **WRITE_ERRORS},
     summary="登记出入口（须支持非人脸方式及无需手机和生物识别的方式，R22/R23）",
 )
 def point_create(request, body: PointIn):
@@ -300,12 +300,12 @@ def point_create(request, body: PointIn):
     return Status(201, point_out(selectors.access_point_get(actor=actor, pk=point.pk)))
 
 
-@router.get("/points/{pk}", response={200: PointOut, **ERRORS}, summary="出入口详情")
+@router.get("/points/{pk}", response={200: AccessPointOut, **ERRORS}, summary="出入口详情")
 def point_get(request, pk: PkPath):
     return point_out(selectors.access_point_get(actor=actor_of(request), pk=pk))
 
 
-@router.patch("/points/{pk}", response={200: PointOut, **WRITE_ERRORS}, summary="修改出入口")
+@router.patch("/points/{pk}", response={200: AccessPointOut, **WRITE_ERRORS}, summary="修改出入口")
 def point_update(request, pk: PkPath, body: PointPatch):
     actor = actor_of(request)
     point = selectors.access_point_get(actor=actor, pk=pk)
@@ -317,7 +317,7 @@ def point_update(request, pk: PkPath, body: PointPatch):
     return point_out(selectors.access_point_get(actor=actor, pk=pk))
 
 
-@router.post("/points/{pk}/disable", response={200: PointOut, **WRITE_ERRORS}, summary="停用出入口")
+@router.post("/points/{pk}/disable", response={200: AccessPointOut, **WRITE_ERRORS}, summary="停用出入口")
 def point_disable(request, pk: PkPath, body: StatusIn):
     actor = actor_of(request)
     point = selectors.access_point_get(actor=actor, pk=pk)
@@ -325,7 +325,7 @@ def point_disable(request, pk: PkPath, body: StatusIn):
     return point_out(selectors.access_point_get(actor=actor, pk=pk))
 
 
-@router.post("/points/{pk}/enable", response={200: PointOut, **WRITE_ERRORS}, summary="启用出入口")
+@router.post("/points/{pk}/enable", response={200: AccessPointOut, **WRITE_ERRORS}, summary="启用出入口")
 def point_enable(request, pk: PkPath, body: StatusIn):
     actor = actor_of(request)
     point = selectors.access_point_get(actor=actor, pk=pk)

@@ -1,9 +1,12 @@
 """API tokens: create (raw value once), list (no secrets), revoke; revoked → 401; read-only → 403."""
 
 import re
+from datetime import timedelta
 
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from linli.accounts import services
 from linli.accounts.models import ApiToken
@@ -39,6 +42,7 @@ def test_create_list_revoke_through_the_api(world, login, django_assert_max_num_
         "name",
         "prefix",
         "scope",
+        "kind",
         "created_at",
         "expires_at",
         "last_used_at",
@@ -162,3 +166,153 @@ def test_token_page_marks_expired_tokens(world, login):
     page = login(admin).get(reverse("accounts:tokens")).content.decode()
 
     assert "已过期" in page
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sign-in tokens live like sessions (R42, issue #12)
+
+LOGIN = "/api/v1/auth/token"
+
+
+def _sign_in(user, name: str = "api") -> str:
+    from linli.orgs.tests.factories import PASSWORD
+
+    response = Client().post(
+        LOGIN,
+        {"username": user.username, "password": PASSWORD, "name": name},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    return response.json()["token"]
+
+
+def test_login_token_is_401_after_the_absolute_lifetime_even_when_used(world, settings):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        raw = _sign_in(user)
+        for _ in range(12 * 6 - 1):  # used every 10 minutes, so never idle
+            traveller.shift(timedelta(minutes=10))
+            assert services.token_authenticate(raw=raw) is not None
+        traveller.shift(timedelta(minutes=10))  # 12 h after sign-in
+        expired = Client().get(TOKENS, **_bearer(raw))
+
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    assert expired.status_code == 401
+    assert expired.json()["error"]["code"] == "unauthenticated"
+
+
+def test_login_token_is_401_after_fifteen_idle_minutes(world, settings):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        raw = _sign_in(user)
+        traveller.shift(timedelta(minutes=14))
+        used = Client().get(TOKENS, **_bearer(raw))
+        traveller.shift(timedelta(minutes=15, seconds=1))
+        idle = Client().get(TOKENS, **_bearer(raw))
+
+    assert settings.SESSION_IDLE_SECONDS == 15 * 60
+    assert used.status_code == 200
+    assert idle.status_code == 401
+
+
+def test_a_token_issued_before_expiries_existed_still_ends_with_the_absolute_lifetime(world):
+    # given a token from before this fix: sign-in kind (the migration default), no expiry, used recently
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    token, raw = services.token_issue(user=user)
+    ApiToken.objects.filter(pk=token.pk).update(
+        expires_at=None, created_at=timezone.now() - timedelta(hours=13), last_used_at=timezone.now()
+    )
+
+    assert Client().get(TOKENS, **_bearer(raw)).status_code == 401
+
+
+def test_signing_in_twice_leaves_one_live_login_token(world):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+
+    first = _sign_in(user)
+    second = _sign_in(user)
+
+    assert Client().get(TOKENS, **_bearer(first)).status_code == 401
+    assert Client().get(TOKENS, **_bearer(second)).status_code == 200
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 1
+
+
+def test_sign_ins_from_many_clients_keep_at_most_three_live_tokens(world):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+
+    raws = [_sign_in(user, name=f"client-{i}") for i in range(5)]
+
+    live = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    assert sorted(live.values_list("name", flat=True)) == ["client-2", "client-3", "client-4"]
+    assert [Client().get(TOKENS, **_bearer(raw)).status_code for raw in raws] == [401, 401, 200, 200, 200]
+
+
+def test_password_change_makes_every_old_token_401(world):
+    from linli.orgs.tests.factories import PASSWORD
+
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    login_raw = _sign_in(user)
+    _integration, integration_raw = services.token_create(
+        actor=actor_for_user(user), name="门禁对接", scope="read", expires_in_days=30
+    )
+
+    services.password_change(user=user, old_password=PASSWORD, new_password="Another-long-pass-2026")
+
+    assert Client().get(TOKENS, **_bearer(login_raw)).status_code == 401
+    assert Client().get(TOKENS, **_bearer(integration_raw)).status_code == 401
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 0
+    assert AuditEvent.objects.get(action=Action.PASSWORD_CHANGE, actor_id=user.pk).detail == {
+        "tokens_revoked": 2
+    }
+
+
+def test_integration_token_lives_until_the_expiry_its_creator_set(world, login):
+    admin = world.a.staff[Role.PROPERTY_ADMIN]
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        created = login(admin).post(
+            TOKENS,
+            {"name": "报表对接", "scope": "read", "expires_in_days": 30},
+            content_type="application/json",
+        )
+        raw = created.json()["token"]
+        traveller.shift(timedelta(days=2))  # idle for two days, and the admin signs in again
+        _sign_in(admin)
+        later = Client().get(TOKENS, **_bearer(raw))
+        traveller.shift(timedelta(days=28))
+        expired = Client().get(TOKENS, **_bearer(raw))
+
+    assert created.status_code == 201
+    assert created.json()["kind"] == "integration"
+    assert later.status_code == 200
+    assert expired.status_code == 401
+
+
+def test_integration_token_expiry_is_bounded(world, login):
+    response = login(world.a.staff[Role.PROPERTY_ADMIN]).post(
+        TOKENS, {"name": "永久", "scope": "read", "expires_in_days": 3650}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["expires_in_days"]
+    assert ApiToken.objects.count() == 0
+
+
+def test_a_password_set_outside_the_service_also_ends_the_tokens(world):
+    # given a token, then the password reset the way Django admin and "manage.py changepassword" do it
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    raw = _sign_in(user)
+
+    user.set_password("Reset-by-an-admin-2026")
+    user.save(update_fields=["password"])
+
+    assert Client().get(TOKENS, **_bearer(raw)).status_code == 401
+
+
+def test_a_deactivated_users_token_is_401(world):
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+    raw = _sign_in(user)
+
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    assert Client().get(TOKENS, **_bearer(raw)).status_code == 401

@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 def render_schema() -> str:
     from linli.api import api
 
-    schema = api.get_openapi_schema(path_prefix="/api/v1")
+    # The trailing slash matters: ninja joins the prefix to each router's prefix without a separator, and
+    # nested routers (access) have prefixes without a leading slash ("/api/v1access/..." otherwise).
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
