@@ -144,6 +144,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Reverse proxies whose client-address header is believed (R41 lockout per source, R49 audit address):
+# only a request whose peer (REMOTE_ADDR) is in this list may name the client with X-Real-IP or
+# X-Forwarded-For. Empty (the default): nobody is trusted and the peer address is the client.
+TRUSTED_PROXIES = env.env_networks("LINLI_TRUSTED_PROXIES")
+
 # Login lockout (R41): 5 failures within 15 min lock the account and the source for 15 min.
 LOGIN_FAILURE_LIMIT = env.env_int("LINLI_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.env_int("LINLI_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
