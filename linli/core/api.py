@@ -11,7 +11,9 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
-from django.http import Http404, HttpRequest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -19,7 +21,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
 from pydantic import AfterValidator
 
-from linli.core.errors import DomainError, ValidationFailed
+from linli.core.errors import DomainError, PayloadTooLarge, ValidationFailed
 from linli.core.scoping import MAX_ID, Actor
 from linli.core.tabular import XLSX_CONTENT_TYPE
 
@@ -94,6 +96,18 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(Http404)
     def not_found(request, exc):
         return envelope(request, 404, "not_found", _("对象不存在或不在您的管辖范围内"))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        return envelope(request, 413, PayloadTooLarge.code, str(PayloadTooLarge.default_message))
+
+    # A body Django cannot parse (broken multipart, too many fields or files, a dropped upload) is the
+    # client's fault: 400, never a 500.
+    @api.exception_handler(MultiPartParserError)
+    @api.exception_handler(SuspiciousOperation)
+    @api.exception_handler(UnreadablePostError)
+    def unreadable_body(request, exc):
+        return envelope(request, 400, ValidationFailed.code, _("提交的数据有误"))
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

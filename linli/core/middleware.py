@@ -1,4 +1,5 @@
-"""Per-request context (request id, client address) used by the audit log."""
+"""Per-request context (request id, client address) used by the audit log; the API's error envelope for
+answers Django writes before or around the API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.http import JsonResponse
+
+from linli.core.errors import DomainError, NotFound, PayloadTooLarge, ValidationFailed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -83,3 +87,34 @@ class RequestContextMiddleware:
             _current.reset(token)
         response["X-Request-ID"] = ctx.request_id
         return response
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Answers under ``/api/`` that Django or the router write as a page (an unknown path: 404, a wrong
+    method: 405, a body Django refused before the API saw it: 400/413) become the API's JSON error
+    envelope, so a client always gets ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code not in _API_ERRORS:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        code, message = _API_ERRORS[response.status_code]
+        envelope = JsonResponse(
+            {"error": {"code": code, "message": str(message)}}, status=response.status_code
+        )
+        if response.has_header("Allow"):
+            envelope["Allow"] = response["Allow"]
+        return envelope
+
+
+_API_ERRORS = {
+    400: (ValidationFailed.code, ValidationFailed.default_message),
+    404: (NotFound.code, NotFound.default_message),
+    405: ("method_not_allowed", DomainError.default_message),
+    413: (PayloadTooLarge.code, PayloadTooLarge.default_message),
+}
