@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -190,3 +191,20 @@ def _query_datetime(value: datetime) -> datetime:
 
 
 QueryDateTime = Annotated[datetime, AfterValidator(_query_datetime)]
+
+
+def _local_time(value: time) -> time:
+    """A time of day from a client, as the wall-clock time of the platform's zone (``TIME_ZONE``) that
+    the models' ``TimeField`` columns hold. A time with an offset is converted (in Asia/Shanghai,
+    ``08:00+08:00`` and ``00:00Z`` are both 08:00); without one it is taken as local. SQLite refuses an
+    aware time and PostgreSQL would drop its offset, so none ever reaches the database."""
+    offset = value.utcoffset()
+    if offset is None:
+        return value.replace(tzinfo=None)
+    if abs(offset) > timedelta(hours=14):
+        raise ValueError("时区偏移须在 ±14:00 之内")
+    moment = datetime.combine(timezone.localdate(), value)  # today's date: the zone's offset as of now
+    return moment.astimezone(timezone.get_default_timezone()).time()
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]

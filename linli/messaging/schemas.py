@@ -7,6 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from linli.core.api import LocalTime
 from linli.messaging.models import EXTERNAL_CHANNELS, Category
 
 MessageCategoryCode = Literal[tuple(Category.values)]  # type: ignore[valid-type]
@@ -58,5 +59,5 @@ class MessageCategoryPrefIn(Schema):
 
 class MessagePrefsIn(Schema):
     categories: list[MessageCategoryPrefIn] = Field(max_length=len(Category.values))
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: LocalTime | None = None
+    quiet_end: LocalTime | None = None

@@ -8,7 +8,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import ListFilters, QueryDateTime
+from linli.core.api import ListFilters, LocalTime, QueryDateTime
 from linli.core.pii import mask_name
 from linli.parking.models import Category, Decision, PermitKind, PermitStatus, PlateDirection, SessionStatus
 from linli.people.schemas import Day, Id, Text
@@ -50,8 +50,8 @@ class FeeRuleIn(Schema):
     next_period_minutes: PeriodMinutes = 60
     next_period_fen: Fen = 200
     daily_cap_fen: Fen = 3000
-    night_start: time | None = None
-    night_end: time | None = None
+    night_start: LocalTime | None = None
+    night_end: LocalTime | None = None
     night_fen: Fen = 0
     visitor_free_minutes: Minutes = 120
     monthly_permit_fen: Fen = 30000

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id, ListFilters
+from linli.core.api import Id, ListFilters, LocalTime
 from linli.patrols.models import RunStatus
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -99,7 +99,7 @@ class CheckpointOut(Schema):
 
 class ScheduleIn(Schema):
     route_id: Id
-    start_time: time
+    start_time: LocalTime
     weekdays: Weekdays = "1234567"
     window_minutes: int = Field(60, ge=5, le=1440)
     guard_ids: list[Id] = Field(default_factory=list, max_length=100)
@@ -107,7 +107,7 @@ class ScheduleIn(Schema):
 
 
 class SchedulePatchIn(Schema):
-    start_time: time | None = None
+    start_time: LocalTime | None = None
     weekdays: Weekdays | None = None
     window_minutes: int | None = Field(None, ge=5, le=1440)
     guard_ids: list[Id] | None = Field(None, max_length=100)

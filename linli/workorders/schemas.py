@@ -8,7 +8,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
-from linli.core.api import Id, ListFilters
+from linli.core.api import Id, ListFilters, LocalTime
 from linli.core.pii import mask_name, mask_phone
 from linli.workorders.models import Charge, Kind, Source, State
 
@@ -328,8 +328,8 @@ class RosterIn(Schema):
     technician_id: Id
     weekday: int | None = Field(None, ge=0, le=6, description="0=周一 … 6=周日（与 date 二选一）")
     date: Day | None = None
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     kinds: list[KindCode] = Field(default_factory=list, max_length=5)
     building_ids: list[Id] = Field(default_factory=list, max_length=100)
 

@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 from linli.access.models import AccessPointKind
 from linli.access.points import selectors, services
 from linli.access.schemas import MethodCode, Ordering
-from linli.core.api import ERRORS, WRITE_ERRORS, Id, MappedPage, PkPath, actor_of
+from linli.core.api import ERRORS, WRITE_ERRORS, Id, LocalTime, MappedPage, PkPath, actor_of
 from linli.places.selectors import estate_get
 
 router = Router()
@@ -113,8 +113,8 @@ class PolicyPatch(Schema):
     own_building_only: bool | None = None
     access_point_ids: list[Id] | None = Field(None, max_length=500)
     weekdays: list[Weekday] | None = Field(None, max_length=7)
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     holiday_mode: HolidayModeCode | None = None
     is_active: bool | None = None
 
@@ -127,8 +127,8 @@ class PolicyIn(Schema):
     own_building_only: bool = True
     access_point_ids: list[Id] = Field([], max_length=500)
     weekdays: list[Weekday] = Field([], max_length=7)
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     holiday_mode: HolidayModeCode = "same"
     is_active: bool = True
 
