@@ -20,7 +20,8 @@ from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from linli.core.errors import DomainError, PayloadTooLarge, ValidationFailed
 from linli.core.scoping import MAX_ID, Actor
@@ -154,6 +155,25 @@ class ListFilters(Schema):
 
     def selector_args(self, *, exclude: Collection[str] = ()) -> dict[str, Any]:
         return {self.renamed.get(name, name): value for name, value in self if name not in exclude}
+
+
+class PatchIn(Schema):
+    """The body of a partial update: a field left out keeps its value, so fields are declared
+    ``X | None = None``. An explicit ``null`` is refused (400, per field) unless the field is listed in
+    ``nullable`` (one the model may hold empty), so it never reaches the database as NULL::
+
+        class RuleFields(PatchIn):
+            nullable: ClassVar[frozenset[str]] = frozenset({"value"})
+    """
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise PydanticCustomError("not_null", _("不能为空"))
+        return value
 
 
 class MappedPage(Page):
