@@ -5,7 +5,7 @@ from typing import Annotated, ClassVar, Literal
 
 from ninja import Field, Schema
 
-from linli.core.api import Id, ListFilters, QueryDateTime
+from linli.core.api import Id, ListFilters, PatchIn, QueryDateTime
 from linli.core.listing import DayEnd, DayStart
 
 SeverityCode = Literal["critical", "major", "minor", "warning"]
@@ -171,7 +171,10 @@ class RuleOut(Schema):
     notify_channels: list[str]
 
 
-class RuleFields(Schema):
+class RuleFields(PatchIn):
+    # Fields of a rule; one left out keeps its value (or the default). Only these may be null.
+    nullable: ClassVar[frozenset[str]] = frozenset({"value", "rise", "schedule", "escalate_after_minutes"})
+
     cause: str | None = Field(None, max_length=48)
     name: str | None = Field(None, max_length=100)
     kind: KindCode | None = None
@@ -195,6 +198,8 @@ class RuleFields(Schema):
 
 
 class RuleIn(RuleFields):
+    nullable: ClassVar[frozenset[str]] = RuleFields.nullable | {"device_id", "base_id"}
+
     profile_id: Id
     device_id: Id | None = None
     base_id: Id | None = None

@@ -8,6 +8,7 @@ must be given explicitly; a missing one stops the process at boot with ``Imprope
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -48,6 +49,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of addresses or CIDR networks (``10.0.0.5, 10.1.0.0/16``), normalised;
+    a malformed entry stops the process at boot. Unset means an empty list."""
+    out: list[str] = []
+    for item in env_list(name, []):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from exc
+    return out
 
 
 def env_float(name: str, default: float, *, above: float, at_most: float) -> float:

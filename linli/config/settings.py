@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linli.core.middleware.ApiErrorEnvelopeMiddleware",  # outside CommonMiddleware: sees the final 404
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -150,6 +151,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Reverse proxies whose client-address header is believed (R41 lockout per source, R49 audit address):
+# only a request whose peer (REMOTE_ADDR) is in this list may name the client with X-Real-IP or
+# X-Forwarded-For. Empty (the default): nobody is trusted and the peer address is the client.
+TRUSTED_PROXIES = env.env_networks("LINLI_TRUSTED_PROXIES")
 
 # Login lockout (R41): 5 failures within 15 min lock the account and the source for 15 min.
 LOGIN_FAILURE_LIMIT = env.env_int("LINLI_LOGIN_FAILURE_LIMIT", 5)

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from linli.api import api
 
+handler400 = "linli.core.views.bad_request"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
     path("api/v1/", api.urls),

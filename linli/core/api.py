@@ -11,15 +11,19 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar
 
-from django.http import Http404, HttpRequest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PaginationBase
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, ValidationInfo, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
-from linli.core.errors import DomainError, ValidationFailed
+from linli.core.errors import DomainError, PayloadTooLarge, ValidationFailed
 from linli.core.scoping import MAX_ID, Actor
 from linli.core.tabular import XLSX_CONTENT_TYPE
 
@@ -95,6 +99,18 @@ def install_error_handlers(api) -> None:
     def not_found(request, exc):
         return envelope(request, 404, "not_found", _("对象不存在或不在您的管辖范围内"))
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        return envelope(request, 413, PayloadTooLarge.code, str(PayloadTooLarge.default_message))
+
+    # A body Django cannot parse (broken multipart, too many fields or files, a dropped upload) is the
+    # client's fault: 400, never a 500.
+    @api.exception_handler(MultiPartParserError)
+    @api.exception_handler(SuspiciousOperation)
+    @api.exception_handler(UnreadablePostError)
+    def unreadable_body(request, exc):
+        return envelope(request, 400, ValidationFailed.code, _("提交的数据有误"))
+
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
         return envelope(request, exc.status_code, "http_error", str(exc))
@@ -141,6 +157,25 @@ class ListFilters(Schema):
         return {self.renamed.get(name, name): value for name, value in self if name not in exclude}
 
 
+class PatchIn(Schema):
+    """The body of a partial update: a field left out keeps its value, so fields are declared
+    ``X | None = None``. An explicit ``null`` is refused (400, per field) unless the field is listed in
+    ``nullable`` (one the model may hold empty), so it never reaches the database as NULL::
+
+        class RuleFields(PatchIn):
+            nullable: ClassVar[frozenset[str]] = frozenset({"value"})
+    """
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise PydanticCustomError("not_null", _("不能为空"))
+        return value
+
+
 class MappedPage(Page):
     """``Page`` whose items are turned into plain values by ``mapper`` (for lists whose output is built
     by a function rather than read from model attributes)::
@@ -178,14 +213,24 @@ def _query_datetime(value: datetime) -> datetime:
 QueryDateTime = Annotated[datetime, AfterValidator(_query_datetime)]
 
 
-LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# Out: "HH:MM:SS" without an offset; in: the same, or with an offset (converted to local time).
+LOCAL_TIME_PATTERN = (
+    r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?$"
+)
 
 
 def _local_time(value: time) -> time:
-    """A wall-clock time of the estate (a quiet hour, a shift start): no offset, as stored and as sent."""
-    if value.tzinfo is not None:
-        raise ValueError("请填写不带时区的本地时间（HH:MM 或 HH:MM:SS）")
-    return value
+    """A time of day from a client, as the wall-clock time of the platform's zone (``TIME_ZONE``) that
+    the models' ``TimeField`` columns hold. A time with an offset is converted (in Asia/Shanghai,
+    ``08:00+08:00`` and ``00:00Z`` are both 08:00); without one it is taken as local. SQLite refuses an
+    aware time and PostgreSQL would drop its offset, so none ever reaches the database."""
+    offset = value.utcoffset()
+    if offset is None:
+        return value.replace(tzinfo=None)
+    if abs(offset) > timedelta(hours=14):
+        raise ValueError("时区偏移须在 ±14:00 之内")
+    moment = datetime.combine(timezone.localdate(), value)  # today's date: the zone's offset as of now
+    return moment.astimezone(timezone.get_default_timezone()).time()
 
 
 # A time of day in the estate's local time. It goes out as "HH:MM:SS" without an offset, so it is
@@ -197,7 +242,7 @@ LocalTime = Annotated[
         {
             "type": "string",
             "pattern": LOCAL_TIME_PATTERN,
-            "description": "本地时间 HH:MM[:SS]，不带时区",
+            "description": "本地时间 HH:MM[:SS]；带时区偏移时换算为本地时间",
             "examples": ["08:30:00"],
         }
     ),

@@ -12,8 +12,11 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from linli.core.errors import DomainError, NotFound, PermissionDenied
@@ -73,3 +76,11 @@ def error_text(exc: DomainError) -> str:
     if exc.fields:
         return "；".join(str(m) for msgs in exc.fields.values() for m in msgs)
     return exc.message
+
+
+def bad_request(request, exception=None):
+    """``handler400``: Django answers every body it refused with 400; a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 (under /api/ the envelope middleware makes it JSON)."""
+    if isinstance(exception, RequestDataTooBig):
+        return HttpResponse(_("上传的文件过大"), status=413, content_type="text/plain; charset=utf-8")
+    return defaults.bad_request(request, exception)

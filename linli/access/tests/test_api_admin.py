@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -277,3 +277,21 @@ def test_list_query_count_does_not_grow(world, login, django_assert_max_num_quer
         r = c.get(f"{API}/{path}?page_size=100")
     assert r.status_code == 200
     assert r.json()["count"] >= 12
+
+
+def test_policy_times_with_an_offset_are_stored_as_local_time(world, login):
+    # Issue #12: "08:00:00+08:00" reached the database as an aware time (a 500 on SQLite).
+    c = login(world.a.staff[Role.CUSTOMER_SERVICE])
+    body = {
+        "estate_id": world.a.estate.pk,
+        "name": "快递员白天",
+        "audience": "service",
+        "start_time": "08:00:00+08:00",
+        "end_time": "12:00:00Z",
+    }
+
+    r = c.post(f"{API}/policies", body, content_type=J)
+
+    assert r.status_code == 201, r.content
+    policy = AccessPolicy.objects.get(pk=r.json()["id"])
+    assert (policy.start_time, policy.end_time) == (time(8, 0), time(20, 0))

@@ -297,3 +297,32 @@ def test_residents_are_sent_from_console_pages_to_h5(world, login):
     pages = [client.get(url) for url in urls]
 
     assert [(p.status_code, p["Location"]) for p in pages] == [(302, reverse("h5:home"))] * 4
+
+
+def test_rotating_x_real_ip_does_not_escape_the_source_lockout(world):
+    # Issue #12: the header was believed from anyone, so each guess could come "from" a new address.
+    other = world.a.staff[Role.TECHNICIAN]
+    for i in range(5):
+        _post_login(Client(REMOTE_ADDR="203.0.113.9", HTTP_X_REAL_IP=f"10.7.0.{i}"), f"guess{i}", "wrong")
+
+    response = _post_login(
+        Client(REMOTE_ADDR="203.0.113.9", HTTP_X_REAL_IP="10.7.0.99"), other.username, PASSWORD
+    )
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in response.client.session
+    assert set(AuditEvent.objects.filter(action=Action.LOGIN_FAILED).values_list("ip", flat=True)) == {
+        "203.0.113.9"
+    }
+
+
+def test_x_real_ip_from_a_trusted_proxy_is_the_source(world, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    user = world.a.staff[Role.PROPERTY_ADMIN]
+
+    response = _post_login(
+        Client(REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="198.51.100.4"), user.username, PASSWORD
+    )
+
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(action=Action.LOGIN, actor_id=user.pk).ip == "198.51.100.4"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from linli.alarms import engine
-from linli.alarms.models import Alarm
+from linli.alarms.models import Alarm, AlarmRule
 from linli.alarms.tests import factories as f
 from linli.alarms.tests.conftest import T0
 from linli.orgs.roles import Role
@@ -228,3 +228,28 @@ def test_alarm_list_refuses_impossible_time_offsets_with_400(world, login, since
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_an_explicit_null_in_a_rule_patch_is_a_400_and_changes_nothing(dev, world, login):
+    # Issue #12: {"name": null} went through to the database (IntegrityError, a 500).
+    c = login(world.a.staff[Role.PROPERTY_ADMIN])
+    rules = c.get(f"{API}/rules?profile={dev.gas.profile_id}&page_size=100").json()["items"]
+    base = next(r for r in rules if r["kind"] == "threshold")
+    override = c.post(
+        f"{API}/rules",
+        {"profile_id": dev.gas.profile_id, "device_id": dev.gas.pk, "base_id": base["id"], "value": 50},
+        content_type=J,
+    ).json()
+    rule = AlarmRule.objects.get(pk=override["id"])
+    before = (rule.name, rule.enabled, rule.duration_s, rule.notify_channels, rule.updated_at)
+
+    r = c.patch(f"{API}/rules/{rule.pk}", {"name": None, "enabled": None, "duration_s": None}, content_type=J)
+
+    assert r.status_code == 400
+    assert r.json()["error"]["fields"] == {
+        "name": ["不能为空"],
+        "enabled": ["不能为空"],
+        "duration_s": ["不能为空"],
+    }
+    rule.refresh_from_db()
+    assert (rule.name, rule.enabled, rule.duration_s, rule.notify_channels, rule.updated_at) == before

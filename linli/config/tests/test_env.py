@@ -42,3 +42,22 @@ def test_mqtt_variables_are_read_when_asked(monkeypatch):
     assert env.mqtt() == env.Mqtt(
         url="mqtts://gw:pw@broker:8883", topic_root="test/abc", ca_file="/etc/ca.pem", gateway_id="gw-1"
     )
+
+
+def test_trusted_proxies_are_read_as_networks(monkeypatch):
+    monkeypatch.setenv("LINLI_TRUSTED_PROXIES", "127.0.0.1, 10.0.1.7/24,::1")
+
+    assert env.env_networks("LINLI_TRUSTED_PROXIES") == ["127.0.0.1/32", "10.0.1.0/24", "::1/128"]
+
+
+def test_a_malformed_trusted_proxy_stops_the_boot(monkeypatch):
+    monkeypatch.setenv("LINLI_TRUSTED_PROXIES", "nginx.internal")
+
+    with pytest.raises(ImproperlyConfigured, match="LINLI_TRUSTED_PROXIES"):
+        env.env_networks("LINLI_TRUSTED_PROXIES")
+
+
+def test_no_proxy_is_trusted_by_default(monkeypatch):
+    monkeypatch.delenv("LINLI_TRUSTED_PROXIES", raising=False)
+
+    assert env.env_networks("LINLI_TRUSTED_PROXIES") == []

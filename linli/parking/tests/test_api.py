@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -314,3 +314,36 @@ def test_staff_of_estate_b_cannot_see_or_change_estate_a(world, login, lot):
     session.refresh_from_db()
     assert session.status == SessionStatus.UNPAID
     assert Permit.objects.get(pk=lot["permit"].pk).status == "active"
+
+
+def test_fee_rule_night_times_with_an_offset_are_stored_as_local_time(world, login):
+    # Issue #12: "22:00:00+08:00" reached the database as an aware time (a 500 on SQLite).
+    admin = login(world.a.staff[Role.PROPERTY_ADMIN])
+    body = {
+        "estate_id": world.a.estate.pk,
+        "name": "夜间",
+        "night_start": "22:00:00+08:00",
+        "night_end": "23:00Z",
+    }
+
+    r = _post(admin, f"{API}/fee-rules", body)
+
+    assert r.status_code == 201, r.content
+    rule = ParkingFeeRule.objects.get(pk=r.json()["id"])
+    assert (rule.night_start, rule.night_end) == (time(22, 0), time(7, 0))
+
+
+def test_a_time_offset_beyond_fourteen_hours_is_a_400(world, login):
+    admin = login(world.a.staff[Role.PROPERTY_ADMIN])
+    body = {
+        "estate_id": world.a.estate.pk,
+        "name": "夜间",
+        "night_start": "22:00+15:00",
+        "night_end": "06:00",
+    }
+
+    r = _post(admin, f"{API}/fee-rules", body)
+
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["night_start"]
+    assert not ParkingFeeRule.objects.filter(name="夜间").exists()

@@ -1,7 +1,7 @@
 """Work-orders API: staff flow, resident endpoints, masking, validation, photos, rosters, SLA, board."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from linli.orgs.roles import Role
-from linli.workorders.models import WorkOrder
+from linli.workorders.models import DutyRoster, WorkOrder
 from linli.workorders.tests import factories as f
 from linli.workorders.tests.conftest import image_bytes
 
@@ -269,3 +269,22 @@ def test_technician_cannot_create(world, login):
     )
     assert r.status_code == 403
     assert not WorkOrder.objects.exists()
+
+
+def test_roster_times_with_an_offset_are_stored_as_local_wall_clock_time(world, login):
+    # Issue #12: "08:00:00+08:00" reached the database as an aware time (a 500 on SQLite).
+    admin = login(world.a.staff[Role.PROPERTY_ADMIN])
+    body = {
+        "estate_id": world.a.estate.pk,
+        "technician_id": world.a.staff[Role.TECHNICIAN].pk,
+        "weekday": 0,
+        "start_time": "08:00:00+08:00",
+        "end_time": "10:00:00Z",
+    }
+
+    r = post(admin, f"{API}/rosters", body)
+
+    assert r.status_code == 201, r.content
+    assert (r.json()["start_time"], r.json()["end_time"]) == ("08:00:00", "18:00:00")
+    roster = DutyRoster.objects.get(pk=r.json()["id"])
+    assert (roster.start_time, roster.end_time) == (time(8, 0), time(18, 0))
